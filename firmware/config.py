@@ -1,0 +1,129 @@
+# Device configuration: defaults, validation and loading of config.json.
+#
+# Shared with the desktop (`jumpclip config set` validates with these same rules), so it
+# must run under MicroPython and CPython alike. A bad value never stops the clip: it falls
+# back to its default and the reason is kept in the error list, which the app reports.
+
+import json
+
+from detector import DEFAULTS as _DETECTOR_DEFAULTS
+
+# key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool, "c" choice.
+SCHEMA = {
+    "impact_g": (_DETECTOR_DEFAULTS["impact_g"], "f", (1.1, 15.0)),
+    "rearm_g": (_DETECTOR_DEFAULTS["rearm_g"], "f", (1.0, 15.0)),
+    "refractory_ms": (_DETECTOR_DEFAULTS["refractory_ms"], "i", (0, 2000)),
+    "peak_window_ms": (_DETECTOR_DEFAULTS["peak_window_ms"], "i", (0, 500)),
+    "flight": (_DETECTOR_DEFAULTS["flight"], "b", None),
+    "freefall_g": (_DETECTOR_DEFAULTS["freefall_g"], "f", (0.05, 0.95)),
+    "min_flight_ms": (_DETECTOR_DEFAULTS["min_flight_ms"], "i", (5, 1000)),
+    "max_flight_ms": (_DETECTOR_DEFAULTS["max_flight_ms"], "i", (0, 3000)),
+    "flight_gap_ms": (_DETECTOR_DEFAULTS["flight_gap_ms"], "i", (0, 100)),
+    "landing_window_ms": (_DETECTOR_DEFAULTS["landing_window_ms"], "i", (0, 1000)),
+    # Sensor. The accelerometer runs at 1 kHz / (1 + SMPLRT_DIV): these rates divide it.
+    "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
+    "range_g": (16, "c", (2, 4, 8, 16)),
+    "dlpf_hz": (94, "c", (260, 184, 94, 44, 21, 10, 5)),
+    # Main loop.
+    "sleep": (True, "b", None),  # light sleep between FIFO reads
+    "echo_events": (True, "b", None),  # print each landing on the USB console
+    "wdt_ms": (8000, "i", (2000, 60000)),
+}
+
+DETECTOR_KEYS = tuple(_DETECTOR_DEFAULTS)
+
+
+def defaults():
+    d = {}
+    for k in SCHEMA:
+        d[k] = SCHEMA[k][0]
+    return d
+
+
+def describe(key):
+    """Allowed values of key, as a short human text."""
+    _, kind, allowed = SCHEMA[key]
+    if kind == "b":
+        return "true or false"
+    if kind == "c":
+        return "one of " + ", ".join(str(v) for v in allowed)
+    return "%s..%s" % (allowed[0], allowed[1])
+
+
+def check(key, value):
+    """Return (value, None) if value is allowed for key, else (None, reason)."""
+    if key not in SCHEMA:
+        return None, "unknown key %r" % key
+    _, kind, allowed = SCHEMA[key]
+    if kind == "b":
+        if value is True or value is False:
+            return value, None
+    elif isinstance(value, bool):
+        pass  # JSON true is not a number here
+    elif kind == "c":
+        if isinstance(value, (int, float)) and value in allowed:
+            return int(value), None
+    elif isinstance(value, (int, float)):
+        if kind == "i" and value != int(value):
+            pass
+        elif allowed[0] <= value <= allowed[1]:
+            return (int(value) if kind == "i" else float(value)), None
+    return None, "%s=%r not allowed (%s)" % (key, value, describe(key))
+
+
+def validate(raw):
+    """Return (config, errors): every key present, bad or unknown values replaced by defaults."""
+    cfg = defaults()
+    errors = []
+    if not isinstance(raw, dict):
+        return cfg, ["config is not a JSON object; using defaults"]
+    for key in raw:
+        value, err = check(key, raw[key])
+        if err:
+            errors.append(err + ("" if key not in SCHEMA else "; using %r" % cfg[key]))
+        else:
+            cfg[key] = value
+    if cfg["rearm_g"] > cfg["impact_g"]:
+        errors.append(
+            "rearm_g=%r above impact_g=%r; using %r" % (cfg["rearm_g"], cfg["impact_g"], cfg["impact_g"])
+        )
+        cfg["rearm_g"] = cfg["impact_g"]
+    if cfg["max_flight_ms"] and cfg["max_flight_ms"] < cfg["min_flight_ms"]:
+        errors.append("max_flight_ms below min_flight_ms; using no upper limit")
+        cfg["max_flight_ms"] = 0
+    return cfg, errors
+
+
+def load(path="config.json"):
+    """Read and validate config.json. Never raises: problems come back as error strings."""
+    try:
+        with open(path) as f:
+            raw = json.load(f)
+    except OSError:
+        return defaults(), []  # no config file: defaults, as shipped
+    except ValueError as e:
+        return defaults(), ["%s is not valid JSON (%s); using defaults" % (path, e)]
+    return validate(raw)
+
+
+def detector_params(cfg):
+    d = {}
+    for k in DETECTOR_KEYS:
+        d[k] = cfg[k]
+    return d
+
+
+def config_hash(cfg):
+    """CRC-32 of the settings that change what is counted, as integers (milli-g, ms), so
+    the same config hashes the same on a single-precision device and a double host."""
+    import binascii
+
+    parts = []
+    for k in sorted(DETECTOR_KEYS + ("rate_hz", "range_g", "dlpf_hz")):
+        v = cfg[k]
+        if SCHEMA[k][1] == "f":
+            v = int(v * 1000 + 0.5)
+        else:
+            v = int(v)
+        parts.append("%s=%d" % (k, v))
+    return binascii.crc32(";".join(parts).encode()) & 0xFFFFFFFF

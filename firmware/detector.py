@@ -1,0 +1,263 @@
+# Streaming landing detector: an integer state machine over raw accelerometer counts.
+#
+# This one file runs unchanged on the clip (MicroPython, ESP32) and on the desktop
+# (CPython, `jumpclip replay`). It has no I/O, no clock and no hardware: time is the
+# sample index, and every quantity in the per-sample loop is an integer derived from raw
+# counts, so both interpreters produce identical events.
+#
+# Signal model (waist or shoe): a jump is take-off, a flight phase in which the sensor is in
+# free fall (|a| near 0 g), then a landing impact (|a| several g). Push-off peaks, stomps,
+# steps and sitting down hard reach the impact level too, but are not preceded by free fall,
+# so a landing counts only when a long enough low-g stretch ended shortly before it.
+#
+# ESP32 small ints have 31 bits: every value in the loop stays inside +-2**30. Counts are
+# halved before squaring, so the worst case 3 * (32768 >> 1)**2 = 805,306,368 < 2**30.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef,misc]
+        return x
+
+
+SHIFT = const(1)  # raw counts >> SHIFT before squaring (see the bound above)
+EVENT_CAPACITY = const(32)  # events held until the caller drains them
+_FAR = const(1 << 20)  # "long ago", in samples; keeps differences far inside 2**30
+MAX_INDEX = const(1 << 29)  # callers reset() before the sample index reaches this
+
+# Accelerometer full-scale range (g) -> LSB per g (MPU6050 register map, ACCEL_CONFIG).
+LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
+
+# Defaults in physical units. Tuned on real waist recordings (see README, `make eval`).
+DEFAULTS = {
+    "impact_g": 2.0,  # a landing rises above this
+    "rearm_g": 1.5,  # ... and the detector re-arms only after falling below this
+    "refractory_ms": 200,  # no second landing this soon after one
+    "peak_window_ms": 40,  # the landing peak is the maximum this long after the rise
+    "flight": True,  # require a flight phase before a landing
+    "freefall_g": 0.5,  # |a| below this is free fall
+    "min_flight_ms": 100,  # shortest flight that counts (jogging strides are shorter)
+    "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
+    "flight_gap_ms": 10,  # brief spikes inside a flight up to this long are bridged
+    "landing_window_ms": 150,  # the impact must follow the end of flight within this
+}
+
+
+def ms_to_samples(ms, rate_hz):
+    return (int(ms) * int(rate_hz) + 500) // 1000
+
+
+def mg_to_m2(mg, range_g):
+    # Threshold in milli-g -> squared magnitude in (counts >> SHIFT)**2. Integer math, so a
+    # single-precision float on the device and a double on the desktop give the same value.
+    counts = (int(mg) * (LSB_PER_G[range_g] >> SHIFT) + 500) // 1000
+    return counts * counts
+
+
+def g_to_mg(g):
+    # Config values are floats; round once to integer milli-g (exact in single precision
+    # for every value with at most 3 decimals).
+    return int(g * 1000 + 0.5)
+
+
+class Detector:
+    """Feed raw int16 counts (interleaved x, y, z) in batches; collect landing events.
+
+    Events are (landing sample index, peak squared magnitude, airtime in samples), kept
+    in preallocated arrays until drained:
+        i = 0
+        while i < n:
+            i = det.feed(samples, i, n)
+            for k in range(det.n_events): use(det.ev_index[k], det.ev_peak[k], det.ev_air[k])
+            det.n_events = 0
+    `feed` stops early only if the event arrays fill up, so no event is ever dropped.
+    """
+
+    def __init__(self, params=None, rate_hz=200, range_g=16):
+        import array
+
+        p = dict(DEFAULTS)
+        if params:
+            for k in params:
+                if k in p:
+                    p[k] = params[k]
+        self.params = p
+        self.rate_hz = rate_hz
+        self.range_g = range_g
+        self.lsb_per_g = LSB_PER_G[range_g]
+        # Thresholds converted once, here, to squared counts and sample counts.
+        self.impact_m2 = mg_to_m2(g_to_mg(p["impact_g"]), range_g)
+        rearm = p["rearm_g"]
+        if rearm > p["impact_g"]:
+            rearm = p["impact_g"]
+        self.rearm_m2 = mg_to_m2(g_to_mg(rearm), range_g)
+        self.refractory = ms_to_samples(p["refractory_ms"], rate_hz)
+        self.peak_window = ms_to_samples(p["peak_window_ms"], rate_hz)
+        self.need_flight = bool(p["flight"])
+        self.freefall_m2 = mg_to_m2(g_to_mg(p["freefall_g"]), range_g)
+        self.min_flight = max(1, ms_to_samples(p["min_flight_ms"], rate_hz))
+        mx = ms_to_samples(p["max_flight_ms"], rate_hz)
+        self.max_flight = mx if mx > 0 else _FAR
+        self.flight_gap = ms_to_samples(p["flight_gap_ms"], rate_hz)
+        self.window = max(ms_to_samples(p["landing_window_ms"], rate_hz), self.flight_gap)
+        self.ev_index = array.array("i", [0] * EVENT_CAPACITY)
+        self.ev_peak = array.array("i", [0] * EVENT_CAPACITY)
+        self.ev_air = array.array("i", [0] * EVENT_CAPACITY)
+        self.reset()
+
+    def reset(self):
+        """Start over at sample index 0 (a new session). Drops any undrained events."""
+        self.t = 0  # index of the next sample
+        self.n_events = 0
+        self.armed = True
+        self.pending = False  # inside a landing's peak window
+        self.cross_t = -_FAR  # when the last accepted landing rose above the threshold
+        self.peak = 0
+        self.peak_t = 0
+        self.air = 0
+        self.low_start = -_FAR  # current/last free-fall stretch [low_start, low_last]
+        self.low_last = -_FAR
+
+    def feed(self, s, start, end):
+        """Process samples start..end-1 of s (x, y, z counts at s[3*i], s[3*i+1], s[3*i+2]).
+
+        Returns the index of the first sample not processed: `end`, or earlier when the
+        event arrays are full (drain them, then call again from there).
+        """
+        # Locals, not attributes, inside the loop: cheaper on MicroPython, and no allocation.
+        imp2 = self.impact_m2
+        rearm2 = self.rearm_m2
+        ff2 = self.freefall_m2
+        refr = self.refractory
+        pw = self.peak_window
+        need_flight = self.need_flight
+        minf = self.min_flight
+        maxf = self.max_flight
+        gap = self.flight_gap
+        win = self.window
+        t = self.t
+        armed = self.armed
+        pending = self.pending
+        cross_t = self.cross_t
+        peak = self.peak
+        peak_t = self.peak_t
+        air = self.air
+        low_start = self.low_start
+        low_last = self.low_last
+        n_ev = self.n_events
+        ev_index = self.ev_index
+        ev_peak = self.ev_peak
+        ev_air = self.ev_air
+        cap = EVENT_CAPACITY
+
+        i = start
+        j = 3 * start
+        while i < end:
+            if n_ev >= cap:
+                break
+            x = s[j] >> 1  # >> SHIFT (a literal here: a name lookup per sample is slower)
+            y = s[j + 1] >> 1
+            z = s[j + 2] >> 1
+            m = x * x + y * y + z * z
+            i += 1
+            j += 3
+
+            # Fast path: between free fall and the re-arm level, armed, no peak open.
+            if ff2 <= m < rearm2 and armed and not pending:
+                t += 1
+                continue
+
+            if m < ff2:
+                if t - low_last > gap + 1:  # a new free-fall stretch starts here
+                    low_start = t
+                low_last = t
+
+            if pending:
+                if m > peak:
+                    peak = m
+                    peak_t = t
+                if t - cross_t >= pw:
+                    ev_index[n_ev] = peak_t
+                    ev_peak[n_ev] = peak
+                    ev_air[n_ev] = air
+                    n_ev += 1
+                    pending = False
+
+            if m < rearm2:
+                armed = True
+            elif armed and m >= imp2:
+                armed = False  # debounce: wait for the fall below the re-arm level
+                if t - cross_t >= refr:
+                    flight = low_last - low_start + 1
+                    if not need_flight or (
+                        minf <= flight <= maxf and t - low_last <= win
+                    ):
+                        if pending:  # refractory shorter than the peak window
+                            if n_ev >= cap:
+                                # Not enough room for both: redo this sample next call.
+                                i -= 1
+                                j -= 3
+                                armed = True
+                                break
+                            ev_index[n_ev] = peak_t
+                            ev_peak[n_ev] = peak
+                            ev_air[n_ev] = air
+                            n_ev += 1
+                        pending = True
+                        cross_t = t
+                        peak = m
+                        peak_t = t
+                        air = flight if (need_flight and flight > 0) else 0
+                        if pw == 0:
+                            ev_index[n_ev] = t
+                            ev_peak[n_ev] = m
+                            ev_air[n_ev] = air
+                            n_ev += 1
+                            pending = False
+                        # This flight is used up: it cannot justify a second landing.
+                        low_start = t - win - 1
+                        low_last = t - win - 1
+            t += 1
+
+        self.t = t
+        self.armed = armed
+        self.pending = pending
+        self.cross_t = cross_t
+        self.peak = peak
+        self.peak_t = peak_t
+        self.air = air
+        self.low_start = low_start
+        self.low_last = low_last
+        self.n_events = n_ev
+        return i
+
+    def finish(self):
+        """End of stream: emit a landing whose peak window is still open. Returns False
+        only if the event arrays are full (drain, then call again)."""
+        if self.pending:
+            if self.n_events >= EVENT_CAPACITY:
+                return False
+            k = self.n_events
+            self.ev_index[k] = self.peak_t
+            self.ev_peak[k] = self.peak
+            self.ev_air[k] = self.air
+            self.n_events = k + 1
+            self.pending = False
+        return True
+
+    def peak_mg(self, m2):
+        """Squared-count peak -> milli-g (integer square root; not on the per-sample path)."""
+        return isqrt(m2) * 1000 // (self.lsb_per_g >> SHIFT)
+
+
+def isqrt(n):
+    # Newton's method on integers: identical on both interpreters (no float sqrt).
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x

@@ -1,0 +1,23 @@
+# Boot entry: wiring only. Build the objects from config and hand them to the app.
+import machine
+
+import board
+import config
+from app import App
+
+
+def main():
+    cfg, errors = config.load("config.json")
+    i2c = machine.I2C(
+        board.I2C_ID,
+        scl=machine.Pin(board.I2C_SCL),
+        sda=machine.Pin(board.I2C_SDA),
+        freq=board.I2C_FREQ,
+    )
+    led = machine.Pin(board.LED, machine.Pin.OUT, value=0)
+    app = App(cfg, i2c, led, config_errors=errors)
+    app.run()
+    return app
+
+
+app = main()

@@ -1,0 +1,41 @@
+"""The one path from the desktop to the firmware's own modules (no copies).
+
+The detector and the config rules run on the clip and here, from the same files in
+firmware/. They import each other by their device names (`import detector`), so they are
+loaded under those names. jumpclip is installed editable (`make setup`), so this file
+sits in the repository beside firmware/.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+
+# Firmware modules that are pure computation and so also run under CPython.
+SHARED_MODULES = ("detector", "config")
+
+
+def load(name: str) -> ModuleType:
+    if name not in SHARED_MODULES:
+        raise ImportError(f"firmware module {name!r} is device-only (it needs `machine`)")
+    mod = sys.modules.get(name)
+    if mod is not None and Path(getattr(mod, "__file__", "")).resolve() == FIRMWARE_DIR / f"{name}.py":
+        return mod
+    path = FIRMWARE_DIR / f"{name}.py"
+    if not path.is_file():
+        raise ImportError(f"{path} is missing: jumpclip must run from its repository checkout")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+detector = load("detector")
+config = load("config")

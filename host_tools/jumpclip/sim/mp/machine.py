@@ -1,0 +1,157 @@
+# Simulated `machine` module for the virtual board. The firmware imports it exactly as it
+# imports the ESP32's; every call lands on the virtual clock and the device models.
+import errno
+
+import simcore
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+PIN_WAKE = 2
+EXT0_WAKE = 2
+EXT1_WAKE = 3
+TIMER_WAKE = 4
+
+_freq = 160_000_000
+
+
+def freq(hz=None):
+    global _freq
+    if hz is None:
+        return _freq
+    _freq = hz
+
+
+def unique_id():
+    return bytes.fromhex(simcore.sim.cfg.get("unique_id", "a4cf12345678"))
+
+
+def reset_cause():
+    return simcore.sim.cfg.get("reset_cause", PWRON_RESET)
+
+
+def wake_reason():
+    return simcore.sim.cfg.get("wake_reason", 0)
+
+
+def lightsleep(ms=None):
+    simcore.sim.sleep_us(1_000_000 if ms is None else ms * 1000, True)
+
+
+def idle():
+    simcore.sim.sleep_us(1000, False)
+
+
+def deepsleep(ms=None):
+    simcore.say("deepsleep %s" % ms)
+    raise SystemExit(0)
+
+
+def reset():
+    simcore.say("reset")
+    raise SystemExit(0)
+
+
+def soft_reset():
+    reset()
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+    OPEN_DRAIN = 7
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+    WAKE_LOW = 4
+    WAKE_HIGH = 5
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self.id = id
+        self._value = 0
+        if value is not None:
+            self.value(value)
+
+    def value(self, v=None):
+        if v is None:
+            return self._value
+        v = 1 if v else 0
+        if v != self._value:
+            self._value = v
+            s = simcore.sim
+            if self.id in s.traced_pins:
+                s.pin_log.append((s.clock_us // 1000, self.id, v))
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def irq(self, handler=None, trigger=IRQ_FALLING, wake=None):
+        return None
+
+
+class I2C:
+    def __init__(self, id=0, scl=None, sda=None, freq=400_000, timeout=50_000):
+        self.freq = freq
+
+    def _dev(self, addr):
+        d = simcore.sim.devices.get(addr)
+        if d is None:
+            # What the ESP32 port raises when nothing acknowledges the address.
+            raise OSError(errno.ENODEV)
+        return d
+
+    def scan(self):
+        return sorted(simcore.sim.devices)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
+        d = self._dev(addr)
+        simcore.sim.i2c_cost(len(buf), self.freq)
+        d.read_into(memaddr, buf)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
+        buf = bytearray(nbytes)
+        self.readfrom_mem_into(addr, memaddr, buf)
+        return buf
+
+    def writeto_mem(self, addr, memaddr, buf, addrsize=8):
+        d = self._dev(addr)
+        simcore.sim.i2c_cost(len(buf), self.freq)
+        d.write_from(memaddr, buf)
+
+
+SoftI2C = I2C
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        s = simcore.sim
+        s.wdt_timeout_us = timeout * 1000
+        s.wdt_fed_us = s.clock_us
+
+    def feed(self):
+        s = simcore.sim
+        s.wdt_fed_us = s.clock_us
+
+
+class RTC:
+    _datetime = None  # shared by every RTC(), as on the chip
+    _memory = b""
+
+    def datetime(self, dt=None):
+        if dt is None:
+            return RTC._datetime or (2000, 1, 1, 5, 0, 0, 0, 0)
+        RTC._datetime = tuple(dt)
+
+    def memory(self, data=None):
+        if data is None:
+            return RTC._memory
+        RTC._memory = bytes(data)

@@ -1,0 +1,61 @@
+# Boot of the virtual board: `micropython simboot.py SIMCONFIG.json`.
+#
+# Loads the simulated machine and time modules (they shadow the unix port's), attaches the
+# MPU6050 model to the I2C bus, mounts the flash image with vfs.VfsLfs2 as the root
+# filesystem, exactly as the ESP32 port does, and then imports main.py from that flash.
+import gc
+import json
+import os
+import sys
+
+import vfs
+
+import simcore
+
+with open(sys.argv[1]) as f:
+    cfg = json.load(f)
+
+sim = simcore.Sim(cfg)
+simcore.sim = sim
+
+import machine  # noqa: E402  (the simulated one, from this folder)
+import time  # noqa: E402,F401  (likewise: must be cached before the host filesystem goes)
+
+import mpu6050_model  # noqa: E402
+
+if cfg.get("sensor", True):
+    model = mpu6050_model.MPU6050Model(sim.feed, cfg.get("who_am_i", 0x68))
+    sim.devices[cfg.get("sensor_addr", 0x68)] = model
+    sim.device_list.append(model)
+
+report_file = open(cfg["report"], "w") if cfg.get("report") else None
+bdev = simcore.FileBlockDevice(cfg["flash"], cfg.get("block_size", 4096), cfg["block_count"])
+flash = vfs.VfsLfs2(bdev)
+vfs.umount("/")
+vfs.mount(flash, "/")
+os.chdir("/")
+sys.path.clear()
+sys.path.append("")
+sys.path.append("/lib")
+
+crashed = None
+gc.collect()
+heap_before = gc.mem_alloc()
+simcore.say("boot")
+try:
+    import main  # noqa: F401  (runs the firmware, as the ESP32 does after boot.py)
+except SystemExit:
+    raise
+except BaseException as e:  # a firmware crash: print it as the board would, then report it
+    sys.print_exception(e)
+    crashed = repr(e)
+finally:
+    rep = sim.report()
+    rep["crashed"] = crashed
+    rep["heap_before_firmware"] = heap_before
+    rep["block_writes"] = bdev.writes
+    rep["flash_bytes_written"] = bdev.bytes_written
+    if report_file:
+        report_file.write(json.dumps(rep))
+        report_file.close()
+    simcore.say("exit")

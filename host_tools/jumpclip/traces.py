@@ -1,0 +1,210 @@
+"""Trace files: recorded or synthetic accelerometer data in g, with optional ground truth.
+
+Format (shared by the virtual board, replay, record and synth):
+
+    # rate_hz: 200
+    # range_g: 16
+    # placement: waist
+    # label: jumps=2
+    t_s,ax_g,ay_g,az_g
+    0.000,0.01,-0.02,1.00
+    ...
+
+Leading `# key: value` lines are kept (unknown keys too); a value may carry text after its
+number (`rate_hz: 200 (nominal)`). Ground truth sits beside the trace in `<stem>.events.csv`
+with a `t_s` column of landing times. Timestamps may be irregular: readers resample onto
+a regular grid and say so.
+
+Every problem with a file is a TraceError with a one-line message that says what to do.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ("t_s", "ax_g", "ay_g", "az_g")
+_NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
+
+
+class TraceError(Exception):
+    """A trace file that cannot be used; str() is one line naming the file and the fix."""
+
+
+@dataclass
+class Trace:
+    path: str
+    header: dict[str, str]
+    t: np.ndarray  # seconds, strictly increasing
+    acc: np.ndarray  # (n, 3) in g, gravity included
+    rate_hz: float  # sample rate implied by the timestamps
+    notes: list[str] = field(default_factory=list)  # repairs and warnings, one line each
+    truth: np.ndarray | None = None  # landing times (s), from <stem>.events.csv
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1] - self.t[0]) + 1.0 / self.rate_hz if len(self.t) else 0.0
+
+    @property
+    def label_jumps(self) -> int | None:
+        m = re.search(r"jumps\s*=\s*(\d+)", self.header.get("label", ""))
+        return int(m.group(1)) if m else None
+
+    def header_number(self, key: str) -> float | None:
+        m = _NUMBER.match(self.header.get(key, ""))
+        return float(m.group(1)) if m else None
+
+
+def events_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.stem + ".events.csv")
+
+
+def read_trace(path: str | Path) -> Trace:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise TraceError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise TraceError(f"{p}: is a folder, not a trace file") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{p}: not a text file; a trace is CSV (t_s,ax_g,ay_g,az_g)") from None
+    except OSError as e:
+        raise TraceError(f"{p}: cannot read ({e.strerror})") from None
+    return parse_trace(text, str(p), truth_path=events_path(p))
+
+
+def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None) -> Trace:
+    header: dict[str, str] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) and (lines[i].startswith("#") or not lines[i].strip()):
+        line = lines[i]
+        if line.startswith("#"):
+            key, sep, value = line[1:].partition(":")
+            if sep:
+                header[key.strip()] = value.strip()
+        i += 1
+    if i >= len(lines):
+        raise TraceError(f"{name}: empty trace: expected a header row t_s,ax_g,ay_g,az_g and data rows")
+    cols = [c.strip() for c in lines[i].split(",")]
+    missing = [c for c in COLUMNS if c not in cols]
+    if missing:
+        raise TraceError(
+            f"{name}: line {i + 1}: missing column(s) {', '.join(missing)}; "
+            f"the header row must name t_s,ax_g,ay_g,az_g"
+        )
+    order = [cols.index(c) for c in COLUMNS]
+    body = "\n".join(lines[i + 1 :])
+    if not body.strip():
+        raise TraceError(f"{name}: no data rows after the header")
+    try:
+        data = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2, dtype=np.float64)
+    except ValueError as e:
+        raise TraceError(f"{name}: {_first_bad_row(lines, i + 1, len(cols)) or 'unreadable rows'} ({_short(e)})") from None
+    if data.shape[1] != len(cols):
+        raise TraceError(f"{name}: rows have {data.shape[1]} values, the header names {len(cols)}")
+    data = data[:, order]
+    notes: list[str] = []
+
+    bad = ~np.isfinite(data).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0]) + i + 2
+        if bad.mean() > 0.05:
+            raise TraceError(f"{name}: {int(bad.sum())} rows hold NaN or inf (first at line {first}); fix the recording")
+        data = data[~bad]
+        notes.append(f"repaired: dropped {int(bad.sum())} rows with NaN/inf (first at line {first}); the gaps are interpolated")
+    if len(data) < 2:
+        raise TraceError(f"{name}: fewer than 2 valid rows")
+
+    t = data[:, 0]
+    dt = np.diff(t)
+    if (dt < 0).any():
+        k = int(np.flatnonzero(dt < 0)[0])
+        raise TraceError(
+            f"{name}: timestamps go backwards at row {k + 2} ({t[k]:.6g} then {t[k + 1]:.6g}); "
+            f"rejected: sort or split the recording"
+        )
+    dup = dt == 0
+    if dup.any():
+        keep = np.concatenate([[True], ~dup])
+        notes.append(f"repaired: dropped {int(dup.sum())} rows with a repeated timestamp (kept the first)")
+        data = data[keep]
+        t = data[:, 0]
+        dt = np.diff(t)
+    if len(data) < 2:
+        raise TraceError(f"{name}: fewer than 2 distinct timestamps")
+
+    rate = 1.0 / float(np.median(dt))
+    trace = Trace(name, header, t.copy(), data[:, 1:4].copy(), rate, notes)
+    stated = trace.header_number("rate_hz")
+    if stated is not None and stated > 0 and abs(stated - rate) / rate > 0.02:
+        notes.append(f"warning: header says rate_hz {stated:g} but the timestamps say {rate:.4g} Hz; trusting the timestamps")
+    if (np.abs(dt - 1.0 / rate) > 0.25 / rate).any():
+        notes.append("irregular timestamps: resampled onto a regular grid")
+    if truth_path is not None and truth_path.is_file():
+        trace.truth = read_events(truth_path)
+    return trace
+
+
+def read_events(path: Path) -> np.ndarray:
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines or lines[0].split(",")[0].strip() != "t_s":
+        raise TraceError(f"{path}: an events file starts with a t_s header row")
+    try:
+        return np.array([float(ln.split(",")[0]) for ln in lines[1:]], dtype=np.float64)
+    except ValueError:
+        raise TraceError(f"{path}: non-numeric landing time; each row is a time in seconds") from None
+
+
+def _first_bad_row(lines: list[str], start: int, ncols: int) -> str | None:
+    for n, line in enumerate(lines[start:], start + 1):
+        if not line.strip():
+            continue
+        parts = line.split(",")
+        if len(parts) != ncols:
+            return f"line {n}: {len(parts)} values, expected {ncols}"
+        for v in parts:
+            try:
+                float(v)
+            except ValueError:
+                return f"line {n}: {v.strip()!r} is not a number"
+    return None
+
+
+def _short(e: Exception) -> str:
+    return str(e).splitlines()[0][:120]
+
+
+def nominal_rate(trace: Trace) -> int:
+    """The trace's rate as a whole number of Hz (the grid the feed is built on)."""
+    return max(1, int(round(trace.rate_hz)))
+
+
+def regular_grid(trace: Trace, rate_hz: int) -> np.ndarray:
+    """Acceleration (n, 3) in g at t0 + k / rate_hz, by linear interpolation."""
+    n = int(math.floor((trace.t[-1] - trace.t[0]) * rate_hz + 1e-9)) + 1
+    tk = trace.t[0] + np.arange(n) / rate_hz
+    if len(trace.t) == n and np.allclose(trace.t, tk, atol=1e-6):
+        return trace.acc
+    return np.column_stack([np.interp(tk, trace.t, trace.acc[:, a]) for a in range(3)])
+
+
+def write_trace(path: str | Path, t: np.ndarray, acc: np.ndarray, header: dict[str, object], truth=None) -> None:
+    p = Path(path)
+    with p.open("w") as f:
+        for k, v in header.items():
+            f.write(f"# {k}: {v}\n")
+        f.write(",".join(COLUMNS) + "\n")
+        np.savetxt(f, np.column_stack([t, acc]), fmt=["%.4f", "%.4f", "%.4f", "%.4f"], delimiter=",")
+    if truth is not None:
+        with events_path(p).open("w") as f:
+            f.write("t_s\n")
+            for x in truth:
+                f.write(f"{x:.4f}\n")
