@@ -130,7 +130,7 @@ class App:
 
     def process(self, raw, n):
         """Decode n samples from raw FIFO bytes and run them through the detector."""
-        decode(raw, self.samples, n * 3)
+        decode(raw, self.samples, n * 3)  # type: ignore[arg-type]  # viper takes any buffer
         det = self.det
         i = 0
         while i < n:
@@ -172,22 +172,23 @@ class App:
     def service_fifo(self):
         """Read every whole batch waiting in the FIFO. Allocation-free in steady state."""
         s = self.sensor
+        if s is None:
+            return
         if s.check_overflow():
             self.fifo_overflows += 1
             self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
-        nbytes = _BATCH * SAMPLE_BYTES
-        avail = s.fifo_count()
-        while avail >= nbytes:
+        avail = s.samples_waiting()
+        while avail >= _BATCH:
             s.read_fifo_into(self.raw)
             self.process(self.raw, _BATCH)
-            avail -= nbytes
+            avail -= _BATCH
 
     def read_remainder(self):
         """Session end: the FIFO's last partial batch (this one may allocate)."""
         s = self.sensor
         if s is None:
             return
-        n = s.fifo_count() // SAMPLE_BYTES
+        n = s.samples_waiting()
         mv = memoryview(self.raw)
         while n > 0:
             k = n if n < _BATCH else _BATCH

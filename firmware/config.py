@@ -9,7 +9,7 @@ import json
 from detector import DEFAULTS as _DETECTOR_DEFAULTS
 
 # key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool, "c" choice.
-SCHEMA = {
+SCHEMA = {  # type: dict
     "impact_g": (_DETECTOR_DEFAULTS["impact_g"], "f", (1.1, 15.0)),
     "rearm_g": (_DETECTOR_DEFAULTS["rearm_g"], "f", (1.0, 15.0)),
     "refractory_ms": (_DETECTOR_DEFAULTS["refractory_ms"], "i", (0, 2000)),
@@ -88,6 +88,11 @@ def validate(raw):
             "rearm_g=%r above impact_g=%r; using %r" % (cfg["rearm_g"], cfg["impact_g"], cfg["impact_g"])
         )
         cfg["rearm_g"] = cfg["impact_g"]
+    if cfg["impact_g"] > cfg["range_g"]:
+        errors.append(
+            "impact_g=%r is beyond the +-%d g range; using range_g=16" % (cfg["impact_g"], cfg["range_g"])
+        )
+        cfg["range_g"] = 16
     if cfg["max_flight_ms"] and cfg["max_flight_ms"] < cfg["min_flight_ms"]:
         errors.append("max_flight_ms below min_flight_ms; using no upper limit")
         cfg["max_flight_ms"] = 0

@@ -25,6 +25,7 @@ SHIFT = const(1)  # raw counts >> SHIFT before squaring (see the bound above)
 EVENT_CAPACITY = const(32)  # events held until the caller drains them
 _FAR = const(1 << 20)  # "long ago", in samples; keeps differences far inside 2**30
 MAX_INDEX = const(1 << 29)  # callers reset() before the sample index reaches this
+M2_MAX = const(805306368)  # 3 * (32768 >> SHIFT)**2: the largest magnitude the sensor reports
 
 # Accelerometer full-scale range (g) -> LSB per g (MPU6050 register map, ACCEL_CONFIG).
 LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
@@ -52,6 +53,8 @@ def mg_to_m2(mg, range_g):
     # Threshold in milli-g -> squared magnitude in (counts >> SHIFT)**2. Integer math, so a
     # single-precision float on the device and a double on the desktop give the same value.
     counts = (int(mg) * (LSB_PER_G[range_g] >> SHIFT) + 500) // 1000
+    if counts > 28377:  # isqrt(M2_MAX): a level beyond what the sensor can report
+        return M2_MAX
     return counts * counts
 
 
@@ -112,7 +115,8 @@ class Detector:
         self.n_events = 0
         self.armed = True
         self.pending = False  # inside a landing's peak window
-        self.cross_t = -_FAR  # when the last accepted landing rose above the threshold
+        self.cross_t = -_FAR  # when the open landing rose above the impact threshold
+        self.last_peak = -_FAR  # peak sample of the last landing emitted
         self.peak = 0
         self.peak_t = 0
         self.air = 0
@@ -140,6 +144,7 @@ class Detector:
         armed = self.armed
         pending = self.pending
         cross_t = self.cross_t
+        last_peak = self.last_peak
         peak = self.peak
         peak_t = self.peak_t
         air = self.air
@@ -183,38 +188,28 @@ class Detector:
                     ev_air[n_ev] = air
                     n_ev += 1
                     pending = False
+                    last_peak = peak_t
 
             if m < rearm2:
                 armed = True
             elif armed and m >= imp2:
                 armed = False  # debounce: wait for the fall below the re-arm level
-                if t - cross_t >= refr:
+                # One landing per peak window; the refractory interval runs from its peak.
+                if not pending and t - last_peak >= refr:
                     flight = low_last - low_start + 1
-                    if not need_flight or (
-                        minf <= flight <= maxf and t - low_last <= win
-                    ):
-                        if pending:  # refractory shorter than the peak window
-                            if n_ev >= cap:
-                                # Not enough room for both: redo this sample next call.
-                                i -= 1
-                                j -= 3
-                                armed = True
-                                break
-                            ev_index[n_ev] = peak_t
-                            ev_peak[n_ev] = peak
-                            ev_air[n_ev] = air
-                            n_ev += 1
-                        pending = True
-                        cross_t = t
-                        peak = m
-                        peak_t = t
-                        air = flight if (need_flight and flight > 0) else 0
+                    if not need_flight or (minf <= flight <= maxf and t - low_last <= win):
+                        air = flight if need_flight else 0
                         if pw == 0:
                             ev_index[n_ev] = t
                             ev_peak[n_ev] = m
                             ev_air[n_ev] = air
                             n_ev += 1
-                            pending = False
+                            last_peak = t
+                        else:
+                            pending = True
+                            cross_t = t
+                            peak = m
+                            peak_t = t
                         # This flight is used up: it cannot justify a second landing.
                         low_start = t - win - 1
                         low_last = t - win - 1
@@ -224,6 +219,7 @@ class Detector:
         self.armed = armed
         self.pending = pending
         self.cross_t = cross_t
+        self.last_peak = last_peak
         self.peak = peak
         self.peak_t = peak_t
         self.air = air
@@ -244,6 +240,7 @@ class Detector:
             self.ev_air[k] = self.air
             self.n_events = k + 1
             self.pending = False
+            self.last_peak = self.peak_t
         return True
 
     def peak_mg(self, m2):

@@ -124,6 +124,10 @@ class MPU6050:
         self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
         return (b[0] << 8) | b[1]
 
+    def samples_waiting(self):
+        """Whole samples in the FIFO (a partly written sample stays for the next read)."""
+        return self.fifo_count() // SAMPLE_BYTES
+
     def check_overflow(self):
         """True if the FIFO overflowed since the last check. The oldest samples were lost and
         the byte stream may be misaligned, so the FIFO is reset and the event counted."""

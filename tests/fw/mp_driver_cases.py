@@ -1,0 +1,198 @@
+# MPU6050 driver against the register model, and the zero-allocation proof, under the
+# MicroPython unix port only (the driver uses viper and micropython.heap_lock).
+import array
+
+import micropython
+
+import simcore
+from mpu6050_model import MPU6050Model
+
+import detector
+import mpu6050
+
+
+def board(who=0x68, present=True):
+    simcore.sim = simcore.Sim({"feed": None})
+    model = None
+    if present:
+        model = MPU6050Model(None, who)
+        simcore.sim.devices[0x68] = model
+        simcore.sim.device_list.append(model)
+    import machine
+
+    return machine.I2C(0, freq=400_000), model
+
+
+def advance_ms(ms):
+    simcore.sim.advance(ms * 1000)
+
+
+def expect_oserror(fn, *words):
+    try:
+        fn()
+    except OSError as e:
+        msg = str(e)
+        for w in words:
+            assert w in msg, msg
+        return
+    raise AssertionError("no OSError")
+
+
+def test_missing_sensor_names_the_address():
+    i2c, _ = board(present=False)
+    expect_oserror(lambda: mpu6050.MPU6050(i2c), "not found", "0x68")
+
+
+def test_unknown_who_am_i_is_refused():
+    i2c, _ = board(who=0x12)
+    expect_oserror(lambda: mpu6050.MPU6050(i2c), "0x68", "0x12", "not an MPU6050")
+
+
+def test_known_clone_is_accepted_with_a_warning():
+    for who in (0x72, 0x98):
+        i2c, _ = board(who=who)
+        s = mpu6050.MPU6050(i2c)
+        assert s.warning and ("0x%02x" % who) in s.warning
+
+
+def test_range_and_rate_reach_the_registers():
+    i2c, model = board()
+    s = mpu6050.MPU6050(i2c)
+    s.configure(200, 16, 94)
+    assert model.period_us == 5000 and model.shift() == 3
+    advance_ms(50)
+    n = s.samples_waiting()
+    assert 9 <= n <= 10, n
+    buf = bytearray(6 * n)
+    s.read_fifo_into(buf)
+    out = array.array("h", [0] * (3 * n))
+    mpu6050.decode(buf, out, 3 * n)
+    assert out[2] == 2048 and out[0] == 0  # 1 g at +-16 g
+    s.configure(1000, 8, 94)
+    assert model.period_us == 1000 and model.shift() == 2
+    advance_ms(20)
+    n = s.samples_waiting()
+    assert 19 <= n <= 20, n
+    s.read_fifo_into(memoryview(buf)[:6])
+    mpu6050.decode(buf, out, 3)
+    assert out[2] == 4096  # 1 g at +-8 g
+    s.configure(100, 2, 260)  # DLPF off: 8 kHz gyro clock, divider 79
+    assert model.period_us == 10000 and model.shift() == 0
+
+
+def test_unreachable_rate_is_refused():
+    i2c, _ = board()
+    s = mpu6050.MPU6050(i2c)
+    try:
+        s.configure(300, 16, 94)
+    except ValueError as e:
+        assert "300" in str(e)
+        return
+    raise AssertionError("rate 300 accepted")
+
+
+def test_partial_sample_waits_for_the_next_read():
+    i2c, model = board()
+    s = mpu6050.MPU6050(i2c)
+    s.configure(200, 16, 94)
+    advance_ms(50)
+    whole = s.samples_waiting()
+    model.push(0x12)  # a sample being written: 3 of its 6 bytes are in
+    model.push(0x34)
+    model.push(0x56)
+    assert s.fifo_count() == 6 * whole + 3
+    assert s.samples_waiting() == whole
+
+
+def test_overflow_is_detected_counted_and_cleared():
+    i2c, model = board()
+    s = mpu6050.MPU6050(i2c)
+    s.configure(200, 16, 94)
+    advance_ms(500)
+    assert not s.check_overflow()
+    advance_ms(1500)  # 400 samples: far more than the 170 the FIFO holds
+    assert model.overflows == 1
+    assert s.check_overflow()
+    assert s.fifo_overflows == 1 and s.fifo_count() == 0
+    assert not s.check_overflow()
+
+
+def test_viper_decode_equals_portable():
+    import random
+
+    raw = bytearray(6 * 64)
+    for i in range(len(raw)):
+        raw[i] = random.getrandbits(8)
+    raw[0], raw[1], raw[2], raw[3] = 0x80, 0x00, 0x7F, 0xFF  # -32768, 32767
+    a = array.array("h", [0] * 192)
+    b = array.array("h", [0] * 192)
+    mpu6050.decode(raw, a, 192)
+    mpu6050.decode_portable(raw, b, 192)
+    assert a == b and a[0] == -32768 and a[1] == 32767
+
+
+def test_heap_lock_really_catches_allocation():
+    # Negative control: the proofs below would be worthless if heap_lock did not bite.
+    micropython.heap_lock()
+    try:
+        x = [1, 2, 3]
+        caught = False
+    except MemoryError:
+        caught = True
+    micropython.heap_unlock()
+    assert caught
+
+
+def test_read_decode_detect_allocate_nothing():
+    i2c, model = board()
+    s = mpu6050.MPU6050(i2c)
+    s.configure(200, 16, 94)
+    det = detector.Detector(None, 200, 16)
+    raw = bytearray(32 * 6)
+    samples = array.array("h", [0] * 96)
+    advance_ms(400)
+    micropython.heap_lock()
+    try:
+        for _ in range(5):  # five wake-ups: overflow check, count, burst reads, detector
+            s.check_overflow()
+            n = s.samples_waiting()
+            while n >= 32:
+                s.read_fifo_into(raw)
+                mpu6050.decode(raw, samples, 96)
+                i = 0
+                while i < 32:
+                    i = det.feed(samples, i, 32)
+                    det.n_events = 0
+                n -= 32
+            simcore.sim.advance(160_000)
+    finally:
+        micropython.heap_unlock()
+    assert det.t >= 5 * 32
+
+
+def test_detector_with_events_allocates_nothing():
+    # Worst-case values and real landings (events, flights, peaks), under heap_lock.
+    import fw_detector_cases as cases
+
+    sig = cases.Signal()
+    sig.hold(1.0, 40)
+    for f in (40, 60, 80):
+        sig.jump(flight_samples=f, landing_g=30.0)
+        sig.hold(1.0, 30)
+    s = sig.samples()
+    n = len(sig.z)
+    s[0], s[1], s[2] = -32768, -32768, -32768
+    det = detector.Detector(None, 200, 16)
+    got = 0
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < n:
+            i = det.feed(s, i, n)
+            got += det.n_events
+            det.n_events = 0
+        det.finish()
+        got += det.n_events
+    finally:
+        micropython.heap_unlock()
+    assert got == 3
