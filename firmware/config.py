@@ -8,8 +8,18 @@ import json
 
 from detector import DEFAULTS as _DETECTOR_DEFAULTS
 
-# key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool, "c" choice.
+# Profiles: detector settings for an activity, applied before the config's own keys.
+# "jumps" (the defaults) rejects jogging strides by demanding a long flight; "skipping" counts
+# the short flights of rope skipping and low hops, and so also counts many jogging strides.
+PROFILES = {
+    "jumps": {},
+    "skipping": {"freefall_g": 0.5, "min_flight_ms": 100, "flight_gap_ms": 10, "refractory_ms": 150},
+}
+
+# key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool,
+# "c" numeric choice, "s" text choice.
 SCHEMA = {  # type: dict
+    "profile": ("jumps", "s", ("jumps", "skipping")),
     "impact_g": (_DETECTOR_DEFAULTS["impact_g"], "f", (1.1, 15.0)),
     "rearm_g": (_DETECTOR_DEFAULTS["rearm_g"], "f", (1.0, 15.0)),
     "refractory_ms": (_DETECTOR_DEFAULTS["refractory_ms"], "i", (0, 2000)),
@@ -45,7 +55,7 @@ def describe(key):
     _, kind, allowed = SCHEMA[key]
     if kind == "b":
         return "true or false"
-    if kind == "c":
+    if kind in ("c", "s"):
         return "one of " + ", ".join(str(v) for v in allowed)
     return "%s..%s" % (allowed[0], allowed[1])
 
@@ -57,6 +67,9 @@ def check(key, value):
     _, kind, allowed = SCHEMA[key]
     if kind == "b":
         if value is True or value is False:
+            return value, None
+    elif kind == "s":
+        if value in allowed:
             return value, None
     elif isinstance(value, bool):
         pass  # JSON true is not a number here
@@ -77,7 +90,18 @@ def validate(raw):
     errors = []
     if not isinstance(raw, dict):
         return cfg, ["config is not a JSON object; using defaults"]
+    if "profile" in raw:
+        name, err = check("profile", raw["profile"])
+        if name is not None:
+            cfg["profile"] = name
+            prof = PROFILES[name]
+            for k in prof:
+                cfg[k] = prof[k]
     for key in raw:
+        if key == "profile":
+            if cfg["profile"] != raw[key]:
+                errors.append(check(key, raw[key])[1] + "; using 'jumps'")
+            continue
         value, err = check(key, raw[key])
         if err:
             errors.append(err + ("" if key not in SCHEMA else "; using %r" % cfg[key]))

@@ -30,17 +30,18 @@ M2_MAX = const(805306368)  # 3 * (32768 >> SHIFT)**2: the largest magnitude the 
 # Accelerometer full-scale range (g) -> LSB per g (MPU6050 register map, ACCEL_CONFIG).
 LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
 
-# Defaults in physical units. Tuned on real waist recordings (see README, `make eval`).
+# Defaults in physical units: the "jumps" profile, tuned on real waist recordings of
+# countermovement jumps and everyday movement (training subjects only; see README, `make eval`).
 DEFAULTS = {
     "impact_g": 2.0,  # a landing rises above this
     "rearm_g": 1.5,  # ... and the detector re-arms only after falling below this
-    "refractory_ms": 200,  # no second landing this soon after one
+    "refractory_ms": 200,  # no second landing this soon after one (from its peak)
     "peak_window_ms": 40,  # the landing peak is the maximum this long after the rise
     "flight": True,  # require a flight phase before a landing
-    "freefall_g": 0.5,  # |a| below this is free fall
-    "min_flight_ms": 100,  # shortest flight that counts (jogging strides are shorter)
+    "freefall_g": 0.55,  # |a| below this is free fall
+    "min_flight_ms": 170,  # shortest flight that counts (jogging strides are shorter)
     "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
-    "flight_gap_ms": 10,  # brief spikes inside a flight up to this long are bridged
+    "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
 }
 

@@ -59,3 +59,12 @@ def test_hash_is_stable_and_sensitive():
 def test_impact_beyond_range_widens_the_range():
     cfg, errors = config.validate({"impact_g": 5.0, "range_g": 4})
     assert cfg["range_g"] == 16 and len(errors) == 1 and "range" in errors[0]
+
+
+def test_profile_sets_detector_keys_and_keys_still_win():
+    cfg, errors = config.validate({"profile": "skipping"})
+    assert errors == [] and cfg["min_flight_ms"] == 100
+    cfg, errors = config.validate({"profile": "skipping", "min_flight_ms": 120})
+    assert errors == [] and cfg["min_flight_ms"] == 120 and cfg["flight_gap_ms"] == 10
+    cfg, errors = config.validate({"profile": "hopscotch"})
+    assert cfg["profile"] == "jumps" and len(errors) == 1 and "one of jumps, skipping" in errors[0]

@@ -1,0 +1,98 @@
+"""Scoring detected landings against ground truth: one-to-one matching within a tolerance,
+precision / recall / F1, count error, and false counts per minute for jump-free files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def match(pred: np.ndarray | list[float], truth: np.ndarray | list[float], tol_s: float = 0.1) -> tuple[int, int, int]:
+    """(TP, FP, FN) from a one-to-one matching of predicted to true times within tol_s.
+
+    Both lists are sorted times; a greedy sweep over the sorted union matches each event to
+    the nearest unmatched partner, which is optimal for this interval structure."""
+    p = np.sort(np.asarray(pred, dtype=float))
+    t = np.sort(np.asarray(truth, dtype=float))
+    pairs = []
+    for i, x in enumerate(p):
+        j = np.searchsorted(t, x)
+        for k in (j - 1, j):
+            if 0 <= k < len(t) and abs(t[k] - x) <= tol_s:
+                pairs.append((abs(t[k] - x), i, k))
+    pairs.sort()
+    used_p: set[int] = set()
+    used_t: set[int] = set()
+    for _, i, k in pairs:
+        if i not in used_p and k not in used_t:
+            used_p.add(i)
+            used_t.add(k)
+    tp = len(used_p)
+    return tp, len(p) - tp, len(t) - tp
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    count: int = 0  # detected
+    truth: int = 0  # labelled
+    minutes: float = 0.0
+
+    def add(self, other: "Tally") -> None:
+        for k in ("tp", "fp", "fn", "count", "truth"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.minutes += other.minutes
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def count_error(self) -> float:
+        """(detected - labelled) / labelled, signed."""
+        return (self.count - self.truth) / self.truth if self.truth else 0.0
+
+    @property
+    def per_minute(self) -> float:
+        return self.count / self.minutes if self.minutes else 0.0
+
+    def metrics(self) -> dict:
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "count_error": round(self.count_error, 4),
+        }
+
+
+def score_file(pred_t: list[float], truth_t: np.ndarray | None, label_jumps: int | None, minutes: float, tol_s: float) -> Tally | None:
+    """A Tally for one file, or None when the file carries no ground truth."""
+    if truth_t is not None:
+        tp, fp, fn = match(pred_t, truth_t, tol_s)
+        return Tally(tp, fp, fn, len(pred_t), len(truth_t), minutes)
+    if label_jumps == 0:
+        return Tally(0, len(pred_t), 0, len(pred_t), 0, minutes)
+    if label_jumps is not None:  # a count label without times: count error only
+        return Tally(0, 0, 0, len(pred_t), label_jumps, minutes)
+    return None
+
+
+def subject_of(header: dict[str, str]) -> str | None:
+    """The subject ID: the first word of the header's `subject` value, if any."""
+    value = header.get("subject", "").split()
+    return value[0] if value else None
