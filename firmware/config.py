@@ -112,9 +112,9 @@ def validate(raw):
             "rearm_g=%r above impact_g=%r; using %r" % (cfg["rearm_g"], cfg["impact_g"], cfg["impact_g"])
         )
         cfg["rearm_g"] = cfg["impact_g"]
-    if cfg["impact_g"] > cfg["range_g"]:
+    if cfg["impact_g"] >= cfg["range_g"]:  # one clipped axis reads just under range_g
         errors.append(
-            "impact_g=%r is beyond the +-%d g range; using range_g=16" % (cfg["impact_g"], cfg["range_g"])
+            "impact_g=%r is not below the +-%d g range; using range_g=16" % (cfg["impact_g"], cfg["range_g"])
         )
         cfg["range_g"] = 16
     if cfg["max_flight_ms"] and cfg["max_flight_ms"] < cfg["min_flight_ms"]:

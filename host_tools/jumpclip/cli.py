@@ -17,7 +17,7 @@ from rich.table import Table
 from . import __version__
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
 class UserError(click.ClickException):
@@ -167,7 +167,8 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool) -> No
                 continue
             for note in f["notes"]:
                 err.print(f"[yellow]{f['path']}: {note}[/]", highlight=False)
-            t = Table(title=f"{f['path']}: {f['count']} landings", title_justify="left")
+            out.print(f"[bold]{f['path']}[/]: {f['count']} landings", highlight=False, soft_wrap=True)
+            t = Table()
             for col in ("t_s", "peak_g", "airtime_s", "height_cm"):
                 t.add_column(col, justify="right")
             for e in f["events"]:

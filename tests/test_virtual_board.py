@@ -1,0 +1,140 @@
+"""The unmodified firmware on the virtual board (MicroPython unix port + simulated machine)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+import serial
+
+from conftest import DATA
+from jumpclip import replay
+from jumpclip.sim.board import BoardOptions, VirtualBoard, run_trace
+from jumpclip.traces import read_trace
+
+SESSION = DATA / "session_s1.csv"
+
+
+def test_trace_with_k_jumps_counts_k(tmp_path):
+    tr = read_trace(SESSION)
+    run = run_trace(SESSION, tmp_path)
+    assert run.returncode == 0 and run.report["crashed"] is None
+    jumps = run.jumps()
+    assert len(jumps) == tr.label_jumps == 20
+    assert f"session 1: {tr.label_jumps} jumps" in run.console
+    assert run.report["wdt_resets"] == 0
+    assert run.report["models"][0]["overflows"] == 0
+
+
+def test_board_events_equal_host_replay(tmp_path):
+    """Same counts in, same events out: the board's landings are the replay's, shifted by
+    the grid index of the first sample the FIFO took after power-on."""
+    tr = read_trace(SESSION)
+    evs, c = replay.detect_trace(tr)
+    run = run_trace(SESSION, tmp_path)
+    k0 = run.report["models"][0]["first_fifo_index"]
+    board_t = [float(j["t"].rstrip("s")) for j in run.jumps()]
+    host_t = [(e.index - k0) / c["rate_hz"] for e in evs]
+    assert board_t == pytest.approx(host_t, abs=1e-9)
+    board_air = [int(j["air"].rstrip("ms")) for j in run.jumps()]
+    assert board_air == [e.air * 1000 // c["rate_hz"] for e in evs]
+
+
+def test_missing_sensor_blinks_and_retries_without_crashing(tmp_path):
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(sensor=False))
+    assert run.returncode == 0 and run.report["crashed"] is None
+    retries = [ln for ln in run.console.splitlines() if "sensor error" in ln]
+    assert len(retries) >= 3
+    assert "not found at I2C address 0x68" in retries[0]
+    assert "retrying in 1 s" in retries[0] and "retrying in 2 s" in retries[1]  # back-off
+    assert "interrupted by host before the sensor came up" in run.console
+    # The LED error pattern: three blinks per attempt on the LED pin (13).
+    led_on = [e for e in run.report["pin_log"] if e[1] == 13 and e[2] == 1]
+    assert len(led_on) == 3 * len(retries)
+    assert run.report["wdt_resets"] == 0
+
+
+def test_corrupt_config_falls_back_to_defaults_and_says_so(tmp_path):
+    opts = BoardOptions(config_text='{"impact_g": 2.5, "rate_hz": ')
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, opts)
+    assert run.returncode == 0 and run.report["crashed"] is None
+    assert "config: config.json is not valid JSON" in run.console
+    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps
+
+
+def test_bad_config_value_is_reported_and_replaced(tmp_path):
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(config={"rate_hz": 300, "range_g": 8}))
+    assert "config: rate_hz=300 not allowed (one of 100, 125, 200, 250, 500, 1000); using 200" in run.console
+    assert "200 Hz, +-8 g" in run.console
+    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps
+
+
+def test_1khz_config_counts_the_same_jumps(tmp_path):
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(config={"rate_hz": 1000}))
+    assert "1000 Hz" in run.console
+    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps
+    assert run.report["models"][0]["overflows"] == 0
+
+
+def test_unknown_chip_reports_and_retries(tmp_path):
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(who_am_i=0x19))
+    assert "answers WHO_AM_I=0x19, not an MPU6050" in run.console
+    assert run.report["crashed"] is None
+
+
+def test_clone_chip_is_used_with_a_warning(tmp_path):
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(who_am_i=0x72))
+    assert "WHO_AM_I=0x72 (a known clone)" in run.console
+    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps
+
+
+def _served_board(tmp_path, trace):
+    board = VirtualBoard(tmp_path)
+    board.flash_firmware()
+    board.load_trace(trace)
+    port = board.serve()
+    board.start(interactive=True)
+    assert board.trace_end.wait(30), board.sim_lines
+    return board, port
+
+
+def test_pyserial_opens_the_port_and_interrupts_the_loop(tmp_path):
+    board, port = _served_board(tmp_path, DATA / "cmj_s1.csv")
+    try:
+        with serial.Serial(port, 115200, timeout=5, dsrdtr=False, rtscts=False) as ser:
+            ser.write(b"\x03")
+            seen = b""
+            end = time.monotonic() + 10
+            while b">>> " not in seen and time.monotonic() < end:
+                seen += ser.read(ser.in_waiting or 1)
+        text = seen.decode(errors="replace")
+        assert "session 1: 6 jumps" in text
+        assert ">>> " in text  # the REPL, as on the chip after main.py returns
+    finally:
+        board.stop()
+
+
+def test_mpremote_resume_exec_on_the_port(tmp_path):
+    board, port = _served_board(tmp_path, DATA / "cmj_s1.csv")
+    try:
+        mpremote = [sys.executable, "-m", "mpremote"]
+        proc = subprocess.run(
+            [*mpremote, "connect", port, "resume", "exec", "print('jumps', main.app.jumps)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "jumps 6" in proc.stdout
+        # The device keeps answering: a second command on the same board.
+        proc = subprocess.run(
+            [*mpremote, "connect", port, "resume", "exec", "import sys; print(sys.implementation.name)"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "micropython" in proc.stdout
+    finally:
+        board.stop()
