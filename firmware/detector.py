@@ -157,23 +157,26 @@ class Detector:
         ev_air = self.ev_air
         cap = EVENT_CAPACITY
 
-        i = start
+        # Fast path bounds: while armed with no peak open, a sample between free fall and
+        # the re-arm level changes nothing. When not quiet, an empty range disables it.
+        quiet_lo = ff2 if (armed and not pending) else 1
+        quiet_hi = rearm2 if (armed and not pending) else 0
         j = 3 * start
-        while i < end:
-            if n_ev >= cap:
-                break
+        jend = 3 * end
+        t_at_j0 = t - start  # t = t_at_j0 + j // 3, computed only off the fast path
+        while j < jend:
             x = s[j] >> 1  # >> SHIFT (a literal here: a name lookup per sample is slower)
             y = s[j + 1] >> 1
             z = s[j + 2] >> 1
             m = x * x + y * y + z * z
-            i += 1
             j += 3
-
-            # Fast path: between free fall and the re-arm level, armed, no peak open.
-            if ff2 <= m < rearm2 and armed and not pending:
-                t += 1
+            if quiet_lo <= m < quiet_hi:
                 continue
 
+            if n_ev >= cap:  # no room for an event this sample might close: stop here
+                j -= 3
+                break
+            t = t_at_j0 + j // 3 - 1
             if m < ff2:
                 if t - low_last > gap + 1:  # a new free-fall stretch starts here
                     low_start = t
@@ -214,8 +217,15 @@ class Detector:
                         # This flight is used up: it cannot justify a second landing.
                         low_start = t - win - 1
                         low_last = t - win - 1
-            t += 1
+            if armed and not pending:
+                quiet_lo = ff2
+                quiet_hi = rearm2
+            else:
+                quiet_lo = 1
+                quiet_hi = 0
 
+        i = j // 3
+        t = t_at_j0 + i
         self.t = t
         self.armed = armed
         self.pending = pending

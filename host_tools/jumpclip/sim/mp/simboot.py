@@ -41,6 +41,7 @@ sys.path.append("/lib")
 crashed = None
 gc.collect()
 heap_before = gc.mem_alloc()
+sim.heap_base = heap_before
 simcore.say("boot")
 try:
     import main  # noqa: F401  (runs the firmware, as the ESP32 does after boot.py)

@@ -110,6 +110,9 @@ class Sim:
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
         self.max_us = int(cfg.get("max_virtual_s", 0) * 1_000_000)
+        self.heap_probe = cfg.get("heap_probe", False)
+        self.heap_base = 0  # set by simboot just before the firmware starts
+        self.heap_peak_live = 0
 
     # --- time ---
     def advance(self, us, asleep=False):
@@ -147,6 +150,13 @@ class Sim:
             self.end_seen = True
         if self.host_input():
             return  # a UART byte wakes the chip
+        if self.heap_probe:  # benchmark only: live heap of the firmware at each wake
+            import gc
+
+            gc.collect()
+            live = gc.mem_alloc() - self.heap_base
+            if live > self.heap_peak_live:
+                self.heap_peak_live = live
         self.advance(us, asleep)
 
     # --- I2C bus time: start + address + register + data bytes, 9 bit times each ---
@@ -167,5 +177,6 @@ class Sim:
             "i2c_transactions": self.i2c_transactions,
             "i2c_bytes": self.i2c_bytes,
             "heap_alloc": gc.mem_alloc(),
+            "heap_peak_live": self.heap_peak_live,
             "models": [d.report() for d in self.device_list],
         }

@@ -1,0 +1,94 @@
+"""`make bench`: what the firmware costs. Prints figures; asserts nothing about time.
+
+- Detector + FIFO decode per sample under the MicroPython unix port: microseconds, and
+  instructions per sample counted by valgrind's callgrind (repeatable, unlike time).
+- Heap bytes allocated per sample in steady state (goal 0).
+- Peak live heap of the whole firmware on the virtual board (goal <= 32 KB).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jumpclip.fw import FIRMWARE_DIR
+from jumpclip.sim import feed
+from jumpclip.sim.board import BoardOptions, find_micropython, run_trace
+from jumpclip.traces import read_trace
+
+HERE = Path(__file__).resolve().parent
+DEMO = HERE.parent / "host_tools" / "jumpclip" / "data" / "demo_session.csv"
+MP_SCRIPT = HERE / "mp_detector_bench.py"
+
+
+def mp_command() -> list[str]:
+    mp = find_micropython()
+    with open(mp, "rb") as f:
+        if f.read(2) == b"#!":  # the PyPI wrapper is a Python script around the unix port
+            return [sys.executable, mp]
+    return [mp]
+
+
+def run_mp(raw: Path, n: int, kind: str, valgrind: bool = False) -> dict:
+    cmd = mp_command() + [str(MP_SCRIPT), str(raw), str(n), kind]
+    if valgrind:
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd
+    env = {"MICROPYPATH": str(FIRMWARE_DIR), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    if p.returncode != 0:
+        raise SystemExit(f"bench script failed: {p.stderr.strip().splitlines()[-1:]}")
+    out = dict(line.split(" ", 1) for line in p.stdout.strip().splitlines())
+    res = {k: float(v) for k, v in out.items()}
+    if valgrind:
+        m = re.search(r"Collected : (\d+)", p.stderr)
+        res["instructions"] = float(m.group(1)) if m else float("nan")
+    return res
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as td:
+        raw = Path(td) / "raw.bin"
+        tr = read_trace(DEMO)
+        raw.write_bytes(feed.counts(tr, 200, 16).astype(">i2").tobytes())
+        print("jumpclip firmware benchmark (MicroPython unix port; demo session trace, 200 Hz, +-16 g)")
+        print()
+        n = 400_000
+        copy = run_mp(raw, n, "copy")["us_per_sample"]
+        print("Detector + FIFO decode, per sample (batch copy subtracted):")
+        for kind in ("viper", "portable"):
+            r = run_mp(raw, n, kind)
+            base = run_mp(raw, 0, kind)
+            alloc = (r["alloc_bytes"] - base["alloc_bytes"]) / n
+            print(f"  {kind:9s} decode: {r['us_per_sample'] - copy:6.3f} us/sample   heap {alloc:.4f} bytes/sample   ({int(r['events'])} landings)")
+        if shutil.which("valgrind"):
+            nv = 40_000
+            print(f"Callgrind instructions per sample ({nv} samples minus a 0-sample run, batch copy subtracted):")
+            c0 = run_mp(raw, 0, "copy", True)["instructions"]
+            c1 = run_mp(raw, nv, "copy", True)["instructions"]
+            copy_ipc = (c1 - c0) / nv
+            for kind in ("viper", "portable"):
+                i0 = run_mp(raw, 0, kind, True)["instructions"]
+                i1 = run_mp(raw, nv, kind, True)["instructions"]
+                print(f"  {kind:9s} decode: {(i1 - i0) / nv - copy_ipc:8.0f} instructions/sample   (goal <= 1000 portable)")
+        else:
+            print("Callgrind: valgrind not installed (apt-get install valgrind); skipped")
+
+        print()
+        wd = Path(td) / "board"
+        run = run_trace(DEMO, wd, BoardOptions(extra={"heap_probe": True}))
+        rep = run.report
+        awake = rep["awake_s"] / rep["clock_s"] if rep["clock_s"] else 0.0
+        print("Firmware on the virtual board (demo session):")
+        print(f"  landings counted:          {len(run.jumps())}")
+        print(f"  peak live heap:            {rep['heap_peak_live'] / 1024:.1f} KB   (goal <= 32 KB; after gc at each wake)")
+        print(f"  firmware heap at the end:  {(rep['heap_alloc'] - rep['heap_before_firmware']) / 1024:.1f} KB (incl. garbage)")
+        print(f"  I2C transactions:          {rep['i2c_transactions']} ({rep['i2c_bytes']} bytes) for {rep['clock_s']:.1f} s")
+        print(f"  awake for I2C:             {100 * awake:.2f} % of the time (CPU time not included)")
+
+
+if __name__ == "__main__":
+    main()
