@@ -15,10 +15,13 @@ from micropython import const
 
 import board
 import config
+import logformat as lf
 from detector import MAX_INDEX, Detector
 from mpu6050 import MPU6050, SAMPLE_BYTES, decode
 
 VERSION = "0.1.0"
+VERSION_TUPLE = (0, 1, 0)
+_RTC_MAGIC = b"JCRTC1"  # in RTC memory once a host has set the clock (survives deep sleep)
 
 _BATCH = const(32)  # samples per I2C burst: 192 bytes
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
@@ -27,13 +30,13 @@ _BACKOFF_MAX_MS = const(60000)
 
 
 class App:
-    def __init__(self, cfg, i2c, led, config_errors=()):
+    def __init__(self, cfg, i2c, led, log, config_errors=()):
         self.cfg = cfg
         self.i2c = i2c
         self.led = led
+        self.log = log  # EventLog, or None to count in RAM only
         self.notes = []  # one-line messages kept for the host (config errors, sensor trouble)
-        for e in config_errors:
-            self.note("config: " + e)
+        self.config_errors = list(config_errors)
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(config.detector_params(cfg), self.rate_hz, cfg["range_g"])
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
@@ -44,16 +47,32 @@ class App:
         self.poll = select.poll()
         self.poll.register(sys.stdin, select.POLLIN)
         self.sessions = 0
-        self.jumps = 0  # this session (in RAM until the flash log holds it)
+        self.session_id = 0
+        self.jumps = 0  # this session
         self.session_samples = 0
         self.fifo_overflows = 0
 
     # --- messages -------------------------------------------------------------------
-    def note(self, msg):
+    def note(self, msg, to_log=True):
         print("jumpclip: " + msg)
         self.notes.append(msg)
         if len(self.notes) > 16:
             self.notes.pop(0)
+        if to_log and self.log is not None:
+            self.log.note(msg)
+
+    def open_log(self):
+        """Recover the flash log. A broken filesystem costs the log, never the counting."""
+        if self.log is None:
+            return
+        try:
+            self.log.open()
+            for n in self.log.notes:
+                self.note(n, False)
+        except OSError as e:
+            self.log = None
+            self.note("log unavailable (%s): counting in RAM only; sync cannot fetch this session" % e)
+            self.blink(5)
 
     # --- waiting --------------------------------------------------------------------
     def host_waiting(self):
@@ -115,17 +134,42 @@ class App:
         self.sessions += 1
         self.jumps = 0
         self.session_samples = 0
+        self.fifo_overflows = 0
         self.det.reset()
+        log = self.log
+        boot = log.boot if log else 0
+        self.session_id = ((boot & 0x3FFFFF) << 10) | (self.sessions & 0x3FF)
+        if log:
+            rtc_set = machine.RTC().memory()[: len(_RTC_MAGIC)] == _RTC_MAGIC
+            import time
+
+            log.begin_session(
+                self.session_id,
+                machine.unique_id(),
+                time.time() if rtc_set else 0,
+                rtc_set,
+                config.config_hash(self.cfg),
+                self.rate_hz,
+                self.cfg["range_g"],
+                VERSION_TUPLE,
+            )
         self.note(
-            "counting: session %d, %d Hz, +-%d g, firmware %s"
-            % (self.sessions, self.rate_hz, self.cfg["range_g"], VERSION)
+            "counting: session %s, %d Hz, +-%d g, firmware %s"
+            % (self.session_name(), self.rate_hz, self.cfg["range_g"], VERSION),
+            False,
         )
 
-    def end_session(self):
+    def session_name(self):
+        return "%d of boot %d" % (self.session_id & 0x3FF, self.session_id >> 10)
+
+    def end_session(self, reason=lf.END_HOST):
         self.drain_detector(True)
+        if self.log:
+            self.log.end_session(self.session_samples, self.fifo_overflows, reason)
         self.note(
-            "session %d: %d jumps in %.1f s, %d FIFO overflows"
-            % (self.sessions, self.jumps, self.session_samples / self.rate_hz, self.fifo_overflows)
+            "session %s: %d jumps in %.1f s, %d FIFO overflows"
+            % (self.session_name(), self.jumps, self.session_samples / self.rate_hz, self.fifo_overflows),
+            False,
         )
 
     def process(self, raw, n):
@@ -138,14 +182,19 @@ class App:
             if det.n_events:
                 self.take_events()
         self.session_samples += n
+        if self.log:
+            self.log.tick(det.t)
         if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
-            self.end_session()
+            self.end_session(lf.END_ROLLOVER)
             self.begin_session()
 
     def take_events(self):
         det = self.det
+        log = self.log
         for k in range(det.n_events):
             self.jumps += 1
+            if log:
+                log.add_jump(det.ev_index[k], det.ev_air[k], det.peak_mg(det.ev_peak[k]))
             if self.cfg["echo_events"]:
                 air = det.ev_air[k]
                 h_mm = 9807 * air * air * 1000 // (8 * self.rate_hz * self.rate_hz) // 1000
@@ -199,6 +248,9 @@ class App:
     def run(self):
         """Count until the host interrupts (any byte on the console, normally Ctrl-C)."""
         self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
+        self.open_log()
+        for e in self.config_errors:
+            self.note("config: " + e)
         if not self.connect_sensor():
             self.note("interrupted by host before the sensor came up")
             return

@@ -4,6 +4,7 @@ import machine
 import board
 import config
 from app import App
+from eventlog import EventLog
 
 
 def main():
@@ -15,7 +16,7 @@ def main():
         freq=board.I2C_FREQ,
     )
     led = machine.Pin(board.LED, machine.Pin.OUT, value=0)
-    app = App(cfg, i2c, led, config_errors=errors)
+    app = App(cfg, i2c, led, EventLog("log"), config_errors=errors)
     app.run()
     return app
 

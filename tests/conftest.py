@@ -23,12 +23,14 @@ def corpus() -> list[Path]:
     return sorted(p for p in DATA.glob("*.csv") if not p.name.endswith(".events.csv"))
 
 
-def run_micropython(script: Path | str, *args: str, timeout: float = 120, extra_path: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+def run_micropython(
+    script: Path | str, *args: str, timeout: float = 120, extra_path: tuple[Path, ...] = (), args_before: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """Run a script under the unix port with firmware/ (and extra folders) importable."""
     path = ":".join(str(p) for p in (*extra_path, FIRMWARE_DIR))
     env = {"MICROPYPATH": path, "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [find_micropython(), str(script), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=str(TESTS)
+        [find_micropython(), *args_before, str(script), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=str(TESTS)
     )
 
 

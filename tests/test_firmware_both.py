@@ -51,20 +51,26 @@ def test_micropython(module, func):
 
 
 # --- MicroPython only: the driver (viper) against the register model, and heap_lock ----
+MP_ONLY = ["mp_driver_cases", "mp_log_cases"]
+
+
 def _mp_only_cases():
     import ast
 
     from conftest import FW_TESTS
 
-    tree = ast.parse((FW_TESTS / "mp_driver_cases.py").read_text())
-    return sorted(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))
+    cases = []
+    for mod in MP_ONLY:
+        tree = ast.parse((FW_TESTS / f"{mod}.py").read_text())
+        cases += [(mod, n.name) for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    return sorted(cases)
 
 
 @functools.cache
-def driver_results() -> dict[str, str]:
+def mp_only_results(module: str) -> dict[str, str]:
     from jumpclip.sim.board import MP_DIR
 
-    proc = run_micropython(FW_TESTS / "mprun.py", "mp_driver_cases", extra_path=(FW_TESTS, MP_DIR))
+    proc = run_micropython(FW_TESTS / "mprun.py", module, extra_path=(FW_TESTS, MP_DIR))
     lines = proc.stdout.splitlines()
     assert lines and lines[-1].startswith("DONE"), proc.stdout[-2000:] + proc.stderr[-2000:]
     res = {ln.split(" ", 2)[1]: ln for ln in lines if ln.split(" ", 1)[0] in ("PASS", "FAIL")}
@@ -72,8 +78,8 @@ def driver_results() -> dict[str, str]:
     return res
 
 
-@pytest.mark.parametrize("func", _mp_only_cases())
-def test_micropython_driver(func):
-    res = driver_results()
+@pytest.mark.parametrize("module,func", _mp_only_cases())
+def test_micropython_only(module, func):
+    res = mp_only_results(module)
     assert func in res, res["_output"]
     assert res[func].startswith("PASS"), res["_output"]

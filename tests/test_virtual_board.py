@@ -23,7 +23,7 @@ def test_trace_with_k_jumps_counts_k(tmp_path):
     assert run.returncode == 0 and run.report["crashed"] is None
     jumps = run.jumps()
     assert len(jumps) == tr.label_jumps == 20
-    assert f"session 1: {tr.label_jumps} jumps" in run.console
+    assert f"session 1 of boot 1: {tr.label_jumps} jumps" in run.console
     assert run.report["wdt_resets"] == 0
     assert run.report["models"][0]["overflows"] == 0
 
@@ -110,7 +110,7 @@ def test_pyserial_opens_the_port_and_interrupts_the_loop(tmp_path):
             while b">>> " not in seen and time.monotonic() < end:
                 seen += ser.read(ser.in_waiting or 1)
         text = seen.decode(errors="replace")
-        assert "session 1: 6 jumps" in text
+        assert "session 1 of boot 1: 6 jumps" in text
         assert ">>> " in text  # the REPL, as on the chip after main.py returns
     finally:
         board.stop()

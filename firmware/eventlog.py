@@ -1,0 +1,358 @@
+# The durable log: sessions and jumps as framed, CRC-checked records in segment files under
+# log/ on littlefs. Append-only; a power cut loses at most what was not yet flushed
+# (5 s or 32 jumps by default), and never corrupts what was.
+#
+# littlefs commits a file's new contents atomically when it is closed, so an interrupted
+# flush leaves the previous contents. Recovery at boot still checks every record of the
+# newest segment and cuts a damaged tail back to the last good record, so bit rot or a
+# foreign write cannot stop the log. Totals come from a checkpoint file plus the records
+# after it: boot never scans the whole log.
+import json
+import os
+
+import logformat as lf
+
+try:
+    from micropython import const
+except ImportError:  # CPython: tests and tools write real logs with this same code
+
+    def const(x):  # type: ignore[no-redef,misc]
+        return x
+
+_BUF = const(1024)  # pending records (a full JUMPS record of 32 jumps is 272 bytes)
+_NOTE_MAX = const(120)
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+class EventLog:
+    def __init__(self, root="log", seg_max=16384, flush_jumps=32, flush_samples=1000, reserve_bytes=65536):
+        self.root = root
+        self.seg_max = seg_max
+        self.flush_jumps = flush_jumps if flush_jumps < 100 else 100  # a JUMPS record fits _BUF
+        self.flush_samples = flush_samples
+        self.reserve_bytes = reserve_bytes
+        self.buf = bytearray(_BUF)
+        self.n = 0  # bytes pending in buf
+        self.jrec = -1  # offset in buf of the open JUMPS record, -1 if none
+        self.jn = 0  # jumps in it
+        self.first_pending_t = -1  # sample index of the oldest unflushed jump
+        self.seq = 0  # next record number
+        self.seg = None  # current segment file name
+        self.seg_size = 0
+        self.full = False
+        self.unlogged = 0  # jumps counted but not logged, this session (log full)
+        self.boot = 0
+        # Lifetime totals of what is on flash (the checkpoint plus the records after it);
+        # they change only when records are written, so a checkpoint is always exact.
+        self.sessions = 0
+        self.jumps = 0
+        self.last_seq = -1  # last record on flash
+        self.open_id = -1  # session open on flash (START written, END not yet)
+        self.open_jumps = 0
+        self.write_errors = 0
+        self.session_id = -1
+        self.session_jumps = 0
+        self.ack = -1
+        self.notes = []
+        self.flushes = 0
+
+    # --- paths ---
+    def _path(self, name):
+        return self.root + "/" + name
+
+    def segments(self):
+        """Segment file names, oldest first."""
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return []
+        segs = [n for n in names if lf.segment_seq(n) >= 0]
+        segs.sort()
+        return segs
+
+    # --- boot ---
+    def open(self):
+        """Mount-time recovery: checkpoint, newest segment (torn tail cut), boot counter."""
+        if not _exists(self.root):
+            os.mkdir(self.root)
+        cp = self._read_json("state.json") or {}
+        self.boot = cp.get("boot", 0) + 1
+        self.sessions = cp.get("sessions", 0)
+        self.jumps = cp.get("jumps", 0)
+        self.last_seq = cp.get("seq", -1)  # records up to here are in the totals
+        self.open_id = cp.get("open", -1)
+        self.open_jumps = cp.get("open_jumps", 0)
+        self.ack = self._read_ack()
+        segs = self.segments()
+        if segs:
+            self.seg = segs[-1]
+            data = self._recover(self.seg)
+            self.seg_size = len(data)
+            self._account(data, len(data), self.last_seq)
+            first = lf.segment_seq(self.seg)
+            if first - 1 > self.last_seq:
+                self.last_seq = first - 1
+        self.seq = self.last_seq + 1
+        self._check_space()
+        if self.open_id >= 0:
+            # A power cut (or crash) left a session open: close it with what the log holds.
+            closed, jumps = self.open_id, self.open_jumps
+            self.session_id = closed
+            self.session_jumps = jumps
+            self._add_end(jumps, 0, 0, lf.END_RECOVERED)
+            self.session_id = -1
+            self.note("log: session %d was left open (power cut?); closed with %d jumps" % (closed, jumps))
+        self.flush()
+        self._checkpoint()
+
+    def _account(self, data, end, after_seq):
+        """Add the records in data[:end] numbered above after_seq to the flash totals."""
+        o = 0
+        while o < end:
+            size = lf.check(data, o, end)
+            if size == 0:
+                break
+            seq = lf.get_u32(data, o + 4)
+            if seq > after_seq:
+                t = data[o + 1]
+                sid = lf.get_u32(data, o + lf.HEADER)
+                if t == lf.T_SESSION_START:
+                    self.sessions += 1
+                    self.open_id = sid
+                    self.open_jumps = 0
+                elif t == lf.T_JUMPS:
+                    k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // lf.JUMP_BYTES
+                    self.jumps += k
+                    if sid == self.open_id:
+                        self.open_jumps += k
+                elif t == lf.T_SESSION_END and sid == self.open_id:
+                    self.open_id = -1
+                    self.open_jumps = 0
+                self.last_seq = seq
+            o += size
+
+    def _recover(self, name):
+        """Contents of a segment up to its last valid record; a damaged tail is cut off."""
+        path = self._path(name)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return b""
+        o = 0
+        while o < len(data):
+            size = lf.check(data, o, len(data))
+            if size == 0:
+                break
+            o += size
+        if o < len(data):
+            tmp = self._path("tmp")
+            with open(tmp, "wb") as f:
+                f.write(memoryview(data)[:o])
+            os.rename(tmp, path)
+            self.note("log: cut a damaged tail of %d bytes from %s at offset %d" % (len(data) - o, name, o))
+            data = data[:o]
+        return data
+
+    def _read_json(self, name):
+        try:
+            with open(self._path(name)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def _read_ack(self):
+        try:
+            with open(self._path("ack")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return -1
+
+    def _checkpoint(self):
+        """Totals up to the last flushed record, written atomically (tmp + rename)."""
+        cp = {
+            "boot": self.boot,
+            "seq": self.last_seq,
+            "sessions": self.sessions,
+            "jumps": self.jumps,
+            "open": self.open_id,
+            "open_jumps": self.open_jumps,
+        }
+        tmp = self._path("state.tmp")
+        with open(tmp, "w") as f:
+            json.dump(cp, f)
+        os.rename(tmp, self._path("state.json"))
+
+    # --- space ---
+    def _free_bytes(self):
+        try:
+            st = os.statvfs(self.root)
+            return st[0] * st[3]
+        except OSError:
+            return 0
+
+    def reclaim(self):
+        """Delete segments the host has acknowledged entirely. Returns how many."""
+        self.ack = self._read_ack()
+        segs = self.segments()
+        gone = 0
+        for i in range(len(segs) - 1):  # never the segment being written
+            last = lf.segment_seq(segs[i + 1]) - 1
+            if last <= self.ack:
+                os.remove(self._path(segs[i]))
+                gone += 1
+        return gone
+
+    def _check_space(self):
+        if self._free_bytes() >= self.reserve_bytes:
+            self.full = False
+            return
+        self.reclaim()
+        was = self.full
+        self.full = self._free_bytes() < self.reserve_bytes
+        if self.full and not was:
+            self.note("log: flash full of unsynced data; counting on in session summaries (sync to free space)")
+
+    # --- appending ---
+    def note(self, text):
+        self.notes.append(text)
+        if len(self.notes) > 8:
+            self.notes.pop(0)
+        data = text.encode()
+        k = len(data) if len(data) < _NOTE_MAX else _NOTE_MAX
+        o = self._reserve(k)
+        self.buf[o + lf.HEADER : o + lf.HEADER + k] = data[:k]
+        self._seal(o, lf.T_NOTE, k)
+
+    def _reserve(self, length):
+        """Room for a record with a payload of length bytes at the end of buf; closes an open
+        JUMPS record first, so record numbers follow buffer order."""
+        self._close_jumps()
+        if self.n + lf.OVERHEAD + length > _BUF:
+            self.flush()
+        return self.n
+
+    def _seal(self, o, rtype, length):
+        self.n = o + lf.seal(self.buf, o, rtype, length, self.seq)
+        self.seq += 1
+
+    def _close_jumps(self):
+        if self.jrec >= 0:
+            o = self.jrec
+            self.jrec = -1
+            self._seal(o, lf.T_JUMPS, lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES)
+
+    def begin_session(self, session_id, device_id, rtc_epoch, rtc_set, config_hash, rate_hz, range_g, version):
+        self.session_id = session_id
+        self.session_jumps = 0
+        self.unlogged = 0
+        o = self._reserve(lf.START_BYTES)
+        b = self.buf
+        p = o + lf.HEADER
+        lf.put_u32(b, p, session_id)
+        lf.put_u32(b, p + 4, self.boot)
+        for i in range(6):
+            b[p + 8 + i] = device_id[i] if i < len(device_id) else 0
+        lf.put_u32(b, p + 14, rtc_epoch)
+        b[p + 18] = 1 if rtc_set else 0
+        lf.put_u32(b, p + 19, config_hash)
+        lf.put_u16(b, p + 23, rate_hz)
+        b[p + 25] = range_g
+        for i in range(3):
+            b[p + 26 + i] = version[i]
+        b[p + 29] = 0
+        self._seal(o, lf.T_SESSION_START, lf.START_BYTES)
+        self.flush()
+        self._checkpoint()
+
+    def add_jump(self, t, air, peak_mg):
+        """Log one landing: t = sample index from session start. Allocation-free until the
+        flush it may trigger."""
+        self.session_jumps += 1
+        if self.full:
+            self.unlogged += 1
+            return
+        if self.jrec < 0:
+            if self.n + lf.OVERHEAD + lf.JUMPS_HEAD + self.flush_jumps * lf.JUMP_BYTES > _BUF:
+                self.flush()
+            self.jrec = self.n
+            self.jn = 0
+            lf.put_u32(self.buf, self.n + lf.HEADER, self.session_id)
+            self.first_pending_t = t
+        b = self.buf
+        o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES
+        lf.put_u32(b, o, t)
+        lf.put_u16(b, o + 4, air if air < 65535 else 65535)
+        lf.put_u16(b, o + 6, peak_mg if peak_mg < 65535 else 65535)
+        self.jn += 1
+        if self.jn >= self.flush_jumps:
+            self.flush()
+
+    def tick(self, t):
+        """Called each wake with the session's sample index: flushes jumps older than the
+        flush interval (so at most flush_samples of jumps are at risk)."""
+        if self.jrec >= 0 and t - self.first_pending_t >= self.flush_samples:
+            self.flush()
+
+    def _add_end(self, jumps, duration, overflows, reason, qualifying=0):
+        o = self._reserve(lf.END_BYTES)
+        b = self.buf
+        p = o + lf.HEADER
+        lf.put_u32(b, p, self.session_id)
+        lf.put_u32(b, p + 4, jumps)
+        lf.put_u32(b, p + 8, duration)
+        lf.put_u16(b, p + 12, overflows if overflows < 65535 else 65535)
+        b[p + 14] = reason
+        lf.put_u32(b, p + 15, self.unlogged)
+        lf.put_u32(b, p + 19, qualifying)
+        b[p + 23] = 0
+        b[p + 24] = 0
+        b[p + 25] = 0
+        self._seal(o, lf.T_SESSION_END, lf.END_BYTES)
+
+    def end_session(self, duration, overflows, reason, qualifying=0):
+        if self.session_id < 0:
+            return
+        self._add_end(self.session_jumps, duration, overflows, reason, qualifying)
+        self.session_id = -1
+        self.flush()
+        self._checkpoint()
+
+    # --- writing ---
+    def flush(self):
+        """Write every pending record to the current segment and commit it (close). A write
+        error is counted and reported, never raised: the clip keeps counting."""
+        self._close_jumps()
+        if self.n == 0:
+            return
+        try:
+            if self.full:
+                self._check_space()
+            if self.seg is None or self.seg_size + self.n > self.seg_max:
+                # A new segment. The checkpoint covers every record before it, so recovery
+                # at boot only ever scans the newest segment.
+                self._checkpoint()
+                self.seg = lf.segment_name(lf.get_u32(self.buf, 4))
+                self.seg_size = 0
+                self._check_space()
+            with open(self._path(self.seg), "ab") as f:
+                f.write(memoryview(self.buf)[: self.n])
+        except OSError as e:
+            self.write_errors += 1
+            self.full = True
+            self.notes.append("log: write failed (%s); %d bytes of records lost" % (e, self.n))
+            self.n = 0
+            self.first_pending_t = -1
+            return
+        self._account(self.buf, self.n, self.last_seq)
+        self.seg_size += self.n
+        self.n = 0
+        self.first_pending_t = -1
+        self.flushes += 1

@@ -1,0 +1,110 @@
+# The flash log's record format: one definition for the firmware writer and the desktop
+# reader (docs/log-format.md describes the same thing in prose). Pure code, both interpreters.
+#
+# A record is a frame:
+#   0      sync   0xA5
+#   1      type   u8
+#   2..3   length u16 little-endian: payload bytes
+#   4..7   seq    u32 little-endian: record number, never reused on this device
+#   8..    payload
+#   end    crc    u32 little-endian: CRC-32 of bytes 0 .. end of payload
+import binascii
+
+try:
+    from micropython import const
+except ImportError:  # CPython (the desktop reader)
+
+    def const(x):  # type: ignore[no-redef,misc]
+        return x
+
+
+SYNC = const(0xA5)
+HEADER = const(8)
+TRAILER = const(4)
+OVERHEAD = const(12)
+MAX_PAYLOAD = const(1024)
+
+T_SESSION_START = const(0x10)
+T_JUMPS = const(0x11)
+T_SESSION_END = const(0x12)
+T_NOTE = const(0x20)
+
+JUMP_BYTES = const(8)  # offset u32 (samples from session start), air u16 (samples), peak u16 (mg)
+JUMPS_HEAD = const(4)  # session id u32, then the jumps
+START_BYTES = const(30)
+END_BYTES = const(26)
+
+# SESSION_END reasons
+END_HOST = const(1)  # the host took over (sync)
+END_IDLE = const(2)
+END_BUTTON = const(3)
+END_LOW_BATTERY = const(4)
+END_ROLLOVER = const(5)  # sample index limit; a new session follows at once
+END_RECOVERED = const(6)  # written at boot for a session that a power cut left open
+
+SEGMENT_SUFFIX = ".log"
+
+
+def put_u16(b, o, v):
+    b[o] = v & 0xFF
+    b[o + 1] = (v >> 8) & 0xFF
+
+
+def put_u32(b, o, v):
+    b[o] = v & 0xFF
+    b[o + 1] = (v >> 8) & 0xFF
+    b[o + 2] = (v >> 16) & 0xFF
+    b[o + 3] = (v >> 24) & 0xFF
+
+
+def get_u16(b, o):
+    return b[o] | (b[o + 1] << 8)
+
+
+def get_u32(b, o):
+    return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)
+
+
+def crc(b, start, end):
+    return binascii.crc32(memoryview(b)[start:end]) & 0xFFFFFFFF
+
+
+def seal(b, o, rtype, length, seq):
+    """Fill in the header and CRC of the record whose payload is already at b[o+8 : o+8+length].
+    Returns the record's total size."""
+    b[o] = SYNC
+    b[o + 1] = rtype
+    put_u16(b, o + 2, length)
+    put_u32(b, o + 4, seq)
+    end = o + HEADER + length
+    put_u32(b, end, crc(b, o, end))
+    return HEADER + length + TRAILER
+
+
+def check(b, o, end):
+    """Length of a valid record at b[o:], or 0 if there is none there (short, bad sync,
+    impossible length or CRC mismatch)."""
+    if end - o < OVERHEAD or b[o] != SYNC:
+        return 0
+    length = get_u16(b, o + 2)
+    if length > MAX_PAYLOAD or o + OVERHEAD + length > end:
+        return 0
+    stop = o + HEADER + length
+    if crc(b, o, stop) != get_u32(b, stop):
+        return 0
+    return OVERHEAD + length
+
+
+def segment_name(first_seq):
+    return "%08d%s" % (first_seq, SEGMENT_SUFFIX)
+
+
+def segment_seq(name):
+    """First sequence number of a segment file name, or -1 if it is not a segment."""
+    if len(name) != 8 + len(SEGMENT_SUFFIX) or not name.endswith(SEGMENT_SUFFIX):
+        return -1
+    digits = name[:8]
+    for ch in digits:
+        if ch < "0" or ch > "9":
+            return -1
+    return int(digits)

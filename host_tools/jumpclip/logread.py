@@ -1,0 +1,177 @@
+"""Read the clip's flash log (segment files under log/): verify every record's CRC, skip
+damage with a report of what was lost and where, and keep every valid record after it.
+
+The record format is firmware/logformat.py (and docs/log-format.md); this module imports it
+rather than restating it. Reading never raises on bad data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .fw import logformat as lf
+
+G_MG = 1000.0
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    seq: int
+    session_id: int
+    boot: int
+    device_id: str
+    rtc_epoch: int  # seconds since 2000-01-01 (the ESP32 epoch); 0 when unset
+    rtc_set: bool
+    config_hash: int
+    rate_hz: int
+    range_g: int
+    firmware: str
+
+
+@dataclass(frozen=True)
+class Jump:
+    seq: int  # of the JUMPS record holding it
+    session_id: int
+    index: int  # position in its record (with seq, unique)
+    t_samples: int  # from session start
+    air_samples: int
+    peak_mg: int
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    seq: int
+    session_id: int
+    jumps: int
+    duration_samples: int
+    fifo_overflows: int
+    reason: int
+    unlogged: int
+    qualifying: int
+
+
+@dataclass(frozen=True)
+class Note:
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Damage:
+    file: str
+    offset: int
+    length: int  # bytes skipped
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.length} damaged bytes skipped at offset {self.offset}"
+
+
+@dataclass
+class LogContents:
+    starts: list[SessionStart] = field(default_factory=list)
+    jumps: list[Jump] = field(default_factory=list)
+    ends: list[SessionEnd] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # files in log/ that are not segments
+    duplicates: int = 0  # records seen twice (same seq): kept once
+    records: int = 0
+    bytes: int = 0
+    last_seq: int = -1
+
+    def report(self) -> list[str]:
+        lines = [str(d) for d in self.damage]
+        if self.foreign:
+            lines.append(f"ignored {len(self.foreign)} file(s) in log/ that are not log segments: {', '.join(self.foreign)}")
+        if self.duplicates:
+            lines.append(f"{self.duplicates} duplicate record(s) ignored")
+        return lines
+
+
+def parse_segment(data: bytes, name: str, out: LogContents, seen: set[int]) -> None:
+    n = len(data)
+    o = 0
+    while o < n:
+        size = lf.check(data, o, n)
+        if size == 0:
+            nxt = _resync(data, o + 1)
+            out.damage.append(Damage(name, o, nxt - o))
+            o = nxt
+            continue
+        seq = lf.get_u32(data, o + 4)
+        if seq in seen:
+            out.duplicates += 1
+        else:
+            seen.add(seq)
+            _decode(data, o, size, seq, out)
+            out.records += 1
+            out.last_seq = max(out.last_seq, seq)
+        o += size
+    out.bytes += n
+
+
+def _resync(data: bytes, o: int) -> int:
+    """The next offset at or after o where a valid record starts, or len(data)."""
+    n = len(data)
+    while True:
+        o = data.find(bytes([lf.SYNC]), o)
+        if o < 0:
+            return n
+        if lf.check(data, o, n):
+            return o
+        o += 1
+
+
+def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
+    t = b[o + 1]
+    p = o + lf.HEADER
+    length = size - lf.OVERHEAD
+    if t == lf.T_SESSION_START and length >= lf.START_BYTES:
+        out.starts.append(
+            SessionStart(
+                seq,
+                lf.get_u32(b, p),
+                lf.get_u32(b, p + 4),
+                bytes(b[p + 8 : p + 14]).hex(),
+                lf.get_u32(b, p + 14),
+                bool(b[p + 18]),
+                lf.get_u32(b, p + 19),
+                lf.get_u16(b, p + 23),
+                b[p + 25],
+                f"{b[p + 26]}.{b[p + 27]}.{b[p + 28]}",
+            )
+        )
+    elif t == lf.T_JUMPS and length >= lf.JUMPS_HEAD:
+        sid = lf.get_u32(b, p)
+        for k in range((length - lf.JUMPS_HEAD) // lf.JUMP_BYTES):
+            q = p + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
+            out.jumps.append(Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6)))
+    elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
+        out.ends.append(
+            SessionEnd(
+                seq,
+                lf.get_u32(b, p),
+                lf.get_u32(b, p + 4),
+                lf.get_u32(b, p + 8),
+                lf.get_u16(b, p + 12),
+                b[p + 14],
+                lf.get_u32(b, p + 15),
+                lf.get_u32(b, p + 19),
+            )
+        )
+    elif t == lf.T_NOTE:
+        out.notes.append(Note(seq, bytes(b[p : p + length]).decode("utf-8", "replace")))
+    # Unknown record types from newer firmware are valid records: counted, not decoded.
+
+
+def read_files(files: dict[str, bytes]) -> LogContents:
+    """Parse the files of a log/ folder: {name: contents}. Never raises."""
+    out = LogContents()
+    seen: set[int] = set()
+    for name in sorted(files):
+        if lf.segment_seq(name) < 0:
+            if name not in ("state.json", "state.tmp", "ack", "tmp"):
+                out.foreign.append(name)
+            continue
+        parse_segment(files[name], name, out, seen)
+    return out
