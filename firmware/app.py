@@ -35,6 +35,7 @@ class App:
         self.i2c = i2c
         self.led = led
         self.log = log  # EventLog, or None to count in RAM only
+        self.log_open = False
         self.notes = []  # one-line messages kept for the host (config errors, sensor trouble)
         self.config_errors = list(config_errors)
         self.rate_hz = cfg["rate_hz"]
@@ -52,6 +53,17 @@ class App:
         self.session_samples = 0
         self.fifo_overflows = 0
 
+    def reload_config(self):
+        """Read config.json again (after `jumpclip config set`); used from the next session."""
+        cfg, errors = config.load("config.json")
+        for e in errors:
+            self.note("config: " + e)
+        self.cfg = cfg
+        self.rate_hz = cfg["rate_hz"]
+        self.det = Detector(config.detector_params(cfg), self.rate_hz, cfg["range_g"])
+        self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
+        self.sensor = None  # reconfigured (rate, range) when counting starts
+
     # --- messages -------------------------------------------------------------------
     def note(self, msg, to_log=True):
         print("jumpclip: " + msg)
@@ -62,9 +74,11 @@ class App:
             self.log.note(msg)
 
     def open_log(self):
-        """Recover the flash log. A broken filesystem costs the log, never the counting."""
-        if self.log is None:
+        """Recover the flash log, once per boot. A broken filesystem costs the log, never
+        the counting."""
+        if self.log is None or self.log_open:
             return
+        self.log_open = True
         try:
             self.log.open()
             for n in self.log.notes:
@@ -246,11 +260,14 @@ class App:
             n -= k
 
     def run(self):
-        """Count until the host interrupts (any byte on the console, normally Ctrl-C)."""
-        self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
-        self.open_log()
-        for e in self.config_errors:
-            self.note("config: " + e)
+        """Count until the host interrupts (any byte on the console, normally Ctrl-C). The
+        host calls it again after a sync: a new session starts."""
+        if self.wdt is None:
+            self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
+        if not self.log_open:
+            self.open_log()
+            for e in self.config_errors:
+                self.note("config: " + e)
         if not self.connect_sensor():
             self.note("interrupted by host before the sensor came up")
             return

@@ -121,7 +121,7 @@ def test_mpremote_resume_exec_on_the_port(tmp_path):
     try:
         mpremote = [sys.executable, "-m", "mpremote"]
         proc = subprocess.run(
-            [*mpremote, "connect", port, "resume", "exec", "print('jumps', main.app.jumps)"],
+            [*mpremote, "connect", port, "resume", "exec", "print('jumps', app.jumps)"],
             capture_output=True,
             text=True,
             timeout=30,

@@ -31,6 +31,44 @@ def fail(msg: str) -> None:
     raise UserError(msg)
 
 
+# --- shared options ----------------------------------------------------------------
+def default_db() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("jumpclip", appauthor=False)) / "jumpclip.sqlite"
+
+
+db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Database file (default: your data folder).")
+port_option = click.option("--port", help="Serial port of the clip (default: find it).")
+
+
+def open_store(db_path: str | None):
+    from .store import Store, StoreError
+
+    try:
+        return Store(db_path or default_db())
+    except StoreError as e:
+        fail(str(e))
+
+
+def choose_port(port: str | None) -> str:
+    from .transport import find_ports
+
+    if port:
+        return port
+    found = find_ports()
+    if not found:
+        fail("no clip found on USB: plug it in, or name the port with --port")
+    if len(found) == 1:
+        return found[0][0]
+    if not sys.stdin.isatty():
+        fail("several USB serial devices found (" + ", ".join(d for d, _ in found) + "): choose one with --port")
+    for i, (dev, desc) in enumerate(found, 1):
+        out.print(f"  {i}. {dev}  {desc}")
+    k = click.prompt("Which one is the clip?", type=click.IntRange(1, len(found)))
+    return found[k - 1][0]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jumpclip")
 def main() -> None:
@@ -72,30 +110,45 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
 
 @main.command()
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), help="Trace to count (default: the bundled demo).")
-def demo(trace_path: str | None) -> None:
-    """Run the virtual board on a trace and show what the clip counted."""
-    from .sim.board import BoardError, run_trace
+@db_option
+def demo(trace_path: str | None, db_path: str | None) -> None:
+    """The whole user path on the virtual board: count a session, sync it, list it."""
+    from . import report
+    from . import sync as syncmod
+    from .sim.board import BoardError, VirtualBoard
+    from .store import Store, StoreError
     from .traces import TraceError
+    from .transport import SerialTransport, TransportError
 
     path = Path(trace_path) if trace_path else DEMO_TRACE
     out.print(f"[bold]jumpclip demo[/]: the firmware on the virtual board, replaying {path.name}")
     with tempfile.TemporaryDirectory(prefix="jumpclip-demo-") as wd:
+        board = VirtualBoard(wd)
         t0 = time.monotonic()
         try:
-            run = run_trace(path, wd)
-        except (BoardError, TraceError) as e:
+            board.flash_firmware()
+            board.load_trace(path)
+            port = board.serve()
+            board.start(interactive=True)
+            if not board.trace_end.wait(120):
+                fail("the virtual board did not reach the end of the trace")
+            for line in board.console_text().splitlines():
+                out.print("  [dim]device>[/] " + line, highlight=False)
+            out.print(f"\n[bold]jumpclip sync --port {port}[/]  (the virtual board's USB port)")
+            store = Store(Path(db_path) if db_path else Path(wd) / "demo.sqlite")
+            res = syncmod.sync(SerialTransport(port), store, restart=False)
+        except (BoardError, TraceError, StoreError, TransportError, syncmod.SyncError) as e:
             fail(str(e))
+        finally:
+            board.stop()
         wall = time.monotonic() - t0
-    for line in run.console.splitlines():
-        out.print("  [dim]device>[/] " + line, highlight=False)
-    if run.returncode != 0 or run.report.get("crashed"):
-        fail(f"the firmware did not finish cleanly (exit {run.returncode}); see the device output above")
-    jumps = run.jumps()
-    virt = run.report.get("clock_s", 0.0)
-    out.print(
-        f"\n[bold green]{len(jumps)} jumps counted[/] in {virt:.1f} s of device time "
-        f"({wall:.2f} s on this computer)"
-    )
+        out.print(
+            f"synced {res.device}: {res.imported.new_sessions} new session, {res.imported.new_jumps} new jumps "
+            f"({res.wire_bytes} bytes over the port)"
+        )
+        out.print("\n[bold]jumpclip sessions[/]")
+        out.print(report.sessions_table([r for r in store.sessions() if r["jumps"]]))
+        out.print(f"\n{res.imported.new_jumps} jumps counted, synced and listed in {wall:.1f} s, no hardware needed.")
 
 
 DEMO_TRACE = Path(__file__).resolve().parent / "data" / "demo_session.csv"
@@ -176,6 +229,163 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool) -> No
             out.print(t)
     if failed:
         sys.exit(1)
+
+
+# --- device and database -----------------------------------------------------------
+@main.command()
+@port_option
+@db_option
+@click.option("--no-restart", is_flag=True, help="Leave the clip at its REPL instead of counting again.")
+def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
+    """Pull new sessions and jumps from the clip into the database."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from . import sync as syncmod
+    from .store import StoreError
+    from .transport import SerialTransport, TransportError
+
+    store = open_store(db_path)
+    dev = choose_port(port)
+    progress = Progress(
+        TextColumn("[bold]syncing[/]"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[what]}"),
+        console=err, transient=True,
+    )
+    task = None
+
+    def started(info: dict) -> None:
+        nonlocal task
+        task = progress.add_task("sync", total=None, what=f"device {info['device']} (firmware {info['firmware']})")
+
+    def got(n: int) -> None:
+        if task is not None:
+            progress.advance(task, n)
+
+    try:
+        with progress:
+            res = syncmod.sync(SerialTransport(dev), store, on_start=started, on_bytes=got, restart=not no_restart)
+    except (syncmod.SyncError, TransportError, StoreError) as e:
+        fail(str(e))
+    for w in res.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    out.print(
+        f"synced {res.device}: [bold]{res.imported.new_sessions}[/] new sessions, [bold]{res.imported.new_jumps}[/] new jumps "
+        f"({res.records} records, {res.wire_bytes} bytes); {res.imported.total_jumps} jumps from this clip in the database"
+        + ("" if res.restarted else "; the clip is at its REPL (not counting)"),
+        highlight=False,
+    )
+
+
+@main.command()
+@db_option
+@click.option("--all", "show_all", is_flag=True, help="Include sessions without jumps.")
+def sessions(db_path: str | None, show_all: bool) -> None:
+    """List the sessions in the database."""
+    from . import report
+
+    store = open_store(db_path)
+    rows = store.sessions()
+    shown = [r for r in rows if show_all or r["jumps"]]
+    if not shown:
+        out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not rows else f"{len(rows)} sessions, all without jumps (--all lists them)")
+        return
+    out.print(report.sessions_table(shown))
+    hidden = len(rows) - len(shown)
+    if hidden:
+        out.print(f"[dim]{hidden} sessions without jumps not shown (--all)[/]")
+
+
+@main.command()
+@click.argument("session", type=int)
+@db_option
+def show(session: int, db_path: str | None) -> None:
+    """The jumps of one session (its # in `jumpclip sessions`)."""
+    from . import report
+
+    store = open_store(db_path)
+    row = store.session(session)
+    if row is None:
+        fail(f"no session #{session}: `jumpclip sessions` lists them")
+    out.print(report.session_header(row))
+    out.print(report.jumps_table(row, store.jumps(row["device_id"], row["session_id"])))
+
+
+@main.command()
+@db_option
+@click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV, one row per jump (default).")
+@click.option("--json", "fmt", flag_value="json", help="JSON: sessions with their jumps.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
+def export(db_path: str | None, fmt: str, out_path: str | None) -> None:
+    """Export every session and jump."""
+    from . import report
+
+    store = open_store(db_path)
+    text = report.export_csv(store) if fmt == "csv" else report.export_json(store)
+    if out_path:
+        Path(out_path).write_text(text)
+        err.print(f"wrote {out_path}")
+    else:
+        sys.stdout.write(text)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Read or change the clip's settings (config.json on the device)."""
+
+
+@config_group.command("get")
+@click.argument("key", required=False)
+@port_option
+def config_get(key: str | None, port: str | None) -> None:
+    """Show the clip's settings (or one of them)."""
+    from . import device
+    from .transport import TransportError
+
+    try:
+        cfg, errors = device.read_config(choose_port(port))
+    except TransportError as e:
+        fail(str(e))
+    for e in errors:
+        err.print(f"[yellow]the clip's config.json: {e}[/]", highlight=False)
+    if key:
+        if key not in cfg:
+            fail(f"unknown key {key!r}; keys: {', '.join(cfg)}")
+        out.print(json.dumps(cfg[key]))
+    else:
+        out.print_json(json.dumps(cfg))
+
+
+@config_group.command("set")
+@click.argument("key")
+@click.argument("value")
+@port_option
+def config_set(key: str, value: str, port: str | None) -> None:
+    """Change one setting, checked against the allowed range first."""
+    from . import device
+    from .fw import config as fwconfig
+    from .transport import TransportError
+
+    parsed = device.parse_value(value)
+    checked, problem = fwconfig.check(key, parsed)
+    if problem:
+        fail(problem)
+    try:
+        device.set_config(choose_port(port), key, checked)
+    except TransportError as e:
+        fail(str(e))
+    out.print(f"{key} = {json.dumps(checked)} (takes effect when the clip starts its next session)")
+
+
+@main.command()
+@port_option
+def deploy(port: str | None) -> None:
+    """Compile firmware/ with mpy-cross and copy what changed to the clip (with mpremote)."""
+    from . import deploy as deploymod
+
+    try:
+        res = deploymod.deploy(choose_port(port), log=lambda m: out.print(m, highlight=False))
+    except deploymod.DeployError as e:
+        fail(str(e))
+    out.print(f"deployed: {res.copied} copied, {res.unchanged} unchanged (config.json and the log untouched)")
 
 
 def _read_config(path: str) -> dict:

@@ -60,6 +60,7 @@ class BoardOptions:
     who_am_i: int = 0x68
     max_virtual_s: float = 0.0  # stop the board after this much virtual time (0: no limit)
     trace_pins: list[int] = field(default_factory=lambda: [13])
+    firmware: bool = True  # False: a board with MicroPython only (before `jumpclip deploy`)
     extra: dict = field(default_factory=dict)  # further simulation settings
 
 
@@ -81,14 +82,23 @@ class VirtualBoard:
         self._backlog = bytearray()
         self.port: str | None = None
         self.trace: Trace | None = None
+        self.interactive = False
+        self.boots = 0
+        self.reset_requested = False
+        # The USB link: bytes towards the host pass until cut_after is reached ("cable
+        # pulled"); then both directions are dropped until replug().
+        self.cut_after: int | None = None
+        self.link_bytes = 0
+        self.link_down = False
 
     # --- preparation ---
     def flash_firmware(self) -> None:
+        files = None if self.opts.firmware else []
         if self.opts.config_text is not None:
-            flash.build_image(self.image)
+            flash.build_image(self.image, files=files)
             flash.write_file(self.image, "config.json", self.opts.config_text.encode())
         else:
-            flash.build_image(self.image, self.opts.config)
+            flash.build_image(self.image, self.opts.config, files=files)
 
     def load_trace(self, trace: str | Path | Trace) -> Trace:
         self.trace = trace if isinstance(trace, Trace) else read_trace(trace)
@@ -97,6 +107,11 @@ class VirtualBoard:
 
     # --- running ---
     def start(self, interactive: bool = False) -> None:
+        self.interactive = interactive
+        self.boots += 1
+        self.trace_end.clear()
+        self.exited.clear()
+        self.reset_requested = False
         if not self.image.exists():
             self.flash_firmware()
         simcfg = {
@@ -131,11 +146,25 @@ class VirtualBoard:
             raise BoardError(f"cannot start {args[0]}: {e.strerror}") from None
         os.close(slave)
         self._master = master
-        threading.Thread(target=self._pump_console, daemon=True).start()
-        threading.Thread(target=self._pump_sim, daemon=True).start()
+        proc = self.proc
+        threading.Thread(target=self._pump_console, args=(master, proc), daemon=True).start()
+        threading.Thread(target=self._pump_sim, args=(proc,), daemon=True).start()
 
-    def _pump_console(self) -> None:
-        fds = [self._master]
+    def restart(self, trace: str | Path | Trace | None = None) -> None:
+        """Power-cycle: the same flash, a fresh chip (and optionally a new trace)."""
+        self.stop()
+        self.exited.wait(5)
+        if trace is not None:
+            self.load_trace(trace)
+        self.start(self.interactive)
+
+    def replug(self) -> None:
+        self.cut_after = None
+        self.link_down = False
+        self._backlog.clear()
+
+    def _pump_console(self, master: int, proc: subprocess.Popen) -> None:
+        fds = [master]
         while True:
             if self._client_fd is not None and len(fds) == 1:
                 fds.append(self._client_fd)
@@ -143,9 +172,9 @@ class VirtualBoard:
                 ready, _, _ = select.select(fds, [], [], 0.2)
             except (OSError, ValueError):
                 break
-            if self._master in ready:
+            if master in ready:
                 try:
-                    data = os.read(self._master, 65536)
+                    data = os.read(master, 65536)
                 except OSError:
                     break  # the board's side closed: it exited
                 if not data:
@@ -158,14 +187,29 @@ class VirtualBoard:
                     data = os.read(self._client_fd, 65536)
                 except OSError:
                     data = b""
-                if data:
-                    self.write(data)
+                if data and not self.link_down:
+                    try:
+                        os.write(master, data)
+                    except OSError:
+                        pass
             self._to_client(b"")
+        os.close(master)
+        proc.wait()
         self.exited.set()
+        if self.reset_requested and self.interactive:
+            self.start(True)  # machine.reset(): the board boots again, as a chip would
 
     def _to_client(self, data: bytes) -> None:
         if self._client_fd is None:
             return
+        if self.cut_after is not None and data:
+            room = self.cut_after - self.link_bytes
+            if room <= 0:
+                self.link_down = True
+                data = b""
+            elif len(data) > room:
+                data = data[:room]
+            self.link_bytes += len(data)
         self._backlog += data
         if len(self._backlog) > 1 << 20:  # nobody reading: a UART drops what no one takes
             del self._backlog[: len(self._backlog) - (1 << 20)]
@@ -178,13 +222,15 @@ class VirtualBoard:
                 return
             del self._backlog[:n]
 
-    def _pump_sim(self) -> None:
-        assert self.proc and self.proc.stderr
-        for raw in self.proc.stderr:
+    def _pump_sim(self, proc: subprocess.Popen) -> None:
+        assert proc.stderr
+        for raw in proc.stderr:
             line = raw.decode(errors="replace").rstrip("\n")
             self.sim_lines.append(line)
             if line.startswith("SIM trace-end"):
                 self.trace_end.set()
+            elif line.startswith("SIM reset"):
+                self.reset_requested = True
 
     def write(self, data: bytes) -> None:
         os.write(self._master, data)
@@ -213,6 +259,7 @@ class VirtualBoard:
         return self.port
 
     def stop(self) -> None:
+        self.reset_requested = False
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

@@ -143,15 +143,23 @@ class WDT:
 
 
 class RTC:
-    _datetime = None  # shared by every RTC(), as on the chip
-    _memory = b""
+    """One clock for every RTC(), as on the chip: an offset on the virtual clock. RTC memory
+    lives in the simulation (simcore), so it survives a simulated deep sleep."""
 
     def datetime(self, dt=None):
+        import time
+
         if dt is None:
-            return RTC._datetime or (2000, 1, 1, 5, 0, 0, 0, 0)
-        RTC._datetime = tuple(dt)
+            t = time.gmtime()
+            return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+        secs = time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6]))
+        s = simcore.sim
+        s.rtc_offset_s = secs - s.clock_us // 1_000_000
 
     def memory(self, data=None):
+        s = simcore.sim
         if data is None:
-            return RTC._memory
-        RTC._memory = bytes(data)
+            return s.rtc_memory
+        if len(data) > 2048:
+            raise ValueError("RTC memory holds at most 2048 bytes")
+        s.rtc_memory = bytes(data)

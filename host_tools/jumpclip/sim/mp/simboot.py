@@ -44,7 +44,17 @@ heap_before = gc.mem_alloc()
 sim.heap_base = heap_before
 simcore.say("boot")
 try:
-    import main  # noqa: F401  (runs the firmware, as the ESP32 does after boot.py)
+    # As the ESP32 port does after boot.py: run main.py in the REPL's globals, so `app`
+    # is there for the host's raw-REPL commands afterwards.
+    try:
+        with open("main.py") as f:
+            source = f.read()
+    except OSError:
+        source = None  # MicroPython only, no jumpclip yet: straight to the REPL
+        simcore.say("no main.py")
+    if source is not None:
+        exec(compile(source, "main.py", "exec"), globals())
+    source = None
 except SystemExit:
     raise
 except BaseException as e:  # a firmware crash: print it as the board would, then report it

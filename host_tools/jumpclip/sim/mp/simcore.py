@@ -110,6 +110,8 @@ class Sim:
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
         self.max_us = int(cfg.get("max_virtual_s", 0) * 1_000_000)
+        self.rtc_offset_s = cfg.get("rtc_offset_s", 0)
+        self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_base = 0  # set by simboot just before the firmware starts
         self.heap_peak_live = 0

@@ -1,0 +1,153 @@
+# Device side of `jumpclip sync`, called by the host through the raw REPL once the counting
+# loop has handed over. docs/wire-protocol.md describes the exchange.
+#
+#   info(app)        one line: JCINFO {json}
+#   send(after_seq)  the log segments holding records after after_seq, as checked frames
+#   ack(seq)         the host has committed every record up to seq: reclaim space
+#   set_time(secs)   set the RTC (seconds since 2000-01-01 UTC) and mark it as set
+import binascii
+import json
+import os
+import sys
+
+import machine
+
+import logformat as lf
+
+PROTOCOL = 1
+ROOT = "log"
+CHUNK = 512
+_RTC_MAGIC = b"JCRTC1"
+
+F_FILE = 1  # payload: u32 size, then the file name
+F_DATA = 2  # payload: file bytes
+F_END = 3  # payload: u32 total bytes, u32 files
+
+
+def _segments():
+    try:
+        names = os.listdir(ROOT)
+    except OSError:
+        return []
+    segs = [n for n in names if lf.segment_seq(n) >= 0]
+    segs.sort()
+    return segs
+
+
+def _read_int(name, default):
+    try:
+        with open(ROOT + "/" + name) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return default
+
+
+def info(app=None):
+    import time
+
+    try:
+        with open(ROOT + "/state.json") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        state = {}
+    rtc_set = machine.RTC().memory()[: len(_RTC_MAGIC)] == _RTC_MAGIC
+    version = "unknown"
+    try:
+        import app as appmod
+
+        version = appmod.VERSION
+    except ImportError:
+        pass
+    d = {
+        "protocol": PROTOCOL,
+        "firmware": version,
+        "device": binascii.hexlify(machine.unique_id()).decode(),
+        "boot": state.get("boot", 0),
+        "last_seq": state.get("seq", -1),
+        "ack": _read_int("ack", -1),
+        "sessions": state.get("sessions", 0),
+        "jumps": state.get("jumps", 0),
+        "time": time.time(),
+        "rtc_set": rtc_set,
+        "segments": len(_segments()),
+        "app": app is not None,
+        "notes": app.notes[-4:] if app is not None else [],
+    }
+    print("JCINFO " + json.dumps(d))
+
+
+def _frame(out, ftype, payload):
+    head = bytearray(5)
+    head[0] = 0x4A  # "J"
+    head[1] = 0x46  # "F"
+    head[2] = ftype
+    lf.put_u16(head, 3, len(payload))
+    c = binascii.crc32(head[2:5])
+    c = binascii.crc32(payload, c) & 0xFFFFFFFF
+    tail = bytearray(4)
+    lf.put_u32(tail, 0, c)
+    out.write(head)
+    out.write(payload)
+    out.write(tail)
+
+
+def send(after_seq):
+    """Stream every segment that may hold a record numbered above after_seq."""
+    out = sys.stdout.buffer
+    segs = _segments()
+    buf = bytearray(CHUNK)
+    mv = memoryview(buf)
+    total = 0
+    files = 0
+    for i in range(len(segs)):
+        if i + 1 < len(segs) and lf.segment_seq(segs[i + 1]) - 1 <= after_seq:
+            continue  # every record in it is already on the host
+        path = ROOT + "/" + segs[i]
+        size = os.stat(path)[6]
+        meta = bytearray(4)
+        lf.put_u32(meta, 0, size)
+        _frame(out, F_FILE, bytes(meta) + segs[i].encode())
+        with open(path, "rb") as f:
+            while True:
+                n = f.readinto(buf)
+                if not n:
+                    break
+                _frame(out, F_DATA, mv[:n])
+                total += n
+        files += 1
+    end = bytearray(8)
+    lf.put_u32(end, 0, total)
+    lf.put_u32(end, 4, files)
+    _frame(out, F_END, end)
+
+
+def ack(seq):
+    """Record the host's acknowledgement (it only ever grows) and delete every segment it
+    covers entirely, except the newest, which the log is still appending to."""
+    old = _read_int("ack", -1)
+    if seq > old:
+        tmp = ROOT + "/ack.tmp"
+        with open(tmp, "w") as f:
+            f.write(str(seq))
+        os.rename(tmp, ROOT + "/ack")
+    else:
+        seq = old
+    segs = _segments()
+    gone = 0
+    for i in range(len(segs) - 1):
+        if lf.segment_seq(segs[i + 1]) - 1 <= seq:
+            os.remove(ROOT + "/" + segs[i])
+            gone += 1
+    print("JCACK %d %d" % (seq, gone))
+
+
+def set_time(secs):
+    import time
+
+    t = time.gmtime(secs)
+    # RTC.datetime wants (year, month, day, weekday, hours, minutes, seconds, subseconds)
+    machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+    rtc = machine.RTC()
+    mem = rtc.memory()
+    rtc.memory(_RTC_MAGIC + bytes(mem[len(_RTC_MAGIC) :]))
+    print("JCTIME %d" % time.time())

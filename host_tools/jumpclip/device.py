@@ -1,0 +1,66 @@
+"""Small device operations over the Transport: read and change config.json."""
+
+from __future__ import annotations
+
+import json
+
+from .transport import SerialTransport, TransportError
+
+
+def parse_value(text: str):
+    """A command-line value as JSON when it parses (2.5, true, "waist"), else as text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _session(port: str):
+    t = SerialTransport(port)
+    t.open()
+    t.interrupt()
+    t.enter_raw()
+    return t
+
+
+def _resume(t: SerialTransport) -> None:
+    # Back to counting (a new session) if the firmware's app is loaded; else stay at the REPL.
+    if t.exec("print('app' in globals())").strip() == "True":
+        t.exec_detached("app.reload_config(); app.run()")
+
+
+def read_config(port: str) -> tuple[dict, list[str]]:
+    t = _session(port)
+    try:
+        out = t.exec("import config, json; c, e = config.load('config.json'); print(json.dumps([c, e]))")
+        cfg, errors = json.loads(out.strip().splitlines()[-1])
+        _resume(t)
+        return cfg, errors
+    except (ValueError, IndexError):
+        raise TransportError(f"the device on {port} sent an unreadable config: run `jumpclip deploy`") from None
+    finally:
+        t.close()
+
+
+def set_config(port: str, key: str, value) -> None:
+    """Change one key of config.json (atomically: a temporary file, then a rename)."""
+    t = _session(port)
+    try:
+        code = (
+            "import json, os\n"
+            "try:\n"
+            " with open('config.json') as f: c = json.load(f)\n"
+            "except (OSError, ValueError):\n"
+            " c = {}\n"
+            "if not isinstance(c, dict): c = {}\n"
+            f"c[{json.dumps(key)}] = json.loads({json.dumps(json.dumps(value))})\n"
+            "with open('config.tmp', 'w') as f: json.dump(c, f)\n"
+            "os.rename('config.tmp', 'config.json')\n"
+            "print('OK', json.dumps(c))\n"
+        )
+        out = t.exec(code)
+        if "OK" not in out:
+            raise TransportError(f"the device on {port} did not confirm the change: {out[:60]!r}")
+        _resume(t)
+    finally:
+        t.close()

@@ -1,0 +1,131 @@
+"""Tables and exports of synced sessions (what `sessions`, `show` and `export` print)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+
+from rich.table import Table
+
+from .store import Store
+
+G = 9.80665
+WALL_MARK = {"rtc": "", "estimated": "~", "unknown": "?"}
+END_REASONS = {1: "synced", 2: "idle", 3: "button", 4: "low battery", 5: "rollover", 6: "power cut"}
+
+
+def height_cm(air_samples: int, rate_hz: int) -> float:
+    t = air_samples / rate_hz
+    return 100 * G * t * t / 8
+
+
+def start_text(row: sqlite3.Row) -> str:
+    if row["wall_start"]:
+        when = dt.datetime.fromisoformat(row["wall_start"]).astimezone().strftime("%Y-%m-%d %H:%M")
+        return WALL_MARK.get(row["wall_source"], "") + when
+    return "? (clock unset)"
+
+
+def duration_text(row: sqlite3.Row) -> str:
+    if row["duration_samples"] is None or not row["rate_hz"]:
+        return "open" if row["end_seq"] is None else "?"
+    s = row["duration_samples"] / row["rate_hz"]
+    return f"{int(s // 60)}:{int(s % 60):02d}"
+
+
+def sessions_table(rows: list[sqlite3.Row]) -> Table:
+    t = Table(caption="~ start estimated from the sync time (the clip's clock was not set); ? unknown", caption_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("device")
+    t.add_column("started", no_wrap=True)
+    t.add_column("length", justify="right")
+    t.add_column("jumps", justify="right")
+    t.add_column("best height", justify="right")
+    t.add_column("max peak", justify="right")
+    t.add_column("notes")
+    for r in rows:
+        notes = []
+        if r["fifo_overflows"]:
+            notes.append(f"{r['fifo_overflows']} FIFO overflows")
+        if r["unlogged_jumps"]:
+            notes.append(f"+{r['unlogged_jumps']} jumps counted while the flash was full")
+        if r["reported_jumps"] is not None and r["reported_jumps"] != r["jumps"]:
+            notes.append(f"clip counted {r['reported_jumps']}")
+        if r["end_reason"] in END_REASONS and r["end_reason"] not in (1,):
+            notes.append("ended: " + END_REASONS[r["end_reason"]])
+        best = f"{height_cm(r['best_air'], r['rate_hz']):.0f} cm" if r["best_air"] and r["rate_hz"] else ""
+        t.add_row(
+            str(r["id"]),
+            r["device_id"][-6:],
+            start_text(r),
+            duration_text(r),
+            str(r["jumps"]),
+            best,
+            f"{r['max_peak_mg'] / 1000:.1f} g" if r["max_peak_mg"] else "",
+            "; ".join(notes),
+        )
+    return t
+
+
+def session_header(row: sqlite3.Row) -> str:
+    return (
+        f"[bold]session #{row['id']}[/] on {row['device_id']}: started {start_text(row)}, {duration_text(row)} long, "
+        f"{row['rate_hz'] or '?'} Hz, firmware {row['firmware'] or '?'}"
+    )
+
+
+def jumps_table(row: sqlite3.Row, jumps: list[tuple[int, int, int]]) -> Table:
+    rate = row["rate_hz"] or 200
+    t = Table()
+    for col in ("jump", "time", "airtime", "height", "peak"):
+        t.add_column(col, justify="right")
+    start = dt.datetime.fromisoformat(row["wall_start"]).astimezone() if row["wall_start"] else None
+    for k, (ts, air, peak) in enumerate(jumps, 1):
+        when = (start + dt.timedelta(seconds=ts / rate)).strftime("%H:%M:%S") if start else f"+{ts / rate:.1f} s"
+        t.add_row(str(k), when, f"{air / rate:.3f} s", f"{height_cm(air, rate):.1f} cm", f"{peak / 1000:.2f} g")
+    return t
+
+
+def rows_for_export(store: Store):
+    for s in store.sessions():
+        rate = s["rate_hz"] or 200
+        start = dt.datetime.fromisoformat(s["wall_start"]) if s["wall_start"] else None
+        jumps = store.jumps(s["device_id"], s["session_id"])
+        yield s, rate, start, jumps
+
+
+def export_csv(store: Store) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["device", "session", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s", "height_cm", "peak_g"])
+    for s, rate, start, jumps in rows_for_export(store):
+        for k, (ts, air, peak) in enumerate(jumps, 1):
+            when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else ""
+            w.writerow(
+                [s["device_id"], s["session_id"], s["wall_start"] or "", s["wall_source"], k, f"{ts / rate:.3f}", when,
+                 f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}"]
+            )
+    return buf.getvalue()
+
+
+def export_json(store: Store) -> str:
+    out = []
+    for s, rate, start, jumps in rows_for_export(store):
+        out.append(
+            {
+                "device": s["device_id"],
+                "session": s["session_id"],
+                "start_utc": s["wall_start"],
+                "start_source": s["wall_source"],
+                "rate_hz": rate,
+                "duration_s": s["duration_samples"] / rate if s["duration_samples"] is not None else None,
+                "jumps": [
+                    {"t_s": round(ts / rate, 3), "airtime_s": round(air / rate, 3), "height_cm": round(height_cm(air, rate), 1), "peak_g": peak / 1000}
+                    for ts, air, peak in jumps
+                ],
+            }
+        )
+    return json.dumps({"sessions": out}, indent=1) + "\n"

@@ -1,0 +1,261 @@
+"""The desktop database: SQLite through the standard library.
+
+Devices, sessions and jumps are keyed by what the clip wrote (device id, session id, record
+sequence number), so importing the same records twice changes nothing: a sync that was cut
+and repeated, a rescue of a log already synced, all count once. Schema changes go through
+MIGRATIONS and PRAGMA user_version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .logread import LogContents
+
+EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # the ESP32 port's time epoch
+
+MIGRATIONS = [
+    # 1: the first schema
+    """
+    CREATE TABLE devices (
+        device_id   TEXT PRIMARY KEY,
+        first_seen  TEXT NOT NULL,
+        last_sync   TEXT,
+        acked_seq   INTEGER NOT NULL DEFAULT -1
+    );
+    CREATE TABLE sessions (
+        id               INTEGER PRIMARY KEY,
+        device_id        TEXT NOT NULL REFERENCES devices(device_id),
+        session_id       INTEGER NOT NULL,
+        boot             INTEGER,
+        start_seq        INTEGER,
+        device_time      INTEGER,          -- device clock at start (s since 2000, or since power-on)
+        rtc_set          INTEGER,
+        wall_start       TEXT,             -- ISO 8601 UTC, NULL when it cannot be known
+        wall_source      TEXT NOT NULL,    -- 'rtc', 'estimated' (sync time minus uptime) or 'unknown'
+        config_hash      INTEGER,
+        rate_hz          INTEGER,
+        range_g          INTEGER,
+        firmware         TEXT,
+        end_seq          INTEGER,
+        reported_jumps   INTEGER,          -- the clip's own count at session end
+        duration_samples INTEGER,
+        fifo_overflows   INTEGER,
+        end_reason       INTEGER,
+        unlogged_jumps   INTEGER,          -- counted while the flash was full (no details)
+        qualifying       INTEGER,
+        UNIQUE (device_id, session_id)
+    );
+    CREATE TABLE jumps (
+        device_id   TEXT NOT NULL,
+        session_id  INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,      -- the log record holding it
+        idx         INTEGER NOT NULL,      -- its place in that record
+        t_samples   INTEGER NOT NULL,
+        air_samples INTEGER NOT NULL,
+        peak_mg     INTEGER NOT NULL,
+        PRIMARY KEY (device_id, seq, idx)
+    );
+    CREATE INDEX jumps_by_session ON jumps(device_id, session_id);
+    CREATE TABLE notes (
+        device_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        text      TEXT NOT NULL,
+        PRIMARY KEY (device_id, seq)
+    );
+    CREATE TABLE syncs (
+        id           INTEGER PRIMARY KEY,
+        device_id    TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        source       TEXT NOT NULL,
+        records      INTEGER NOT NULL,
+        bytes        INTEGER NOT NULL,
+        new_sessions INTEGER NOT NULL,
+        new_jumps    INTEGER NOT NULL
+    );
+    """,
+]
+
+
+class StoreError(Exception):
+    """The database cannot be used; str() is one line saying what to do."""
+
+
+@dataclass
+class ImportResult:
+    new_sessions: int
+    new_jumps: int
+    total_jumps: int  # in the database, for this device
+
+
+@dataclass
+class DeviceClock:
+    """What the device said about its clock at sync time."""
+
+    now: int  # time.time() on the device
+    rtc_set: bool
+    boot: int
+    host_time: dt.datetime  # when it said it (UTC)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(self._explain(e)) from None
+        except OSError as e:
+            raise StoreError(f"cannot open database {self.path}: {e.strerror}; choose another with --db") from None
+
+    def _explain(self, e: Exception) -> str:
+        msg = str(e)
+        if "readonly" in msg or "read-only" in msg:
+            return f"database {self.path} is read-only: make it writable or choose another with --db"
+        if "not a database" in msg or "malformed" in msg:
+            return f"database {self.path} is damaged or not a jumpclip database: move it aside or choose another with --db"
+        if "unable to open" in msg:
+            return f"cannot open database {self.path}: check the folder exists and is writable, or use --db"
+        return f"database {self.path}: {msg}"
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"database {self.path} was written by a newer jumpclip (schema {version}); upgrade jumpclip")
+        for i in range(version, len(MIGRATIONS)):
+            self.db.execute("BEGIN")
+            try:
+                for stmt in MIGRATIONS[i].split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version = {i + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- import ---
+    def import_log(self, device_id: str, log: LogContents, clock: DeviceClock | None, source: str) -> ImportResult:
+        """Insert everything new from a parsed log in one transaction."""
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._import(device_id, log, clock, source, now)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as e:
+            raise StoreError(self._explain(e)) from None
+        return result
+
+    def _import(self, device_id: str, log: LogContents, clock: DeviceClock | None, source: str, now: str) -> ImportResult:
+        db = self.db
+        db.execute("INSERT OR IGNORE INTO devices(device_id, first_seen) VALUES (?, ?)", (device_id, now))
+        started = "SELECT COUNT(*) FROM sessions WHERE device_id=? AND start_seq IS NOT NULL"
+        sessions_before = db.execute(started, (device_id,)).fetchone()[0]
+        for s in log.starts:
+            wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
+            db.execute(
+                "INSERT INTO sessions(device_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
+                " wall_source, config_hash, rate_hz, range_g, firmware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(device_id, session_id) DO UPDATE SET"
+                " boot=excluded.boot, start_seq=excluded.start_seq, device_time=excluded.device_time,"
+                " rtc_set=excluded.rtc_set, wall_start=excluded.wall_start, wall_source=excluded.wall_source,"
+                " config_hash=excluded.config_hash, rate_hz=excluded.rate_hz, range_g=excluded.range_g,"
+                " firmware=excluded.firmware WHERE sessions.start_seq IS NULL",
+                (device_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g, s.firmware),
+            )
+        known = {r[0] for r in db.execute("SELECT session_id FROM sessions WHERE device_id=?", (device_id,))}
+        for sid in {j.session_id for j in log.jumps} | {e.session_id for e in log.ends}:
+            if sid not in known:  # its start record is gone (a partial rescue): keep the jumps anyway
+                db.execute(
+                    "INSERT INTO sessions(device_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (device_id, sid)
+                )
+                known.add(sid)
+        before = db.execute("SELECT COUNT(*) FROM jumps WHERE device_id=?", (device_id,)).fetchone()[0]
+        db.executemany(
+            "INSERT OR IGNORE INTO jumps(device_id, session_id, seq, idx, t_samples, air_samples, peak_mg) VALUES (?,?,?,?,?,?,?)",
+            [(device_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg) for j in log.jumps],
+        )
+        after = db.execute("SELECT COUNT(*) FROM jumps WHERE device_id=?", (device_id,)).fetchone()[0]
+        for e in log.ends:
+            db.execute(
+                "UPDATE sessions SET end_seq=?, reported_jumps=?, duration_samples=?, fifo_overflows=?, end_reason=?,"
+                " unlogged_jumps=?, qualifying=? WHERE device_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
+                (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, device_id, e.session_id, e.seq),
+            )
+        db.executemany(
+            "INSERT OR IGNORE INTO notes(device_id, seq, text) VALUES (?,?,?)", [(device_id, n.seq, n.text) for n in log.notes]
+        )
+        new_sessions = db.execute(started, (device_id,)).fetchone()[0] - sessions_before
+        db.execute("UPDATE devices SET last_sync=? WHERE device_id=?", (now, device_id))
+        db.execute(
+            "INSERT INTO syncs(device_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
+            (device_id, now, source, log.records, log.bytes, new_sessions, after - before),
+        )
+        return ImportResult(new_sessions, after - before, after)
+
+    def acked_seq(self, device_id: str) -> int:
+        row = self.db.execute("SELECT acked_seq FROM devices WHERE device_id=?", (device_id,)).fetchone()
+        return row[0] if row else -1
+
+    def set_acked(self, device_id: str, seq: int) -> None:
+        try:
+            self.db.execute("UPDATE devices SET acked_seq=MAX(acked_seq, ?) WHERE device_id=?", (seq, device_id))
+        except sqlite3.DatabaseError as e:
+            raise StoreError(self._explain(e)) from None
+
+    # --- queries ---
+    def sessions(self, device_id: str | None = None) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        q = (
+            "SELECT s.*, (SELECT COUNT(*) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS jumps,"
+            " (SELECT MAX(peak_mg) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS max_peak_mg,"
+            " (SELECT MAX(air_samples) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS best_air"
+            " FROM sessions s"
+        )
+        args: tuple = ()
+        if device_id:
+            q += " WHERE s.device_id=?"
+            args = (device_id,)
+        rows = self.db.execute(q + " ORDER BY s.device_id, s.boot, s.session_id", args).fetchall()
+        self.db.row_factory = None
+        return rows
+
+    def session(self, row_id: int) -> sqlite3.Row | None:
+        self.db.row_factory = sqlite3.Row
+        row = self.db.execute("SELECT * FROM sessions WHERE id=?", (row_id,)).fetchone()
+        self.db.row_factory = None
+        return row
+
+    def jumps(self, device_id: str, session_id: int) -> list[tuple[int, int, int]]:
+        return self.db.execute(
+            "SELECT t_samples, air_samples, peak_mg FROM jumps WHERE device_id=? AND session_id=? ORDER BY seq, idx",
+            (device_id, session_id),
+        ).fetchall()
+
+    def count_jumps(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM jumps").fetchone()[0]
+
+
+def resolve_wall_time(device_time: int, rtc_set: bool, boot: int, clock: DeviceClock | None) -> tuple[str | None, str]:
+    """Wall-clock start of a session: from the RTC stamp when the RTC was set at a sync, else
+    the sync time minus how long ago (on the device's clock) the session started, which holds
+    only within the same boot."""
+    if rtc_set and device_time:
+        return (EPOCH_2000 + dt.timedelta(seconds=device_time)).isoformat(timespec="seconds"), "rtc"
+    if clock is not None and clock.boot == boot and clock.now >= device_time:
+        start = clock.host_time - dt.timedelta(seconds=clock.now - device_time)
+        return start.isoformat(timespec="seconds"), "estimated"
+    return None, "unknown"

@@ -1,0 +1,184 @@
+"""`jumpclip sync`: pull the clip's log into the database; lose nothing, count nothing twice.
+
+Order matters: the records are verified (each wire frame and each log record has a CRC),
+committed to SQLite in one transaction, and only then acknowledged to the device, which may
+then delete what the acknowledgement covers. A cut anywhere leaves either nothing committed
+(sync again) or everything committed but not yet acknowledged (the device sends it again,
+and the database ignores what it already has).
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import logread
+from .store import EPOCH_2000, DeviceClock, ImportResult, Store
+from .transport import DeviceError, Transport, TransportError
+
+PROTOCOL = 1
+F_FILE, F_DATA, F_END = 1, 2, 3
+RETRIES = 3  # whole-transfer attempts when a frame arrives damaged; the one place for retries
+
+
+@dataclass
+class SyncResult:
+    device: str
+    firmware: str
+    imported: ImportResult
+    records: int
+    log_bytes: int
+    wire_bytes: int  # device -> host during the transfer
+    jumps_received: int
+    acked: int
+    device_total_jumps: int
+    clock_set: bool
+    restarted: bool
+    warnings: list[str] = field(default_factory=list)
+    device_output: str = ""
+
+
+class SyncError(Exception):
+    """One line: what went wrong and what to do."""
+
+
+def _info(t: Transport) -> dict:
+    out = t.exec("import syncserver as _s; _s.info(globals().get('app'))")
+    for line in out.splitlines():
+        if line.startswith("JCINFO "):
+            try:
+                return json.loads(line[7:])
+            except ValueError:
+                break
+    raise SyncError(f"the device on {t.port} did not describe itself (got {out[:60]!r}): is jumpclip firmware on it? run `jumpclip deploy`")
+
+
+def _receive(t: Transport, after: int, on_bytes: Callable[[int], None] | None) -> dict[str, bytes]:
+    """The segments the device streams, every frame CRC-checked."""
+    t.exec_start(f"_s.send({after})")
+    files: dict[str, bytes] = {}
+    current: str | None = None
+    sizes: dict[str, int] = {}
+    total = 0
+    while True:
+        head = t.read_exact(5)
+        if head[:2] != b"JF":
+            raise _Damaged(f"bad frame start {head[:2]!r}")
+        ftype = head[2]
+        (length,) = struct.unpack("<H", head[3:5])
+        body = t.read_exact(length + 4)
+        payload, crc = body[:length], struct.unpack("<I", body[length:])[0]
+        if binascii.crc32(payload, binascii.crc32(head[2:5])) & 0xFFFFFFFF != crc:
+            raise _Damaged("a frame failed its CRC")
+        if ftype == F_FILE:
+            (size,) = struct.unpack("<I", payload[:4])
+            current = payload[4:].decode(errors="replace")
+            sizes[current] = size
+            files[current] = b""
+        elif ftype == F_DATA:
+            if current is None:
+                raise _Damaged("data before a file header")
+            files[current] += payload
+            total += len(payload)
+            if on_bytes:
+                on_bytes(len(payload))
+        elif ftype == F_END:
+            want_total, want_files = struct.unpack("<II", payload[:8])
+            if want_total != total or want_files != len(files) or any(len(files[n]) != sizes[n] for n in files):
+                raise _Damaged("the transfer ended short")
+            break
+        else:
+            raise _Damaged(f"unknown frame type {ftype}")
+    t.exec_finish()
+    return files
+
+
+class _Damaged(Exception):
+    pass
+
+
+def sync(
+    t: Transport,
+    store: Store,
+    now: dt.datetime | None = None,
+    set_clock: bool = True,
+    restart: bool = True,
+    on_start: Callable[[dict], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> SyncResult:
+    t.open()
+    try:
+        device_output = t.interrupt()
+        t.enter_raw()
+        info = _info(t)
+        if info.get("protocol") != PROTOCOL:
+            raise SyncError(
+                f"the device speaks sync protocol {info.get('protocol')} (firmware {info.get('firmware')}), "
+                f"this jumpclip speaks {PROTOCOL}: update the firmware with `jumpclip deploy` or update jumpclip"
+            )
+        device = str(info["device"])
+        host_time = now or dt.datetime.now(dt.timezone.utc)
+        clock = DeviceClock(int(info["time"]), bool(info["rtc_set"]), int(info["boot"]), host_time)
+        if on_start:
+            on_start(info)
+        after = store.acked_seq(device)
+        start_in = t.bytes_in
+        warnings: list[str] = []
+        for attempt in range(RETRIES):
+            try:
+                files = _receive(t, after, on_bytes)
+                break
+            except _Damaged as e:
+                warnings.append(f"transfer damaged ({e}); retrying")
+                # Resynchronise: stop whatever is still streaming and re-enter the raw REPL.
+                t.interrupt()
+                t.enter_raw()
+                t.exec("import syncserver as _s")
+        else:
+            raise SyncError(f"the transfer from {t.port} was damaged {RETRIES} times: try another cable or USB port")
+        wire = t.bytes_in - start_in
+        log = logread.read_files(files)
+        warnings += log.report()
+        result = store.import_log(device, log, clock, "sync")
+        acked = after
+        if log.last_seq > after:
+            reply = t.exec(f"_s.ack({log.last_seq})")
+            if not reply.startswith("JCACK"):
+                raise SyncError(f"the device did not confirm the acknowledgement ({reply[:40]!r}); sync again")
+            acked = log.last_seq
+            store.set_acked(device, acked)
+        clock_set = False
+        if set_clock:
+            secs = int((host_time - EPOCH_2000).total_seconds())
+            t.exec(f"_s.set_time({secs})")
+            clock_set = True
+        restarted = False
+        if restart and info.get("app"):
+            t.exec_detached("app.run()")
+            restarted = True
+        return SyncResult(
+            device=device,
+            firmware=str(info.get("firmware")),
+            imported=result,
+            records=log.records,
+            log_bytes=log.bytes,
+            wire_bytes=wire,
+            jumps_received=len(log.jumps),
+            acked=acked,
+            device_total_jumps=int(info.get("jumps", 0)),
+            clock_set=clock_set,
+            restarted=restarted,
+            warnings=warnings,
+            device_output=device_output,
+        )
+    except DeviceError as e:
+        raise SyncError(f"the device reported an error: {e}") from None
+    finally:
+        t.close()
+
+
+__all__ = ["sync", "SyncError", "SyncResult", "TransportError"]

@@ -1,0 +1,203 @@
+"""Talking to the clip over its USB serial port.
+
+`Transport` is the interface the rest of jumpclip uses; `SerialTransport` implements it
+with pyserial and MicroPython's raw REPL: Ctrl-C hands the counting loop over (the firmware
+polls for it and finishes its batch first), Ctrl-A enters the raw REPL, a command ends with
+Ctrl-D and the reply is `OK`, its output, `\\x04`, its error output, `\\x04`, `>`.
+
+The port is opened with DTR and RTS left alone: on ESP32 DevKit boards those lines drive
+EN and GPIO0 through the auto-reset circuit, and toggling them resets the board mid-session.
+Every device problem becomes a TransportError whose message is one line.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import serial
+import serial.tools.list_ports
+
+# USB serial adapters seen on ESP32 boards: (VID, PID or None for any) -> name.
+ESP32_USB = {
+    (0x10C4, 0xEA60): "CP210x",
+    (0x1A86, 0x7523): "CH340",
+    (0x1A86, 0x55D4): "CH9102",
+    (0x0403, 0x6001): "FTDI FT232R",
+    (0x0403, 0x6015): "FTDI FT231X",
+    (0x303A, None): "Espressif native USB",
+}
+
+
+class TransportError(Exception):
+    """A device or link problem; str() is one line saying what happened and what to do."""
+
+
+class Transport(Protocol):
+    port: str
+    bytes_in: int
+    bytes_out: int
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def interrupt(self) -> str: ...
+    def enter_raw(self) -> None: ...
+    def exec(self, code: str, timeout: float = 10.0) -> str: ...
+    def exec_start(self, code: str) -> None: ...
+    def read_exact(self, n: int, timeout: float = 5.0) -> bytes: ...
+    def exec_finish(self, timeout: float = 10.0) -> str: ...
+    def exec_detached(self, code: str) -> None: ...
+
+
+def find_ports() -> list[tuple[str, str]]:
+    """(device, description) of the USB serial ports that look like an ESP32 board."""
+    found = []
+    for p in serial.tools.list_ports.comports():
+        for (vid, pid), name in ESP32_USB.items():
+            if p.vid == vid and (pid is None or p.pid == pid):
+                found.append((p.device, f"{name} {p.description or ''}".strip()))
+                break
+    return found
+
+
+class SerialTransport:
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 5.0, quiet: float = 0.3):
+        self.port = port
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.quiet = quiet  # silence that ends the firmware's hand-over output
+        self.ser: serial.Serial | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._pending = b""
+
+    # --- link ---
+    def open(self) -> None:
+        try:
+            ser = serial.serial_for_url(self.port, do_not_open=True, baudrate=self.baudrate, timeout=0.05, exclusive=True)
+            ser.dtr = False  # set before open: pyserial then leaves the lines as they are
+            ser.rts = False
+            ser.open()
+        except serial.SerialException as e:
+            text = str(e)
+            if "No such file" in text or "could not open port" in text and "Errno 2" in text:
+                raise TransportError(f"no device at {self.port}: is the clip plugged in? (`jumpclip sync` finds it by itself)") from None
+            if "busy" in text.lower() or "Errno 16" in text or "exclusively lock" in text:
+                raise TransportError(f"{self.port} is busy: close the other program using it (a serial monitor, mpremote)") from None
+            if "Permission denied" in text or "Errno 13" in text:
+                raise TransportError(f"no permission to open {self.port}: add yourself to the dialout group, then log in again") from None
+            raise TransportError(f"cannot open {self.port}: {text}") from None
+        self.ser = ser
+
+    def close(self) -> None:
+        if self.ser is not None:
+            try:
+                self.ser.close()
+            except (OSError, serial.SerialException):
+                pass
+            self.ser = None
+
+    def _write(self, data: bytes) -> None:
+        assert self.ser is not None
+        try:
+            self.ser.write(data)
+            self.ser.flush()
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
+        self.bytes_out += len(data)
+
+    def _read_some(self, n: int = 4096) -> bytes:
+        assert self.ser is not None
+        try:
+            data = self.ser.read(min(n, max(1, self.ser.in_waiting)))
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
+        self.bytes_in += len(data)
+        return data
+
+    def _read_until(self, ending: bytes, timeout: float) -> bytes:
+        data = self._pending
+        self._pending = b""
+        end = time.monotonic() + timeout
+        while ending not in data:
+            if time.monotonic() > end:
+                raise TransportError(
+                    f"the device on {self.port} stopped answering (waited {timeout:.0f} s): "
+                    "unplug and replug it, then try again"
+                )
+            chunk = self._read_some()
+            if chunk:
+                end = time.monotonic() + timeout  # the timeout is for silence, not for the whole reply
+            data += chunk
+        i = data.index(ending) + len(ending)
+        self._pending = data[i:]
+        return data[:i]
+
+    def read_exact(self, n: int, timeout: float = 5.0) -> bytes:
+        data = self._pending
+        self._pending = b""
+        end = time.monotonic() + timeout
+        while len(data) < n:
+            if time.monotonic() > end:
+                raise TransportError(f"the device on {self.port} stopped sending mid-transfer: run the command again")
+            chunk = self._read_some(n - len(data))
+            if chunk:
+                end = time.monotonic() + timeout
+            data += chunk
+        self._pending = data[n:]
+        return data[:n]
+
+    # --- raw REPL ---
+    def interrupt(self) -> str:
+        """Ctrl-C: the firmware finishes its batch, closes the session and prints a summary.
+        Returns what it printed."""
+        self._write(b"\r\x03")
+        out = self._pending
+        self._pending = b""
+        quiet_until = time.monotonic() + self.quiet
+        give_up = time.monotonic() + self.timeout
+        while time.monotonic() < quiet_until and time.monotonic() < give_up:
+            chunk = self._read_some()
+            if chunk:
+                out += chunk
+                quiet_until = time.monotonic() + self.quiet
+            if out.endswith(b">>> ") or out.endswith(b"\x04>"):
+                break  # a prompt: the hand-over is complete
+        return out.decode(errors="replace")
+
+    def enter_raw(self) -> None:
+        self._write(b"\r\x01")
+        try:
+            self._read_until(b"raw REPL; CTRL-B to exit\r\n>", self.timeout)
+        except TransportError:
+            raise TransportError(
+                f"the device on {self.port} does not answer like MicroPython: is it a jumpclip? "
+                "(if it is, unplug and replug it)"
+            ) from None
+
+    def exec_start(self, code: str) -> None:
+        self._write(code.encode() + b"\x04")
+        reply = self._read_until(b"OK", self.timeout)
+        if not reply.endswith(b"OK"):
+            raise TransportError(f"the device on {self.port} refused the command: {reply[-60:]!r}")
+
+    def exec_finish(self, timeout: float = 10.0) -> str:
+        out = self._read_until(b"\x04", timeout)[:-1]
+        err = self._read_until(b"\x04", timeout)[:-1]
+        self._read_until(b">", timeout)
+        if err.strip():
+            last = err.decode(errors="replace").strip().splitlines()[-1]
+            raise DeviceError(last)
+        return out.decode(errors="replace")
+
+    def exec(self, code: str, timeout: float = 10.0) -> str:
+        self.exec_start(code)
+        return self.exec_finish(timeout)
+
+    def exec_detached(self, code: str) -> None:
+        """Start code (the counting loop) and leave it running."""
+        self.exec_start(code)
+
+
+class DeviceError(TransportError):
+    """The command ran on the device and raised; str() is the device's last error line."""
