@@ -42,7 +42,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
     def interrupt(self) -> str: ...
     def enter_raw(self) -> None: ...
-    def exec(self, code: str, timeout: float = 10.0) -> str: ...
+    def exec(self, code: str, timeout: float | None = None) -> str: ...
     def exec_start(self, code: str) -> None: ...
     def read_exact(self, n: int, timeout: float = 5.0) -> bytes: ...
     def exec_finish(self, timeout: float = 10.0) -> str: ...
@@ -133,7 +133,8 @@ class SerialTransport:
         self._pending = data[i:]
         return data[:i]
 
-    def read_exact(self, n: int, timeout: float = 5.0) -> bytes:
+    def read_exact(self, n: int, timeout: float | None = None) -> bytes:
+        timeout = self.timeout if timeout is None else timeout
         data = self._pending
         self._pending = b""
         end = time.monotonic() + timeout
@@ -181,7 +182,8 @@ class SerialTransport:
         if not reply.endswith(b"OK"):
             raise TransportError(f"the device on {self.port} refused the command: {reply[-60:]!r}")
 
-    def exec_finish(self, timeout: float = 10.0) -> str:
+    def exec_finish(self, timeout: float | None = None) -> str:
+        timeout = self.timeout if timeout is None else timeout
         out = self._read_until(b"\x04", timeout)[:-1]
         err = self._read_until(b"\x04", timeout)[:-1]
         self._read_until(b">", timeout)
@@ -190,7 +192,7 @@ class SerialTransport:
             raise DeviceError(last)
         return out.decode(errors="replace")
 
-    def exec(self, code: str, timeout: float = 10.0) -> str:
+    def exec(self, code: str, timeout: float | None = None) -> str:
         self.exec_start(code)
         return self.exec_finish(timeout)
 

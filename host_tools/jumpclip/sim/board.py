@@ -197,7 +197,20 @@ class VirtualBoard:
         proc.wait()
         self.exited.set()
         if self.reset_requested and self.interactive:
-            self.start(True)  # machine.reset(): the board boots again, as a chip would
+            # machine.reset(): the board boots again, as a chip would. Whatever the host sent
+            # meanwhile is lost, as it is on the chip, whose UART restarts with the reset.
+            self._drain_client()
+            self.start(True)
+
+    def _drain_client(self) -> None:
+        if self._client_fd is None:
+            return
+        while True:
+            try:
+                if not os.read(self._client_fd, 65536):
+                    return
+            except (BlockingIOError, OSError):
+                return
 
     def _to_client(self, data: bytes) -> None:
         if self._client_fd is None:

@@ -1,0 +1,352 @@
+"""Sync and deploy against the virtual board (real MicroPython, real pyserial on a pty)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import pty
+import tty
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA
+from jumpclip import replay
+from jumpclip import sync as syncmod
+from jumpclip.cli import main
+from jumpclip.deploy import deploy
+from jumpclip.logread import read_files
+from jumpclip.sim import flash
+from jumpclip.sim.board import BoardOptions, VirtualBoard
+from jumpclip.store import Store, StoreError
+from jumpclip.traces import read_trace
+from jumpclip.transport import SerialTransport, TransportError
+
+TRACE_A = DATA / "cmj_s1.csv"
+TRACE_B = DATA / "rope_single_s1.csv"
+IDLE = DATA / "car_ride_s1.csv"  # no jumps: the board just idles until the host comes
+
+
+def fast(port):
+    return SerialTransport(port, timeout=0.5, quiet=0.1)
+
+
+def wait_end(board, timeout=30):
+    assert board.trace_end.wait(timeout), board.sim_lines
+
+
+@pytest.fixture(scope="module")
+def two_sessions(tmp_path_factory):
+    """A board that was deployed with `jumpclip deploy`, then counted trace A (session 1),
+    was interrupted by a host, power-cycled, and counted trace B (session 2)."""
+    wd = tmp_path_factory.mktemp("board")
+    board = VirtualBoard(wd, BoardOptions(firmware=False))
+    board.flash_firmware()
+    board.load_trace(TRACE_A)
+    port = board.serve()
+    board.start(interactive=True)
+    res = deploy(port)  # mpy-cross + mpremote ... resume; then reset: the new firmware boots
+    assert res.copied == len(flash.firmware_files()) and res.arch == "x64"
+    wait_end(board)
+    t = fast(port)
+    t.open()
+    t.interrupt()  # the host takes over: session 1 closes and is flushed
+    t.close()
+    board.restart(TRACE_B)
+    wait_end(board)
+    yield board, port, wd
+    board.stop()
+
+
+def expected_air(trace):
+    evs, c = replay.detect_trace(read_trace(trace))
+    return [e.air for e in evs]
+
+
+def test_deploy_sync_two_sessions_then_nothing_new(two_sessions, tmp_path):
+    board, port, wd = two_sessions
+    store = Store(tmp_path / "db.sqlite")
+    k = read_trace(TRACE_A).label_jumps + read_trace(TRACE_B).label_jumps
+    res = syncmod.sync(fast(port), store, restart=False)
+    assert res.imported.new_jumps == k and res.imported.new_sessions == 2
+    sessions = [r for r in store.sessions() if r["jumps"]]
+    assert len(sessions) == 2
+    # The right airtimes: what the host's replay of each trace says, sample for sample.
+    airs = [[air for _, air, _ in store.jumps(s["device_id"], s["session_id"])] for s in sessions]
+    assert airs == [expected_air(TRACE_A), expected_air(TRACE_B)]
+    assert res.wire_bytes / k <= 16 + 400 / k  # bulk cost per jump, plus fixed session records
+    # Sync again: nothing new, nothing twice.
+    again = syncmod.sync(fast(port), store, restart=False)
+    assert again.imported.new_jumps == 0 and again.imported.new_sessions == 0
+    assert store.count_jumps() == k
+    # The device may now reclaim what was acknowledged, and nothing else.
+    log_files = {n: b for n, b in _device_log(board).items()}
+    assert read_files(log_files).last_seq == res.acked
+
+
+def _device_log(board) -> dict[str, bytes]:
+    fs = flash.open_image(board.image)
+    out = {}
+    for name in fs.listdir("log"):
+        with fs.open("log/" + name, "rb") as f:
+            out[name] = f.read()
+    return out
+
+
+def test_cut_link_at_many_points_loses_and_doubles_nothing(two_sessions, tmp_path, capsys):
+    board, port, wd = two_sessions
+    board.stop()
+    golden = tmp_path / "golden.img"
+    shutil.copy(board.image, golden)
+    k = read_trace(TRACE_A).label_jumps + read_trace(TRACE_B).label_jumps
+
+    def fresh_board(n):
+        d = tmp_path / f"cut{n}"
+        d.mkdir()
+        shutil.copy(golden, d / "flash.img")
+        b = VirtualBoard(d)
+        b.load_trace(IDLE)
+        p = b.serve()
+        b.start(interactive=True)
+        wait_end(b)
+        return b, p
+
+    # How many bytes a whole sync puts on the line, device to host.
+    b, p = fresh_board(0)
+    probe = Store(tmp_path / "probe.sqlite")
+    t = fast(p)
+    syncmod.sync(t, probe, restart=False)
+    total = b.link_bytes if b.link_bytes else t.bytes_in
+    b.stop()
+    rng = random.Random(1234)
+    cuts = sorted(rng.sample(range(1, total + 20), 50))
+    failed_syncs = 0
+    for n in cuts:
+        b, p = fresh_board(n)
+        store = Store(tmp_path / f"db{n}.sqlite")
+        b.cut_after = n
+        try:
+            syncmod.sync(fast(p), store, restart=False)
+        except (syncmod.SyncError, TransportError):
+            failed_syncs += 1
+        # Nothing unacknowledged may be gone from the device.
+        acked = store.acked_seq("a4cf12345678")
+        on_device = read_files(_device_log(b))
+        seqs = {j.seq for j in on_device.jumps}
+        assert all(s in seqs for s in range(acked + 1, on_device.last_seq + 1) if s in _all_jump_seqs(golden)), n
+        b.replug()
+        syncmod.sync(fast(p), store, restart=False)
+        assert store.count_jumps() == k, f"cut after {n} bytes"
+        b.stop()
+    with capsys.disabled():
+        print(f"\n  sync: {len(cuts)} cut points over a {total}-byte transfer; {failed_syncs} cut syncs failed cleanly, all resyncs exact")
+    assert failed_syncs >= 40  # the cuts really did cut
+
+
+_golden_cache: dict[str, set[int]] = {}
+
+
+def _all_jump_seqs(image) -> set[int]:
+    key = str(image)
+    if key not in _golden_cache:
+        fs = flash.open_image(image)
+        files = {}
+        for name in fs.listdir("log"):
+            with fs.open("log/" + name, "rb") as f:
+                files[name] = f.read()
+        _golden_cache[key] = {j.seq for j in read_files(files).jumps}
+    return _golden_cache[key]
+
+
+# --- bad input: one line, non-zero exit, database unchanged, no traceback -------------------
+def run_cli(*args):
+    res = CliRunner().invoke(main, list(args))
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    return res
+
+
+def db_digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "user.sqlite"
+    s = Store(path)
+    s.close()
+    return path
+
+
+def assert_clean_failure(res, db, before, *words):
+    assert res.exit_code != 0
+    text = res.output.strip()
+    assert len(text.splitlines()) == 1, text
+    assert "Traceback" not in text
+    for w in words:
+        assert w in text, text
+    assert db_digest(db) == before
+
+
+def test_port_that_does_not_exist(db):
+    before = db_digest(db)
+    res = run_cli("sync", "--port", "/dev/no-such-clip", "--db", str(db))
+    assert_clean_failure(res, db, before, "no device at /dev/no-such-clip")
+
+
+def test_port_that_is_busy(db):
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    name = os.ttyname(slave)
+    import serial
+
+    holder = serial.Serial(name, exclusive=True)
+    try:
+        before = db_digest(db)
+        res = run_cli("sync", "--port", name, "--db", str(db))
+        assert_clean_failure(res, db, before, "busy")
+    finally:
+        holder.close()
+        os.close(master)
+        os.close(slave)
+
+
+def _fake_device(reply):
+    """A pty whose far end answers every write with reply(data) (None: stays silent)."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    name = os.ttyname(slave)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                import select
+
+                r, _, _ = select.select([master], [], [], 0.05)
+                if r:
+                    data = os.read(master, 4096)
+                    out = reply(data)
+                    if out:
+                        os.write(master, out)
+            except OSError:
+                return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return name, lambda: (stop.set(), os.close(master), os.close(slave))
+
+
+def test_garbage_on_the_line(db, monkeypatch):
+    rng = random.Random(7)
+    name, close = _fake_device(lambda d: bytes(rng.getrandbits(8) for _ in range(200)))
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    try:
+        before = db_digest(db)
+        res = run_cli("sync", "--port", name, "--db", str(db))
+        assert_clean_failure(res, db, before, name)
+    finally:
+        close()
+
+
+def test_device_that_stops_answering(db, monkeypatch):
+    name, close = _fake_device(lambda d: None)
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    try:
+        before = db_digest(db)
+        res = run_cli("sync", "--port", name, "--db", str(db))
+        assert_clean_failure(res, db, before, "does not answer like MicroPython")
+    finally:
+        close()
+
+
+def test_device_with_another_protocol_version(tmp_path, db):
+    b = VirtualBoard(tmp_path / "other")
+    b.flash_firmware()
+    src = (flash.FIRMWARE_DIR / "syncserver.py").read_text().replace("PROTOCOL = 1", "PROTOCOL = 2")
+    flash.write_file(b.image, "syncserver.py", src.encode())
+    b.load_trace(IDLE)
+    port = b.serve()
+    b.start(interactive=True)
+    try:
+        wait_end(b)
+        before = db_digest(db)
+        res = run_cli("sync", "--port", port, "--db", str(db))
+        assert_clean_failure(res, db, before, "protocol 2", "jumpclip deploy")
+    finally:
+        b.stop()
+
+
+def test_corrupt_database(tmp_path):
+    path = tmp_path / "broken.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    before = db_digest(path)
+    res = run_cli("sessions", "--db", str(path))
+    assert_clean_failure(res, path, before, "damaged or not a jumpclip database")
+    with pytest.raises(StoreError):
+        Store(path)
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None and os.geteuid() == 0, reason="needs setpriv to drop root")
+def test_read_only_database(two_sessions, tmp_path):
+    """As another user, so that file permissions bind (root ignores them)."""
+    board, port, wd = two_sessions
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="jumpclip-ro-")  # pytest's own tmp is private to root
+    os.chmod(base, 0o755)
+    ro = __import__("pathlib").Path(base) / "ro"
+    ro.mkdir()
+    path = ro / "db.sqlite"
+    s = Store(path)
+    s.close()
+    os.chmod(path, 0o444)
+    os.chmod(ro, 0o555)
+    before = db_digest(path)
+    cmd = [sys.executable, "-m", "jumpclip.cli", "sessions", "--db", str(path)]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+    # A read that needs no write works; an import that must write fails in one line.
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HOME": base})
+    assert p.returncode == 0, p.stderr
+    code = (
+        "import sys; from jumpclip.store import Store, StoreError; from jumpclip.logread import LogContents\n"
+        f"s = Store({str(path)!r})\n"
+        "try:\n s.import_log('x', LogContents(), None, 'test')\nexcept StoreError as e:\n print(e); sys.exit(1)\n"
+    )
+    cmd2 = cmd[: cmd.index(sys.executable)] + [sys.executable, "-c", code]
+    p = subprocess.run(cmd2, capture_output=True, text=True)
+    assert p.returncode == 1 and "read-only" in p.stdout and "Traceback" not in p.stderr, p.stdout + p.stderr
+    assert db_digest(path) == before
+
+
+def test_sessions_show_export(tmp_path):
+    b = VirtualBoard(tmp_path / "b")
+    b.flash_firmware()
+    b.load_trace(TRACE_A)
+    port = b.serve()
+    b.start(interactive=True)
+    try:
+        wait_end(b)
+        db = tmp_path / "view.sqlite"
+        syncmod.sync(fast(port), Store(db), restart=False)
+    finally:
+        b.stop()
+    k = read_trace(TRACE_A).label_jumps
+    res = run_cli("sessions", "--db", str(db))
+    assert res.exit_code == 0 and re.search(rf"│ 1 │ \w+ │ [^│]+│ [^│]+│\s+{k} │", res.output), res.output
+    res = run_cli("show", "1", "--db", str(db))
+    assert res.exit_code == 0 and "airtime" in res.output and res.output.count(" cm ") == k
+    res = run_cli("export", "--csv", "--db", str(db))
+    assert res.exit_code == 0 and res.output.startswith("device,session") and len(res.output.splitlines()) == k + 1
+    res = run_cli("export", "--json", "--db", str(db))
+    assert res.exit_code == 0 and res.output.count('"airtime_s"') == k
+    res = run_cli("show", "99", "--db", str(db))
+    assert res.exit_code != 0 and "no session #99" in res.output
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM jumps").fetchone()[0] == k
