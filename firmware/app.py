@@ -14,13 +14,24 @@ import micropython
 from micropython import const
 
 import board
-import config
 import logformat as lf
 from detector import MAX_INDEX, Detector
 from mpu6050 import MPU6050, SAMPLE_BYTES, decode
 
 VERSION = "0.1.0"
 VERSION_TUPLE = (0, 1, 0)
+
+
+def load_config():
+    """(config, errors, detector params, config hash). The config module is needed only
+    here, so it is unloaded afterwards: its code would otherwise hold ~7 KB of heap."""
+    import config
+
+    cfg, errors = config.load("config.json")
+    params = config.detector_params(cfg)
+    chash = config.config_hash(cfg)
+    del sys.modules["config"]
+    return cfg, errors, params, chash
 _RTC_MAGIC = b"JCRTC1"  # in RTC memory once a host has set the clock (survives deep sleep)
 
 _BATCH = const(32)  # samples per I2C burst: 192 bytes
@@ -30,7 +41,8 @@ _BACKOFF_MAX_MS = const(60000)
 
 
 class App:
-    def __init__(self, cfg, i2c, led, log, config_errors=()):
+    def __init__(self, loaded, i2c, led, log):
+        cfg, config_errors, params, self.cfg_hash = loaded
         self.cfg = cfg
         self.i2c = i2c
         self.led = led
@@ -39,7 +51,7 @@ class App:
         self.notes = []  # one-line messages kept for the host (config errors, sensor trouble)
         self.config_errors = list(config_errors)
         self.rate_hz = cfg["rate_hz"]
-        self.det = Detector(config.detector_params(cfg), self.rate_hz, cfg["range_g"])
+        self.det = Detector(params, self.rate_hz, cfg["range_g"])
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
         self.samples = array.array("h", bytes(_BATCH * SAMPLE_BYTES))
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
@@ -55,12 +67,12 @@ class App:
 
     def reload_config(self):
         """Read config.json again (after `jumpclip config set`); used from the next session."""
-        cfg, errors = config.load("config.json")
+        cfg, errors, params, self.cfg_hash = load_config()
         for e in errors:
             self.note("config: " + e)
         self.cfg = cfg
         self.rate_hz = cfg["rate_hz"]
-        self.det = Detector(config.detector_params(cfg), self.rate_hz, cfg["range_g"])
+        self.det = Detector(params, self.rate_hz, cfg["range_g"])
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None  # reconfigured (rate, range) when counting starts
 
@@ -68,7 +80,7 @@ class App:
     def note(self, msg, to_log=True):
         print("jumpclip: " + msg)
         self.notes.append(msg)
-        if len(self.notes) > 16:
+        if len(self.notes) > 8:
             self.notes.pop(0)
         if to_log and self.log is not None:
             self.log.note(msg)
@@ -162,7 +174,7 @@ class App:
                 machine.unique_id(),
                 time.time() if rtc_set else 0,
                 rtc_set,
-                config.config_hash(self.cfg),
+                self.cfg_hash,
                 self.rate_hz,
                 self.cfg["range_g"],
                 VERSION_TUPLE,

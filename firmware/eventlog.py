@@ -9,6 +9,7 @@
 # after it: boot never scans the whole log.
 import json
 import os
+import sys
 
 import logformat as lf
 
@@ -19,23 +20,15 @@ except ImportError:  # CPython: tests and tools write real logs with this same c
     def const(x):  # type: ignore[no-redef,misc]
         return x
 
-_BUF = const(1024)  # pending records (a full JUMPS record of 32 jumps is 272 bytes)
+_BUF = const(512)  # pending records: a full JUMPS record (32 jumps) is 272 bytes
 _NOTE_MAX = const(120)
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
 
 
 class EventLog:
     def __init__(self, root="log", seg_max=16384, flush_jumps=32, flush_samples=1000, reserve_bytes=65536):
         self.root = root
         self.seg_max = seg_max
-        self.flush_jumps = flush_jumps if flush_jumps < 100 else 100  # a JUMPS record fits _BUF
+        self.flush_jumps = flush_jumps if flush_jumps < 48 else 48  # a JUMPS record fits _BUF
         self.flush_samples = flush_samples
         self.reserve_bytes = reserve_bytes
         self.buf = bytearray(_BUF)
@@ -79,38 +72,13 @@ class EventLog:
 
     # --- boot ---
     def open(self):
-        """Mount-time recovery: checkpoint, newest segment (torn tail cut), boot counter."""
-        if not _exists(self.root):
-            os.mkdir(self.root)
-        cp = self._read_json("state.json") or {}
-        self.boot = cp.get("boot", 0) + 1
-        self.sessions = cp.get("sessions", 0)
-        self.jumps = cp.get("jumps", 0)
-        self.last_seq = cp.get("seq", -1)  # records up to here are in the totals
-        self.open_id = cp.get("open", -1)
-        self.open_jumps = cp.get("open_jumps", 0)
-        self.ack = self._read_ack()
-        segs = self.segments()
-        if segs:
-            self.seg = segs[-1]
-            data = self._recover(self.seg)
-            self.seg_size = len(data)
-            self._account(data, len(data), self.last_seq)
-            first = lf.segment_seq(self.seg)
-            if first - 1 > self.last_seq:
-                self.last_seq = first - 1
-        self.seq = self.last_seq + 1
-        self._check_space()
-        if self.open_id >= 0:
-            # A power cut (or crash) left a session open: close it with what the log holds.
-            closed, jumps = self.open_id, self.open_jumps
-            self.session_id = closed
-            self.session_jumps = jumps
-            self._add_end(jumps, 0, 0, lf.END_RECOVERED)
-            self.session_id = -1
-            self.note("log: session %d was left open (power cut?); closed with %d jumps" % (closed, jumps))
-        self.flush()
-        self._checkpoint()
+        """Mount-time recovery (logboot.py: checkpoint, newest segment, torn tail, boot
+        counter). That code runs once per boot, so it is unloaded afterwards."""
+        import logboot
+
+        logboot.recover(self)
+        if sys.implementation.name == "micropython":  # the desktop reuses it as it is
+            del sys.modules["logboot"]
 
     def _account(self, data, end, after_seq):
         """Add the records in data[:end] numbered above after_seq to the flash totals."""
@@ -137,36 +105,6 @@ class EventLog:
                     self.open_jumps = 0
                 self.last_seq = seq
             o += size
-
-    def _recover(self, name):
-        """Contents of a segment up to its last valid record; a damaged tail is cut off."""
-        path = self._path(name)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            return b""
-        o = 0
-        while o < len(data):
-            size = lf.check(data, o, len(data))
-            if size == 0:
-                break
-            o += size
-        if o < len(data):
-            tmp = self._path("tmp")
-            with open(tmp, "wb") as f:
-                f.write(memoryview(data)[:o])
-            os.rename(tmp, path)
-            self.note("log: cut a damaged tail of %d bytes from %s at offset %d" % (len(data) - o, name, o))
-            data = data[:o]
-        return data
-
-    def _read_json(self, name):
-        try:
-            with open(self._path(name)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
 
     def _read_ack(self):
         try:
@@ -223,7 +161,7 @@ class EventLog:
     # --- appending ---
     def note(self, text):
         self.notes.append(text)
-        if len(self.notes) > 8:
+        if len(self.notes) > 4:
             self.notes.pop(0)
         data = text.encode()
         k = len(data) if len(data) < _NOTE_MAX else _NOTE_MAX

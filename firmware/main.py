@@ -2,13 +2,12 @@
 import machine
 
 import board
-import config
-from app import App
+from app import App, load_config
 from eventlog import EventLog
 
 
 def main():
-    cfg, errors = config.load("config.json")
+    loaded = load_config()
     i2c = machine.I2C(
         board.I2C_ID,
         scl=machine.Pin(board.I2C_SCL),
@@ -16,7 +15,7 @@ def main():
         freq=board.I2C_FREQ,
     )
     led = machine.Pin(board.LED, machine.Pin.OUT, value=0)
-    app = App(cfg, i2c, led, EventLog("log"), config_errors=errors)
+    app = App(loaded, i2c, led, EventLog("log"))
     app.run()
     return app
 

@@ -388,6 +388,33 @@ def deploy(port: str | None) -> None:
     out.print(f"deployed: {res.copied} copied, {res.unchanged} unchanged (config.json and the log untouched)")
 
 
+@main.command()
+@click.argument("dump", type=click.Path(dir_okay=False))
+@db_option
+@click.option("--device", "device_id", help="Device id to file the records under when no session record names it.")
+def rescue(dump: str, db_path: str | None, device_id: str | None) -> None:
+    """Import every valid record from a raw flash dump (esptool read_flash) of a clip."""
+    from . import rescue as rescuemod
+    from .store import StoreError
+
+    try:
+        log, found_id, where = rescuemod.rescue(dump)
+    except rescuemod.RescueError as e:
+        fail(str(e))
+    device = found_id or device_id
+    if device is None:
+        fail("no session record names the device in this dump: give its id with --device (see `jumpclip sessions`)")
+    out.print(f"found the log in {where}: {log.records} records, {len(log.jumps)} jumps", highlight=False)
+    for line in log.report():
+        err.print(f"[yellow]warning:[/] {line}", highlight=False)
+    store = open_store(db_path)
+    try:
+        res = store.import_log(device, log, None, "rescue")
+    except StoreError as e:
+        fail(str(e))
+    out.print(f"rescued {device}: {res.new_sessions} new sessions, {res.new_jumps} new jumps ({res.total_jumps} in the database)")
+
+
 def _read_config(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text())

@@ -48,13 +48,13 @@ try:
     # is there for the host's raw-REPL commands afterwards.
     try:
         with open("main.py") as f:
-            source = f.read()
+            code = compile(f.read(), "main.py", "exec")  # the source is garbage once compiled
     except OSError:
-        source = None  # MicroPython only, no jumpclip yet: straight to the REPL
+        code = None  # MicroPython only, no jumpclip yet: straight to the REPL
         simcore.say("no main.py")
-    if source is not None:
-        exec(compile(source, "main.py", "exec"), globals())
-    source = None
+    if code is not None:
+        exec(code, globals())
+    code = None
 except SystemExit:
     raise
 except BaseException as e:  # a firmware crash: print it as the board would, then report it

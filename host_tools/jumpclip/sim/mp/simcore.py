@@ -115,6 +115,7 @@ class Sim:
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_base = 0  # set by simboot just before the firmware starts
         self.heap_peak_live = 0
+        self.heap_peak_at_s = 0.0
 
     # --- time ---
     def advance(self, us, asleep=False):
@@ -159,6 +160,7 @@ class Sim:
             live = gc.mem_alloc() - self.heap_base
             if live > self.heap_peak_live:
                 self.heap_peak_live = live
+                self.heap_peak_at_s = self.clock_us / 1e6
         self.advance(us, asleep)
 
     # --- I2C bus time: start + address + register + data bytes, 9 bit times each ---
@@ -180,5 +182,6 @@ class Sim:
             "i2c_bytes": self.i2c_bytes,
             "heap_alloc": gc.mem_alloc(),
             "heap_peak_live": self.heap_peak_live,
+            "heap_peak_at_s": self.heap_peak_at_s,
             "models": [d.report() for d in self.device_list],
         }

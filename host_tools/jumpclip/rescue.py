@@ -1,0 +1,107 @@
+"""`jumpclip rescue FLASH.bin`: get the jumps back from a raw flash dump (what
+`esptool read_flash 0 0x400000 FLASH.bin` writes), for a clip whose firmware no longer boots.
+
+The ESP-IDF partition table at 0x8000 names the data partition MicroPython mounts (label
+"vfs"); littlefs-python mounts it and the log reader takes every valid record. A dump of the
+partition alone (a littlefs image) works too.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from littlefs import LittleFS, LittleFSError
+
+from .logread import LogContents, read_files
+
+PARTITION_TABLE = 0x8000
+ENTRY = struct.Struct("<2sBBII16sI")  # magic, type, subtype, offset, size, label, flags
+MAGIC = b"\xaa\x50"
+BLOCK = 4096
+
+
+class RescueError(Exception):
+    """One line: what is wrong with the dump and what to do."""
+
+
+@dataclass
+class Partition:
+    label: str
+    ptype: int
+    subtype: int
+    offset: int
+    size: int
+
+
+def partitions(dump: bytes) -> list[Partition]:
+    out = []
+    for o in range(PARTITION_TABLE, PARTITION_TABLE + 0xC00, ENTRY.size):
+        if o + ENTRY.size > len(dump):
+            break
+        magic, ptype, sub, off, size, label, _ = ENTRY.unpack_from(dump, o)
+        if magic != MAGIC:
+            break
+        out.append(Partition(label.rstrip(b"\0").decode(errors="replace"), ptype, sub, off, size))
+    return out
+
+
+def _is_littlefs(data: bytes) -> bool:
+    # The superblock names itself "littlefs" at offset 8 of block 0 or block 1.
+    return data[8:16] == b"littlefs" or data[BLOCK + 8 : BLOCK + 16] == b"littlefs"
+
+
+def find_filesystem(dump: bytes) -> tuple[bytes, str]:
+    """(littlefs image, where it was found)."""
+    if _is_littlefs(dump):
+        return dump, "the whole file (a partition image)"
+    parts = partitions(dump)
+    if not parts:
+        raise RescueError("no ESP32 partition table at 0x8000 and no littlefs image: is this a full flash dump (esptool read_flash 0 0x400000)?")
+    data_parts = [p for p in parts if p.ptype == 1]
+    preferred = [p for p in data_parts if p.label == "vfs"] + [p for p in data_parts if p.label != "vfs"]
+    for p in preferred:
+        image = dump[p.offset : p.offset + p.size]
+        if len(image) < p.size:
+            raise RescueError(f"the dump ends inside partition {p.label!r} (needs 0x{p.offset + p.size:x} bytes): read the whole flash")
+        if _is_littlefs(image):
+            return image, f"partition {p.label!r} at 0x{p.offset:x} ({p.size // 1024} KB)"
+    labels = ", ".join(p.label for p in parts)
+    raise RescueError(f"no littlefs filesystem in the partitions ({labels}): was MicroPython's filesystem ever formatted?")
+
+
+def read_log_from_image(image: bytes) -> tuple[LogContents, str | None]:
+    """Every valid record in log/ (device id from its session records, if any)."""
+    try:
+        fs = LittleFS(block_size=BLOCK, block_count=len(image) // BLOCK, mount=False)
+        fs.context.buffer = bytearray(image)
+        fs.mount()
+    except LittleFSError as e:
+        raise RescueError(f"the littlefs filesystem does not mount ({e}): the flash is too damaged to read files") from None
+    files: dict[str, bytes] = {}
+    try:
+        names = fs.listdir("log")
+    except LittleFSError:
+        raise RescueError("the filesystem has no log/ folder: this clip never logged a session") from None
+    for name in names:
+        try:
+            with fs.open("log/" + name, "rb") as f:
+                files[name] = f.read()
+        except LittleFSError:
+            files[name] = b""  # unreadable: reported as damage by the reader
+    log = read_files(files)
+    device = log.starts[0].device_id if log.starts else None
+    return log, device
+
+
+def rescue(path: str | Path) -> tuple[LogContents, str | None, str]:
+    try:
+        dump = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RescueError(f"{path}: no such file") from None
+    except OSError as e:
+        raise RescueError(f"{path}: cannot read ({e.strerror})") from None
+    image, where = find_filesystem(dump)
+    log, device = read_log_from_image(image)
+    return log, device, where

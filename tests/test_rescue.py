@@ -1,0 +1,68 @@
+"""`jumpclip rescue` on flash dumps made from the virtual board's flash."""
+
+from __future__ import annotations
+
+import struct
+
+from click.testing import CliRunner
+
+from conftest import DATA
+from jumpclip.cli import main
+from jumpclip.rescue import ENTRY, MAGIC
+from jumpclip.sim.board import run_trace
+from jumpclip.store import Store
+from jumpclip.traces import read_trace
+
+FLASH_4MB = 0x400000
+# MicroPython's ESP32 partition table for 4 MB boards (partitions-4MiB.csv).
+TABLE = [("nvs", 1, 2, 0x9000, 0x6000), ("phy_init", 1, 1, 0xF000, 0x1000), ("factory", 0, 0, 0x10000, 0x1F0000), ("vfs", 1, 0x81, 0x200000, 0x200000)]
+
+
+def full_dump(image: bytes) -> bytes:
+    """What esptool read_flash 0 0x400000 would return: table at 0x8000, vfs at 0x200000."""
+    dump = bytearray(b"\xff" * FLASH_4MB)
+    for i, (label, t, sub, off, size) in enumerate(TABLE):
+        ENTRY.pack_into(dump, 0x8000 + i * ENTRY.size, MAGIC, t, sub, off, size, label.encode().ljust(16, b"\0"), 0)
+    dump[0x200000 : 0x200000 + len(image)] = image
+    return bytes(dump)
+
+
+def test_rescue_a_full_dump_into_the_database(tmp_path):
+    run = run_trace(DATA / "session_s1.csv", tmp_path / "board")
+    image = (tmp_path / "board" / "flash.img").read_bytes()
+    dump = tmp_path / "flash.bin"
+    dump.write_bytes(full_dump(image))
+    db = tmp_path / "db.sqlite"
+    res = CliRunner().invoke(main, ["rescue", str(dump), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    k = read_trace(DATA / "session_s1.csv").label_jumps
+    assert "partition 'vfs' at 0x200000" in res.output and f"{k} new jumps" in res.output
+    assert Store(db).count_jumps() == k == len(run.jumps())
+    again = CliRunner().invoke(main, ["rescue", str(dump), "--db", str(db)])
+    assert "0 new jumps" in again.output  # the same records count once
+
+
+def test_rescue_a_damaged_log_keeps_the_rest(tmp_path):
+    run_trace(DATA / "cmj_s1.csv", tmp_path / "board")
+    from jumpclip.sim import flash
+
+    fs = flash.open_image(tmp_path / "board" / "flash.img")
+    seg = [n for n in fs.listdir("log") if n.endswith(".log")][0]
+    with fs.open("log/" + seg, "rb") as f:
+        data = bytearray(f.read())
+    data[20] ^= 0xFF  # damage the first record
+    with fs.open("log/" + seg, "wb") as f:
+        f.write(data)
+    (tmp_path / "p.img").write_bytes(bytes(fs.context.buffer))
+    res = CliRunner().invoke(main, ["rescue", str(tmp_path / "p.img"), "--db", str(tmp_path / "db.sqlite"), "--device", "a4cf12345678"])
+    assert res.exit_code == 0, res.output
+    assert "damaged bytes skipped" in res.output and "6 jumps" in res.output
+
+
+def test_not_a_dump(tmp_path):
+    p = tmp_path / "x.bin"
+    p.write_bytes(b"\0" * 100000)
+    res = CliRunner().invoke(main, ["rescue", str(p), "--db", str(tmp_path / "db.sqlite")])
+    assert res.exit_code == 1 and "no ESP32 partition table" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(main, ["rescue", str(tmp_path / "missing.bin")])
+    assert res.exit_code == 1 and "no such file" in res.output
