@@ -1,10 +1,12 @@
 """`make bench`: every benchmark, one after the other. Figures only; nothing here asserts
 anything about time."""
 
-from . import firmware_bench, log_bench, sync_bench
+from . import firmware_bench, log_bench, replay_bench, sync_bench
 
 firmware_bench.main()
 print()
 log_bench.main()
 print()
 sync_bench.main()
+print()
+replay_bench.main()

@@ -178,57 +178,118 @@ def synth(out_dir: str, seed: int, names: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detector config (JSON).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool) -> None:
-    """Run traces through the firmware's detector and list the landings."""
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detector config (JSON), as on the clip.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema in the README).")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write one PNG per file here.")
+@click.option("--tolerance-ms", default=100, show_default=True, help="How close a landing must be to a true one.")
+@click.option("--reference", is_flag=True, help="Use the streaming reference instead of the numpy fast path (same events).")
+def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_dir: str | None, tolerance_ms: int, reference: bool) -> None:
+    """Run traces through the firmware's detector; score them where ground truth exists."""
     from . import replay as rp
-    from .traces import TraceError, read_trace
 
     cfg = _read_config(config_path) if config_path else {}
     try:
         rp.make_detector(cfg)
     except ValueError as e:
         fail(f"{config_path}: {e}")
-    files = []
-    failed = 0
-    for p in paths:
-        try:
-            tr = read_trace(p)
-            evs, c = rp.detect_trace(tr, cfg)
-        except TraceError as e:
-            failed += 1
-            files.append({"path": p, "error": str(e), "count": 0, "events": []})
-            continue
-        files.append(
-            {
-                "path": p,
-                "rate_hz": c["rate_hz"],
-                "duration_s": round(tr.duration_s, 3),
-                "count": len(evs),
-                "events": [rp.event_fields(e, c, float(tr.t[0])) for e in evs],
-                "notes": tr.notes,
-                "error": None,
-            }
-        )
-    if as_json:
-        print(json.dumps({"files": files}, indent=1))
-    else:
+    files = [rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference) for p in _expand(paths)]
+    if plot_dir:
+        from .plots import plot_replay
+
         for f in files:
-            if f["error"]:
-                err.print(f"[red]{f['error']}[/]", highlight=False)
-                continue
-            for note in f["notes"]:
-                err.print(f"[yellow]{f['path']}: {note}[/]", highlight=False)
-            out.print(f"[bold]{f['path']}[/]: {f['count']} landings", highlight=False, soft_wrap=True)
-            t = Table()
-            for col in ("t_s", "peak_g", "airtime_s", "height_cm"):
-                t.add_column(col, justify="right")
-            for e in f["events"]:
-                t.add_row(*(str(e[k]) for k in ("t_s", "peak_g", "airtime_s", "height_cm")))
-            out.print(t)
-    if failed:
+            if not f["error"]:
+                plot_replay(f, cfg, plot_dir)
+    summary = rp.summarise(files)
+    if as_json:
+        print(json.dumps({"files": [rp.public(f) for f in files], "summary": summary}, indent=1))
+    else:
+        _print_replay(files, summary)
+    if summary["errors"]:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--grid", "grid_spec", help="Settings to sweep: 'key=v1,v2;key2=start:stop:step' (default: the flight settings).")
+@click.option("--objective", type=click.Choice(["f1", "count"]), default="f1", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Start from this config (rate, range, other keys).")
+@click.option("--out", "out_path", default="config.json", show_default=True, type=click.Path(dir_okay=False), help="Where to write the chosen config.")
+@click.option("--tolerance-ms", default=100, show_default=True)
+def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> None:
+    """Sweep detector settings on labelled traces; cross-validate; write config.json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import tune as tunemod
+    from .traces import TraceError
+
+    base = _read_config(config_path) if config_path else {}
+    try:
+        grid = tunemod.parse_grid(grid_spec or tunemod.DEFAULT_GRID)
+        with Progress(TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
+            task = pr.add_task("tune", total=len(grid))
+            res = tunemod.tune(_expand(paths), grid, objective, tolerance_ms / 1000, lambda k, n: pr.update(task, completed=k), base)
+    except (tunemod.TuneError, TraceError) as e:
+        fail(str(e))
+    name = "F1" if objective == "f1" else "-|count error|"
+    out.print(f"{res.configs} configurations, {res.folds} cross-validation folds (by subject when the traces name one)")
+    out.print(f"  training {name}:   {res.train_score:.4f} (mean over folds)")
+    out.print(f"  validation {name}: {res.validation_score:.4f} (held-out folds; TP {res.validation.tp}, FP {res.validation.fp}, FN {res.validation.fn})")
+    out.print(f"  chosen on all data: {json.dumps(res.best)} ({name} {res.best_score:.4f})")
+    Path(out_path).write_text(json.dumps(res.best, indent=1) + "\n")
+    out.print(f"wrote {out_path}: put it on the clip with `jumpclip config set` (key by key) or copy it as config.json with `mpremote`")
+
+
+def _expand(paths: tuple[str, ...]) -> list[str]:
+    """Folders stand for the traces in them (not their .events.csv)."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += [str(q) for q in sorted(path.glob("*.csv")) if not q.name.endswith(".events.csv")]
+        else:
+            out.append(p)
+    return out
+
+
+def _print_replay(files: list[dict], summary: dict) -> None:
+    t = Table(title_justify="left")
+    for col in ("file", "count", "truth", "TP", "FP", "FN", "F1", "false/min", "notes"):
+        t.add_column(col, justify="left" if col in ("file", "notes") else "right")
+    for f in files:
+        if f["error"]:
+            err.print(f"[red]{f['error']}[/]", highlight=False)
+            continue
+        m = f["metrics"] or {}
+        truth = f["truth"]["count"] if f["truth"] else ""
+        jumpy = m and not m.get("jump_free")
+        t.add_row(
+            Path(f["path"]).name,
+            str(f["count"]),
+            str(truth),
+            *(str(m[k]) if jumpy else "" for k in ("tp", "fp", "fn")),
+            f"{m['f1']:.3f}" if jumpy else "",
+            f"{m['false_per_min']:.2f}" if m.get("jump_free") else "",
+            "; ".join(f["notes"]),
+        )
+    out.print(t)
+    w = summary["with_truth"]
+    if w["truth_count"] or w["count"]:
+        out.print(
+            f"files with jumps: precision {w['precision']:.3f}, recall {w['recall']:.3f}, F1 {w['f1']:.3f}, "
+            f"count error {100 * w['count_error']:+.1f} % ({w['count']} counted, {w['truth_count']} true)"
+        )
+    jf = summary["jump_free"]
+    if jf["files"]:
+        out.print(f"jump-free files (label jumps=0): {jf['false_counts']} false counts in {jf['minutes']:.1f} min = {jf['false_per_min']:.2f} per minute")
+    if len(files) == 1 and not files[0]["error"]:
+        f = files[0]
+        if f["events"]:
+            et = Table()
+            for col in ("t_s", "peak_g", "airtime_s", "height_cm"):
+                et.add_column(col, justify="right")
+            for e in f["events"]:
+                et.add_row(*(str(e[k]) for k in ("t_s", "peak_g", "airtime_s", "height_cm")))
+            out.print(et)
 
 
 # --- device and database -----------------------------------------------------------
@@ -373,6 +434,37 @@ def config_set(key: str, value: str, port: str | None) -> None:
     except TransportError as e:
         fail(str(e))
     out.print(f"{key} = {json.dumps(checked)} (takes effect when the clip starts its next session)")
+
+
+@main.command()
+@port_option
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Trace file to write.")
+@click.option("--seconds", default=30, show_default=True, type=click.IntRange(1, 3600))
+@click.option("--jumps", type=click.IntRange(0), help="How many jumps you did: written as the trace's label.")
+@click.option("--placement", type=click.Choice(["waist", "shoe", "wrist", "other"]), help="Where the clip was worn.")
+def record(port: str | None, out_path: str, seconds: int, jumps: int | None, placement: str | None) -> None:
+    """Record raw accelerometer samples from the clip into a trace file."""
+    from . import record as recmod
+    from .transport import SerialTransport, TransportError
+
+    t = SerialTransport(choose_port(port))
+    try:
+        t.open()
+        t.interrupt()
+        t.enter_raw()
+        err.print(f"recording {seconds} s: move now")
+        rec = recmod.receive(t, seconds)
+        if t.exec("print('app' in globals())").strip() == "True":
+            t.exec_detached("app.run()")
+    except TransportError as e:
+        fail(str(e))
+    finally:
+        t.close()
+    for w in rec.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    recmod.write(rec, out_path, placement, jumps)
+    out.print(f"wrote {out_path}: {len(rec.counts)} samples at {rec.info['rate_hz']} Hz (+-{rec.info['range_g']} g), "
+              f"{'no gaps' if not rec.warnings else str(len(rec.warnings)) + ' gap(s): see the warnings'}")
 
 
 @main.command()

@@ -69,3 +69,74 @@ def event_fields(ev: Event, c: dict, t0: float = 0.0) -> dict:
         "airtime_s": round(air_s, 4),
         "height_cm": round(100 * G * air_s * air_s / 8, 1),
     }
+
+
+# --- replaying files: the document `jumpclip replay --json` prints -----------------------
+def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fast: bool = True) -> dict:
+    """One file's entry: events, truth and metrics; `error` (one line) if it cannot be read."""
+    from . import fastpath, score
+    from .traces import TraceError, nominal_rate, read_trace
+
+    entry: dict = {"path": str(path), "rate_hz": None, "duration_s": None, "count": 0, "events": [],
+                   "truth": None, "metrics": None, "notes": [], "error": None}
+    try:
+        tr = read_trace(path)
+    except TraceError as e:
+        entry["error"] = str(e)
+        return entry
+    det, c = make_detector(cfg)
+    counts = feed.counts(tr, c["rate_hz"], c["range_g"])
+    evs = fastpath.detect_fast(counts, det) if fast else detect_counts(counts, det)
+    notes = list(tr.notes)
+    if nominal_rate(tr) != c["rate_hz"]:
+        notes.append(f"resampled from {tr.rate_hz:.4g} Hz to the detector's {c['rate_hz']} Hz")
+    t0 = float(tr.t[0])
+    entry.update(
+        rate_hz=c["rate_hz"],
+        duration_s=round(tr.duration_s, 3),
+        count=len(evs),
+        events=[event_fields(e, c, t0) for e in evs],
+        notes=notes,
+    )
+    truth_t = tr.truth if tr.truth is not None else (np.array([]) if tr.label_jumps == 0 else None)
+    if truth_t is not None:
+        entry["truth"] = {"count": int(len(truth_t)), "events": [{"t_s": round(float(x), 4)} for x in truth_t]}
+    elif tr.label_jumps is not None:
+        entry["truth"] = {"count": tr.label_jumps, "events": None}
+    tally = score.score_file([e["t_s"] for e in entry["events"]], truth_t, tr.label_jumps, tr.duration_s / 60, tolerance_s)
+    if tally is not None:
+        m = tally.metrics()
+        m["count"] = tally.count
+        m["truth_count"] = tally.truth
+        m["jump_free"] = tally.truth == 0
+        if tally.truth == 0:
+            m["false_per_min"] = round(tally.per_minute, 3)
+        entry["metrics"] = m
+        entry["_tally"] = tally
+        entry["_subject"] = score.subject_of(tr.header)
+    return entry
+
+
+def summarise(files: list[dict]) -> dict:
+    """Totals over every file with ground truth, and a separate line for jump-free files."""
+    from .score import Tally
+
+    jumps, free = Tally(), Tally()
+    for f in files:
+        t = f.get("_tally")
+        if t is None:
+            continue
+        (free if t.truth == 0 else jumps).add(t)
+    return {
+        "files": len(files),
+        "errors": sum(1 for f in files if f["error"]),
+        "events": sum(f["count"] for f in files),
+        "with_truth": {**jumps.metrics(), "count": jumps.count, "truth_count": jumps.truth, "minutes": round(jumps.minutes, 2)},
+        "jump_free": {"files": sum(1 for f in files if f.get("_tally") is not None and f["_tally"].truth == 0),
+                      "minutes": round(free.minutes, 2), "false_counts": free.count,
+                      "false_per_min": round(free.per_minute, 3)},
+    }
+
+
+def public(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if not k.startswith("_")}

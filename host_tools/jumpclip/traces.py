@@ -196,13 +196,14 @@ def regular_grid(trace: Trace, rate_hz: int) -> np.ndarray:
     return np.column_stack([np.interp(tk, trace.t, trace.acc[:, a]) for a in range(3)])
 
 
-def write_trace(path: str | Path, t: np.ndarray, acc: np.ndarray, header: dict[str, object], truth=None) -> None:
+def write_trace(path: str | Path, t: np.ndarray, acc: np.ndarray, header: dict[str, object], truth=None, decimals: int = 4) -> None:
     p = Path(path)
     with p.open("w") as f:
         for k, v in header.items():
             f.write(f"# {k}: {v}\n")
         f.write(",".join(COLUMNS) + "\n")
-        np.savetxt(f, np.column_stack([t, acc]), fmt=["%.4f", "%.4f", "%.4f", "%.4f"], delimiter=",")
+        fmt = f"%.{decimals}f"
+        np.savetxt(f, np.column_stack([t, acc]), fmt=[fmt] * 4, delimiter=",")
     if truth is not None:
         with events_path(p).open("w") as f:
             f.write("t_s\n")

@@ -52,6 +52,8 @@ try:
     except OSError:
         code = None  # MicroPython only, no jumpclip yet: straight to the REPL
         simcore.say("no main.py")
+    if not cfg.get("run_main", True):
+        code = None  # a test wants the REPL first (e.g. to record the trace from its start)
     if code is not None:
         exec(code, globals())
     code = None

@@ -1,0 +1,70 @@
+"""Replay speed on the desktop: the streaming reference (the firmware's detector under
+CPython) and the numpy fast path; a day of data; tune over 100 configurations."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jumpclip import fastpath, replay, tune
+from jumpclip.sim import feed
+from jumpclip.synth import Builder
+from jumpclip.traces import read_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DEV = ROOT.parent / "shared" / "data" / "real-dev"
+
+
+def day_of_counts(rate: int = 200) -> np.ndarray:
+    """24 h at 200 Hz (17.28 M samples): rest, an hour of walking, a jump session."""
+    rng = np.random.default_rng(0)
+    b = Builder(rng)
+    b.walk(600)
+    for _ in range(100):
+        b.jump()
+        b.stand(2.0)
+    b.walk(3000)
+    t, acc = b.build()
+    active = np.clip(np.rint(acc * 2048), -32768, 32767).astype(np.int16)
+    n = 24 * 3600 * rate
+    rest = np.zeros((n - len(active), 3), dtype=np.int16)
+    rest[:, 2] = 2048
+    rest += rng.normal(0, 0.015 * 2048, rest.shape).astype(np.int16)
+    return np.concatenate([rest[: len(rest) // 2], active, rest[len(rest) // 2 :]])
+
+
+def rate(fn, counts) -> tuple[float, int]:
+    det, _ = replay.make_detector({})
+    t0 = time.perf_counter()
+    evs = fn(counts, det)
+    return len(counts) / (time.perf_counter() - t0), len(evs)
+
+
+def main() -> None:
+    demo = feed.counts(read_trace(ROOT / "host_tools" / "jumpclip" / "data" / "demo_session.csv"), 200, 16)
+    sample = np.concatenate([demo] * 20)
+    ref_rate, n1 = rate(replay.detect_counts, sample)
+    fast_rate, n2 = rate(fastpath.detect_fast, sample)
+    print("Replay throughput on the desktop (CPython, one core; demo session x20):")
+    print(f"  streaming reference:  {ref_rate / 1e6:6.2f} M samples/s ({n1} landings)")
+    print(f"  numpy fast path:      {fast_rate / 1e6:6.2f} M samples/s ({n2} landings, identical events: tested)")
+    day = day_of_counts()
+    det, _ = replay.make_detector({})
+    t0 = time.perf_counter()
+    evs = fastpath.detect_fast(day, det)
+    t_day = time.perf_counter() - t0
+    print(f"  24 h at 200 Hz ({len(day) / 1e6:.2f} M samples, fast path): {t_day:.2f} s, {len(evs)} landings (goal < 5 s)")
+    if REAL_DEV.is_dir():
+        paths = [str(p) for p in sorted(REAL_DEV.glob("*.csv")) if not p.name.endswith(".events.csv")]
+        grid = tune.parse_grid(tune.DEFAULT_GRID)
+        t0 = time.perf_counter()
+        res = tune.tune(paths, grid)
+        print(f"  tune: {len(grid)} configurations x {len(paths)} real recordings, {res.folds}-fold CV: {time.perf_counter() - t0:.1f} s (goal < 60 s)")
+    else:
+        print("  tune: ../shared/data/real-dev not present; skipped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The numpy fast path gives exactly the streaming reference's events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import REAL_DEV, corpus, needs_real_dev
+from jumpclip import fastpath, replay
+from jumpclip.sim import feed
+from jumpclip.traces import read_trace
+from test_detector_properties import configs, counts_of, piece, render
+
+CONFIGS = [{}, {"profile": "skipping"}, {"flight": False, "refractory_ms": 0, "peak_window_ms": 0}, {"rate_hz": 1000, "range_g": 8}]
+
+
+def both(counts, cfg):
+    det, _ = replay.make_detector(cfg)
+    ref = replay.detect_counts(counts, det)
+    det2, _ = replay.make_detector(cfg)
+    return ref, fastpath.detect_fast(counts, det2)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["default", "skipping", "plain", "1kHz"])
+@pytest.mark.parametrize("path", corpus(), ids=lambda p: p.stem)
+def test_fast_equals_reference_on_corpus(path, cfg):
+    c = replay.make_detector(cfg)[1]
+    counts = feed.counts(read_trace(path), c["rate_hz"], c["range_g"])
+    ref, fast = both(counts, cfg)
+    assert fast == ref
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(piece, max_size=50), configs)
+def test_fast_equals_reference_on_random_signals(pieces, cfg):
+    ref, fast = both(counts_of(render(pieces)), cfg)
+    assert fast == ref
+
+
+@needs_real_dev
+@pytest.mark.parametrize("cfg", CONFIGS[:3], ids=["default", "skipping", "plain"])
+def test_fast_equals_reference_on_real_recordings(cfg):
+    n = 0
+    for p in sorted(REAL_DEV.glob("*.csv")):
+        if p.name.endswith(".events.csv"):
+            continue
+        ref, fast = both(feed.counts(read_trace(p), 200, 16), cfg)
+        assert fast == ref, p.name
+        n += len(ref)
+    assert n > 0

@@ -1,0 +1,117 @@
+"""replay --json / --plot, tune and record: the desktop half of testing the detector."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA
+from jumpclip import replay
+from jumpclip.cli import main
+from jumpclip.sim.board import BoardOptions, VirtualBoard
+from jumpclip.traces import read_trace
+from jumpclip.transport import SerialTransport
+
+
+def test_replay_json_follows_the_schema(tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("t_s,ax_g,ay_g,az_g\n0,0,0,1\n0.005,x,0,1\n")
+    res = CliRunner().invoke(main, ["replay", "--json", str(DATA / "cmj_s1.csv"), str(DATA / "walking_s1.csv"), str(bad)])
+    assert res.exit_code == 1  # one file could not be read
+    doc = json.loads(res.output)
+    assert set(doc) == {"files", "summary"}
+    ok, free, broken = doc["files"]
+    for f in doc["files"]:
+        assert {"path", "rate_hz", "duration_s", "count", "events", "truth", "metrics", "error"} <= set(f)
+    assert ok["count"] == 6 and ok["truth"]["count"] == 6 and ok["metrics"]["f1"] == 1.0
+    assert set(ok["events"][0]) == {"t_s", "peak_g", "airtime_s", "height_cm"}
+    assert free["truth"]["count"] == 0 and free["metrics"]["false_per_min"] == 0.0
+    assert broken["error"] and "line 3" in broken["error"] and broken["events"] == []
+    assert doc["summary"]["with_truth"]["f1"] == 1.0 and doc["summary"]["jump_free"]["files"] == 1
+    assert doc["summary"]["errors"] == 1
+
+
+def test_replay_tolerance_changes_the_matching(tmp_path):
+    import shutil
+
+    trace = tmp_path / "t.csv"
+    shutil.copy(DATA / "cmj_s1.csv", trace)
+    truth = read_trace(DATA / "cmj_s1.csv").truth + 0.020  # the labels sit 20 ms late
+    (tmp_path / "t.events.csv").write_text("t_s\n" + "".join(f"{x:.4f}\n" for x in truth))
+    tight = json.loads(CliRunner().invoke(main, ["replay", "--json", "--tolerance-ms", "10", str(trace)]).output)
+    loose = json.loads(CliRunner().invoke(main, ["replay", "--json", "--tolerance-ms", "30", str(trace)]).output)
+    assert tight["files"][0]["metrics"]["tp"] == 0 and tight["files"][0]["metrics"]["fn"] == 6
+    assert loose["files"][0]["metrics"]["tp"] == 6
+
+
+def test_replay_says_when_it_resamples(tmp_path):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"rate_hz": 1000}))
+    doc = json.loads(CliRunner().invoke(main, ["replay", "--json", "--config", str(cfg), str(DATA / "cmj_s1.csv")]).output)
+    f = doc["files"][0]
+    assert f["rate_hz"] == 1000 and any("resampled from 200 Hz to the detector's 1000 Hz" in n for n in f["notes"])
+    assert f["count"] == 6
+
+
+def test_plot_is_a_png(tmp_path):
+    res = CliRunner().invoke(main, ["replay", "--plot", str(tmp_path), str(DATA / "cmj_s1.csv")])
+    assert res.exit_code == 0
+    png = tmp_path / "cmj_s1.png"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1200, 400) and 20_000 < len(data) < 2_000_000
+
+
+def test_tune_writes_a_config_the_clip_accepts(tmp_path):
+    out = tmp_path / "config.json"
+    res = CliRunner().invoke(main, ["tune", str(DATA), "--grid", "min_flight_ms=100,170;freefall_g=0.5,0.55", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "4 configurations" in res.output and "validation F1" in res.output
+    cfg = json.loads(out.read_text())
+    from jumpclip.fw import config as fwconfig
+
+    _, errors = fwconfig.validate(cfg)
+    assert errors == [] and cfg["min_flight_ms"] in (100, 170)
+
+
+def test_tune_rejects_a_bad_grid(tmp_path):
+    res = CliRunner().invoke(main, ["tune", str(DATA), "--grid", "min_flight_ms=99999"])
+    assert res.exit_code == 1 and "min_flight_ms=99999 not allowed" in res.output
+    res = CliRunner().invoke(main, ["tune", str(DATA), "--grid", "nonsense"])
+    assert res.exit_code == 1 and "not key=values" in res.output
+
+
+@pytest.mark.parametrize("range_g", [16, 2])
+def test_record_then_replay_gives_the_same_events(tmp_path, range_g):
+    original = DATA / "cmj_s1.csv"
+    cfg = {"range_g": range_g, "impact_g": 1.9} if range_g == 2 else {}
+    b = VirtualBoard(tmp_path / "b", BoardOptions(config=cfg, extra={"run_main": False}))
+    b.flash_firmware()
+    tr = b.load_trace(original)
+    port = b.serve()
+    b.start(interactive=True)
+    out = tmp_path / "rec.csv"
+    try:
+        seconds = int(tr.duration_s) - 1
+        res = CliRunner().invoke(main, ["record", "--port", port, "--out", str(out), "--seconds", str(seconds), "--jumps", "6", "--placement", "waist"])
+    finally:
+        b.stop()
+    assert res.exit_code == 0, res.output
+    assert "no gaps" in res.output
+    rec = read_trace(out)
+    assert rec.header["label"] == "jumps=6" and rec.header["placement"] == "waist" and rec.header["rate_hz"] == "200"
+    # The recording starts a few samples into the trace (boot, then the host's command):
+    # find where, as the shift at which the recorded counts equal the original's.
+    from jumpclip.sim import feed
+
+    c = replay.make_detector(cfg)[1]
+    orig_counts = feed.counts(read_trace(original), c["rate_hz"], c["range_g"])
+    rec_counts = feed.counts(rec, c["rate_hz"], c["range_g"])
+    k0 = next(k for k in range(50) if (orig_counts[k : k + len(rec_counts)] == rec_counts).all())
+    want, c = replay.detect_trace(read_trace(original), cfg)
+    got, _ = replay.detect_trace(rec, cfg)
+    shifted = [(e.index - k0, e.peak_m2, e.air) for e in want if e.index - k0 < len(rec.t)]
+    assert [e.as_tuple() for e in got] == shifted and len(got) == 6
