@@ -105,7 +105,7 @@ def test_replay_cli_reports_bad_files_and_carries_on(tmp_path):
     res = CliRunner().invoke(main, ["replay", str(bad), str(DATA / "cmj_s1.csv")])
     assert res.exit_code == 1
     assert "missing column(s)" in res.output
-    assert "cmj_s1.csv: 6 landings" in res.output
+    assert "│ cmj_s1.csv │     6 │" in res.output  # the readable file is still replayed
     assert "Traceback" not in res.output
 
 
