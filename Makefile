@@ -9,7 +9,7 @@ FIRMWARE := $(wildcard firmware/*.py)
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PORT ?=
 
-.PHONY: help setup test demo check-firmware bench eval deploy clean
+.PHONY: help setup test demo demo-report check-firmware bench eval deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -26,6 +26,15 @@ $(STAMP): requirements.txt pyproject.toml
 
 demo: $(STAMP) ## Run the virtual board on the bundled trace and show the session
 	$(BIN)/jumpclip demo
+
+demo-report: $(STAMP) ## Build a demo database on the virtual board (10 days) and write the loading report
+	@mkdir -p build
+	rm -f build/demo-report.sqlite
+	$(BIN)/python -c "from jumpclip import demodb; demodb.build('build/demo-report.sqlite')"
+	$(BIN)/jumpclip report --db build/demo-report.sqlite --days 10 --png build/report.png --html build/report.html
+
+deploy: $(STAMP) ## Compile and copy the firmware to the clip: make deploy PORT=/dev/ttyUSB0
+	$(BIN)/jumpclip deploy $(if $(PORT),--port $(PORT))
 
 test: $(STAMP) ## Run every test (firmware tests under CPython and MicroPython)
 	$(BIN)/python -m pytest -q

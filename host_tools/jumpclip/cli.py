@@ -16,7 +16,8 @@ from rich.table import Table
 
 from . import __version__
 
-out = Console()
+# Piped or redirected output gets full-width tables instead of 80 truncated columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
@@ -434,6 +435,32 @@ def config_set(key: str, value: str, port: str | None) -> None:
     except TransportError as e:
         fail(str(e))
     out.print(f"{key} = {json.dumps(checked)} (takes effect when the clip starts its next session)")
+
+
+@main.command()
+@db_option
+@click.option("--days", "n_days", default=30, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Chart: daily qualifying impacts and landing peaks.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="One self-contained page for a coach or physiotherapist.")
+@click.option("--qualify-g", default=3.9, show_default=True, help="Landing peak that counts as a qualifying impact.")
+@click.option("--target", default=50, show_default=True, help="Qualifying impacts per day.")
+def report(db_path, n_days, png_path, html_path, qualify_g, target) -> None:
+    """Daily bone-loading report: qualifying impacts against the target, streak, osteogenic index."""
+    from . import loading
+
+    store = open_store(db_path)
+    ds = loading.days(store, n_days, qualify_g=qualify_g, target=target)
+    if not any(d.jumps for d in ds):
+        out.print(f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`")
+    else:
+        out.print(loading.terminal_table(ds, qualify_g, target))
+        out.print(f"current streak: {loading.current_streak(ds)} day(s)")
+    if png_path:
+        loading.png(ds, png_path, qualify_g, target)
+        out.print(f"wrote {png_path}")
+    if html_path:
+        Path(html_path).write_text(loading.html_page(ds, qualify_g, target))
+        out.print(f"wrote {html_path}")
 
 
 @main.command()

@@ -1,0 +1,59 @@
+"""A demo database for the loading report, made the honest way: for each of the last days,
+the virtual board counts a synthetic training session with its RTC set to that day, and the
+session is synced into the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import sync as syncmod
+from .sim.board import BoardOptions, VirtualBoard
+from .store import EPOCH_2000, Store
+from .synth import Builder
+from .traces import write_trace
+from .transport import SerialTransport
+
+RTC_MAGIC = b"JCRTC1"
+
+
+def training_trace(path: Path, seed: int, jumps: int) -> None:
+    rng = np.random.default_rng(seed)
+    b = Builder(rng)
+    b.stand(1.0)
+    for k in range(jumps):
+        b.jump(airtime=rng.uniform(0.25, 0.45), peak=rng.uniform(2.6, 7.0))
+        b.stand(rng.uniform(0.8, 1.5) if k % 10 else 4.0)
+    b.stand(1.0)
+    t, acc = b.build(tilt_deg=10)
+    write_trace(path, t, acc, {"rate_hz": 200, "label": f"jumps={len(b.landings)}", "source": f"jumpclip demo day seed={seed}"}, b.landings)
+
+
+def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, skip: tuple[int, ...] = (3,)) -> Store:
+    store = Store(db_path)
+    today = today or dt.datetime.now().astimezone().date()
+    with tempfile.TemporaryDirectory(prefix="jumpclip-demodb-") as td:
+        # One clip, used day after day: the same flash, power-cycled each day, synced after.
+        board = VirtualBoard(Path(td) / "clip", BoardOptions())
+        board.flash_firmware()
+        port = board.serve()
+        board.interactive = True
+        try:
+            for k in range(n_days):
+                if k in skip:
+                    continue  # a rest day
+                day = today - dt.timedelta(days=n_days - 1 - k)
+                trace = Path(td) / f"day{k}.csv"
+                training_trace(trace, seed=100 + k, jumps=40 + (k * 7) % 45)
+                when = dt.datetime.combine(day, dt.time(18, 0)).astimezone(dt.timezone.utc)
+                secs = int((when - EPOCH_2000).total_seconds())
+                board.opts.extra = {"rtc_offset_s": secs, "rtc_memory": RTC_MAGIC.hex()}
+                board.restart(trace)
+                board.trace_end.wait(60)
+                syncmod.sync(SerialTransport(port), store, now=when + dt.timedelta(hours=1), set_clock=False, restart=False)
+        finally:
+            board.stop()
+    return store
