@@ -1,9 +1,11 @@
-# The counting loop: sensor FIFO -> detector -> session counter, with the watchdog fed,
-# light sleep between FIFO bursts and a clean hand-over to the host on Ctrl-C.
+# The counting loop: sensor FIFO -> detector -> log and daily target, with the watchdog fed,
+# light sleep between FIFO bursts, deep sleep when idle or low on battery, the button and
+# the LED, and a clean hand-over to the host on Ctrl-C.
 #
-# Time is the sample index: nothing here reads a clock. The loop sleeps for a fixed
-# interval and then reads every whole batch the FIFO holds; the FIFO (1024 bytes, 170
-# samples) absorbs the jitter, and an overflow is detected, counted and reported.
+# Time is the sample index: the loop sleeps for a fixed interval and then reads every whole
+# batch the FIFO holds; the FIFO (1024 bytes, 170 samples) absorbs the jitter, and an
+# overflow is detected, counted and reported. Durations (idle, button, heartbeat) are
+# counted in samples too.
 
 import array
 import select
@@ -15,7 +17,9 @@ from micropython import const
 
 import board
 import logformat as lf
-from detector import MAX_INDEX, Detector
+import ui
+from daily import Daily
+from detector import MAX_INDEX, Detector, mg_to_m2
 from mpu6050 import MPU6050, SAMPLE_BYTES, decode
 
 VERSION = "0.1.0"
@@ -35,6 +39,10 @@ def load_config():
 _RTC_MAGIC = b"JCRTC1"  # in RTC memory once a host has set the clock (survives deep sleep)
 
 _BATCH = const(32)  # samples per I2C burst: 192 bytes
+_HEARTBEAT_MS = const(10000)
+_BATTERY_EVERY_MS = const(60000)
+_LOW_BATTERY_SLEEP_MS = const(3600000)  # check again hourly (charging brings it back)
+_MOTION_WAKE_MG = const(120)
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
@@ -64,6 +72,23 @@ class App:
         self.jumps = 0  # this session
         self.session_samples = 0
         self.fifo_overflows = 0
+        self.session_open = False
+        self.qualifying = 0  # this session
+        # Activity (for idle): a few samples per batch are checked against a band around 1 g.
+        self.still_lo = mg_to_m2(800, cfg["range_g"])
+        self.still_hi = mg_to_m2(1200, cfg["range_g"])
+        self.last_active_ms = 0
+        self.next_heartbeat_ms = _HEARTBEAT_MS
+        self.next_battery_ms = 0
+        self.pattern = None  # LED pattern waiting to be played by the loop
+        self.button = ui.Button(machine.Pin(board.BUTTON, machine.Pin.IN, machine.Pin.PULL_UP))
+        self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"])
+        self.daily_loaded = False
+        self.woke = None
+
+    def now_ms(self):
+        """Time in this session, from the sample count."""
+        return self.session_samples * 1000 // self.rate_hz
 
     def reload_config(self):
         """Read config.json again (after `jumpclip config set`); used from the next session."""
@@ -98,7 +123,7 @@ class App:
         except OSError as e:
             self.log = None
             self.note("log unavailable (%s): counting in RAM only; sync cannot fetch this session" % e)
-            self.blink(5)
+            self.play(ui.LOG_FULL)
 
     # --- waiting --------------------------------------------------------------------
     def host_waiting(self):
@@ -127,12 +152,16 @@ class App:
             ms -= step
         return True
 
-    def blink(self, times, on_ms=100, off_ms=100):
-        for _ in range(times):
+    def play(self, pattern):
+        """Play an LED pattern, reading the FIFO between steps so that no sample is lost."""
+        for on_ms, off_ms in pattern:
             self.led.value(1)
             self.sleep_ms(on_ms)
             self.led.value(0)
-            self.sleep_ms(off_ms)
+            self.service_fifo()
+            if off_ms:
+                self.sleep_ms(off_ms)
+                self.service_fifo()
 
     # --- sensor ---------------------------------------------------------------------
     def connect_sensor(self):
@@ -150,7 +179,7 @@ class App:
             except OSError as e:
                 self.sensor = None
                 self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
-                self.blink(3)  # LED error pattern: three quick blinks per attempt
+                self.play(ui.SENSOR_ERROR)  # once per attempt
                 if not self.wait_ms(delay):
                     return False
                 delay = min(delay * 2, _BACKOFF_MAX_MS)
@@ -159,8 +188,13 @@ class App:
     def begin_session(self):
         self.sessions += 1
         self.jumps = 0
+        self.qualifying = 0
         self.session_samples = 0
         self.fifo_overflows = 0
+        self.last_active_ms = 0
+        self.next_heartbeat_ms = _HEARTBEAT_MS
+        self.next_battery_ms = 0
+        self.session_open = True
         self.det.reset()
         log = self.log
         boot = log.boot if log else 0
@@ -189,18 +223,39 @@ class App:
         return "%d of boot %d" % (self.session_id & 0x3FF, self.session_id >> 10)
 
     def end_session(self, reason=lf.END_HOST):
+        if not self.session_open:
+            return
+        self.session_open = False
         self.drain_detector(True)
         if self.log:
-            self.log.end_session(self.session_samples, self.fifo_overflows, reason)
+            self.log.end_session(self.session_samples, self.fifo_overflows, reason, self.qualifying)
+        try:
+            self.daily.save()
+        except OSError:
+            pass  # RTC memory still holds it; only a power cut now would lose today's count
         self.note(
-            "session %s: %d jumps in %.1f s, %d FIFO overflows"
-            % (self.session_name(), self.jumps, self.session_samples / self.rate_hz, self.fifo_overflows),
+            "session %s: %d jumps (%d qualifying) in %.1f s, %d FIFO overflows; today %d/%d%s"
+            % (self.session_name(), self.jumps, self.qualifying, self.session_samples / self.rate_hz, self.fifo_overflows,
+               self.daily.count, self.daily.target, " (rolling 24 h: clock not set)" if self.daily.rolling else ""),
             False,
         )
 
     def process(self, raw, n):
         """Decode n samples from raw FIFO bytes and run them through the detector."""
         decode(raw, self.samples, n * 3)  # type: ignore[arg-type]  # viper takes any buffer
+        sm = self.samples
+        lo = self.still_lo
+        hi = self.still_hi
+        j = 0
+        while j < 3 * n:  # every 8th sample: is the wearer moving? (for the idle timeout)
+            x = sm[j] >> 1
+            y = sm[j + 1] >> 1
+            z = sm[j + 2] >> 1
+            m = x * x + y * y + z * z
+            if m < lo or m > hi:
+                self.last_active_ms = (self.session_samples + j // 3) * 1000 // self.rate_hz
+                break
+            j += 24
         det = self.det
         i = 0
         while i < n:
@@ -219,8 +274,16 @@ class App:
         log = self.log
         for k in range(det.n_events):
             self.jumps += 1
+            peak_mg = det.peak_mg(det.ev_peak[k])
+            self.last_active_ms = det.ev_index[k] * 1000 // self.rate_hz
             if log:
-                log.add_jump(det.ev_index[k], det.ev_air[k], det.peak_mg(det.ev_peak[k]))
+                log.add_jump(det.ev_index[k], det.ev_air[k], peak_mg)
+            if peak_mg >= self.daily.qualify_mg:
+                self.qualifying += 1
+                try:
+                    self.count_qualifying(peak_mg)
+                except Exception as e:  # the jump is logged already; the daily count is extra
+                    self.note("daily count: %r" % e)
             if self.cfg["echo_events"]:
                 air = det.ev_air[k]
                 h_mm = 9807 * air * air * 1000 // (8 * self.rate_hz * self.rate_hz) // 1000
@@ -236,6 +299,85 @@ class App:
                     )
                 )
         det.n_events = 0
+
+    def count_qualifying(self, peak_mg):
+        import time
+
+        rtc = machine.RTC()
+        mem = rtc.memory()
+        reached = self.daily.add(peak_mg, mem, time.time())
+        rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
+        if reached:
+            self.note("daily target reached: %d qualifying impacts" % self.daily.count)
+            self.pattern = ui.TARGET_REACHED
+
+    def load_daily(self):
+        """Once per boot: the day's count from RTC memory (deep sleep, reset) or, after a
+        power cut, from flash."""
+        if self.daily_loaded:
+            return
+        self.daily_loaded = True
+        import time
+
+        mem = machine.RTC().memory()
+        if not self.daily.from_rtc(mem):
+            self.daily.load()
+        self.daily.roll(mem, time.time())
+
+    def battery_mv(self):
+        adc = machine.ADC(machine.Pin(board.BATTERY_ADC))
+        adc.atten(machine.ADC.ATTN_11DB)
+        return adc.read_uv() * 2 // 1000  # the divider halves the cell voltage
+
+    def deep_sleep(self, reason, wake_pin, sleep_ms=0):
+        """End the session, then deep-sleep until wake_pin goes to its level (motion: high;
+        button: low) or sleep_ms passes. Never returns (the chip boots again)."""
+        import esp32
+
+        self.end_session(reason)
+        self.play(ui.SESSION_END)
+        if wake_pin == board.MPU_INT and self.sensor is not None:
+            self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, 5)
+            self.sensor.motion_flag()  # clear a stale interrupt before arming the wake
+            level = esp32.WAKEUP_ANY_HIGH
+        else:
+            if self.sensor is not None:
+                self.sensor.sleep()
+            level = esp32.WAKEUP_ALL_LOW
+        if wake_pin >= 0:
+            esp32.wake_on_ext0(machine.Pin(wake_pin, machine.Pin.IN), level)
+        machine.deepsleep(sleep_ms) if sleep_ms else machine.deepsleep()
+
+    def housekeeping(self):
+        """Once per wake while counting: button, LED, idle timeout, battery."""
+        now = self.now_ms()
+        g = self.button.poll(now)
+        if g == ui.LONG:
+            self.note("button: session ended; hold again to start the next", False)
+            self.deep_sleep(lf.END_BUTTON, board.BUTTON)
+        elif g == ui.PRESS:
+            self.pattern = ui.count_pattern(max(1, self.daily.count // 10))
+        elif g == ui.DOUBLE:
+            mv = self.battery_mv()
+            self.pattern = ui.count_pattern(1 + max(0, min(4, (mv - 3400) // 200)))
+        if self.pattern is not None:
+            p = self.pattern
+            self.pattern = None
+            self.play(p)
+        elif now >= self.next_heartbeat_ms:
+            self.next_heartbeat_ms = now + _HEARTBEAT_MS
+            self.play(ui.COUNTING)
+        idle = self.cfg["idle_min"] * 60000
+        if idle and now - self.last_active_ms >= idle:
+            self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
+            self.deep_sleep(lf.END_IDLE, board.MPU_INT)
+        if now >= self.next_battery_ms:
+            self.next_battery_ms = now + _BATTERY_EVERY_MS
+            mv = self.battery_mv()
+            if mv < self.cfg["low_battery_mv"]:
+                self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
+                self.play(ui.LOW_BATTERY)
+                self.deep_sleep(lf.END_LOW_BATTERY, -1, _LOW_BATTERY_SLEEP_MS)
 
     def drain_detector(self, final):
         if final:
@@ -280,10 +422,22 @@ class App:
             self.open_log()
             for e in self.config_errors:
                 self.note("config: " + e)
+            cause = machine.reset_cause()
+            if cause == machine.DEEPSLEEP_RESET:
+                self.woke = machine.wake_reason()
+                self.note("woke from deep sleep (%s)" % ("motion" if self.woke == machine.EXT0_WAKE else "timer"), False)
+        try:
+            self.load_daily()
+        except Exception as e:  # the daily count is a nicety: never let it stop counting
+            self.note("daily target state unreadable (%r); starting today at 0" % e)
+            self.daily = Daily(self.daily.qualify_mg, self.daily.target)
         if not self.connect_sensor():
             self.note("interrupted by host before the sensor came up")
             return
+        if self.woke == machine.TIMER_WAKE and self.battery_mv() < self.cfg["low_battery_mv"]:
+            self.deep_sleep(lf.END_LOW_BATTERY, -1, _LOW_BATTERY_SLEEP_MS)  # still flat
         self.begin_session()
+        self.play(ui.SESSION_START)
         # Ctrl-C is polled between batches instead of raised mid-batch, so a batch is never
         # half-counted; the host's bytes stay queued for the REPL to read.
         micropython.kbd_intr(-1)
@@ -296,6 +450,10 @@ class App:
                     self.note("sensor lost: %s" % e)
                     if not self.connect_sensor():
                         break
+                try:
+                    self.housekeeping()
+                except OSError as e:
+                    self.note("housekeeping: %s" % e)
                 self.sleep_ms(self.wake_ms)
             try:
                 self.read_remainder()

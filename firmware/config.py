@@ -34,6 +34,12 @@ SCHEMA = {  # type: dict
     "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
     "range_g": (16, "c", (2, 4, 8, 16)),
     "dlpf_hz": (94, "c", (260, 184, 94, 44, 21, 10, 5)),
+    # Bone loading (README: sources): landings at least this hard count towards the target.
+    "qualify_g": (3.9, "f", (1.5, 15.0)),
+    "daily_target": (50, "i", (1, 1000)),
+    # Power.
+    "idle_min": (10, "i", (0, 240)),  # no landing and no motion this long: deep sleep (0: never)
+    "low_battery_mv": (3400, "i", (3000, 4000)),
     # Main loop.
     "sleep": (True, "b", None),  # light sleep between FIFO reads
     "echo_events": (True, "b", None),  # print each landing on the USB console

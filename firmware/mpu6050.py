@@ -170,6 +170,10 @@ class MPU6050:
         self._write(_PWR_MGMT_2, (_LP_WAKE[wake_hz] << 6) | _STBY_GYRO)
         self._write(_PWR_MGMT_1, _CYCLE | _TEMP_DIS)
 
+    def sleep(self):
+        """Sensor off (a few uA): before a deep sleep that no motion should end."""
+        self._write(_PWR_MGMT_1, 0x40 | _TEMP_DIS)
+
     def motion_flag(self):
         """Read (and clear) the motion interrupt status."""
         return bool(self._read(_INT_STATUS) & _MOT_INT)

@@ -141,13 +141,19 @@ def ack(seq):
     print("JCACK %d %d" % (seq, gone))
 
 
-def set_time(secs):
+def set_time(secs, tz_s=0):
+    """Set the RTC to UTC (seconds since 2000) and remember the host's time-zone offset, so
+    the daily target's day ends at local midnight."""
     import time
 
     t = time.gmtime(secs)
     # RTC.datetime wants (year, month, day, weekday, hours, minutes, seconds, subseconds)
     machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
     rtc = machine.RTC()
-    mem = rtc.memory()
-    rtc.memory(_RTC_MAGIC + bytes(mem[len(_RTC_MAGIC) :]))
+    mem = bytearray(rtc.memory())
+    if len(mem) < 10:
+        mem.extend(bytes(10 - len(mem)))
+    mem[0:6] = _RTC_MAGIC
+    lf.put_u32(mem, 6, tz_s & 0xFFFFFFFF)
+    rtc.memory(bytes(mem))
     print("JCTIME %d" % time.time())

@@ -154,7 +154,8 @@ def sync(
         clock_set = False
         if set_clock:
             secs = int((host_time - EPOCH_2000).total_seconds())
-            t.exec(f"_s.set_time({secs})")
+            offset = dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0)
+            t.exec(f"_s.set_time({secs}, {int(offset.total_seconds())})")
             clock_set = True
         restarted = False
         if restart and info.get("app"):

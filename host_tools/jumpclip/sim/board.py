@@ -90,6 +90,10 @@ class VirtualBoard:
         self.cut_after: int | None = None
         self.link_bytes = 0
         self.link_down = False
+        self.saved: dict = {}  # what the chip kept across its last reset or deep sleep
+        self.carry: dict = {}  # passed to the next boot
+        self.asleep = threading.Event()  # in deep sleep with nothing left in the trace to wake it
+        self.deep_sleeps = 0
 
     # --- preparation ---
     def flash_firmware(self) -> None:
@@ -125,6 +129,7 @@ class VirtualBoard:
             "max_virtual_s": self.opts.max_virtual_s,
             "trace_pins": self.opts.trace_pins,
             **self.opts.extra,
+            **self.carry,
         }
         cfg_path = self.dir / "sim.json"
         cfg_path.write_text(json.dumps(simcfg))
@@ -147,8 +152,10 @@ class VirtualBoard:
         os.close(slave)
         self._master = master
         proc = self.proc
+        self.saved = {}
+        self._sim_thread = threading.Thread(target=self._pump_sim, args=(proc,), daemon=True)
+        self._sim_thread.start()
         threading.Thread(target=self._pump_console, args=(master, proc), daemon=True).start()
-        threading.Thread(target=self._pump_sim, args=(proc,), daemon=True).start()
 
     def restart(self, trace: str | Path | Trace | None = None) -> None:
         """Power-cycle: the same flash, a fresh chip (and optionally a new trace)."""
@@ -195,12 +202,63 @@ class VirtualBoard:
             self._to_client(b"")
         os.close(master)
         proc.wait()
+        self._sim_thread.join(5)
+        if self.saved.get("why") == "deepsleep":
+            try:
+                self._wake_from_deepsleep()
+                return
+            except Exception as e:  # a harness bug must end the run, not hang it
+                self.sim_lines.append(f"HARNESS wake failed: {e!r}")
         self.exited.set()
         if self.reset_requested and self.interactive:
             # machine.reset(): the board boots again, as a chip would. Whatever the host sent
             # meanwhile is lost, as it is on the chip, whose UART restarts with the reset.
             self._drain_client()
             self.start(True)
+
+    BOOT_MS = 300  # ESP32 wake from deep sleep to main.py running (ROM, bootloader, MicroPython)
+
+    def _wake_from_deepsleep(self) -> None:
+        """The chip slept; it wakes on its timer or when the MPU6050 signals motion on INT."""
+        st = self.saved
+        self.deep_sleeps += 1
+        t_sleep = st["clock_us"]
+        wake_us, reason = None, 0
+        if st.get("sleep_ms"):
+            wake_us, reason = t_sleep + st["sleep_ms"] * 1000, 4  # TIMER_WAKE
+        motion = st.get("motion")
+        if st.get("ext0") == 33:  # the button (board.BUTTON): wake at the next scripted press
+            presses = [p[0] * 1000 for p in st.get("button", []) if p[0] * 1000 > t_sleep]
+            if presses and (wake_us is None or presses[0] < wake_us):
+                wake_us, reason = presses[0], 2
+        elif motion and st.get("ext0", -1) >= 0 and self.trace is not None:
+            t_motion = self._first_motion(t_sleep, motion["thr_mg"])
+            if t_motion is not None and (wake_us is None or t_motion < wake_us):
+                wake_us, reason = t_motion, 2  # EXT0_WAKE: the motion interrupt pin
+        end_us = int(self.trace.duration_s * 1e6) if self.trace is not None else None
+        if wake_us is None or (end_us is not None and wake_us >= end_us):
+            self.asleep.set()  # nothing wakes it before the trace ends
+            self.trace_end.set()
+            self.exited.set()
+            return
+        self.carry = {
+            "clock_start_us": wake_us + self.BOOT_MS * 1000,
+            "rtc_offset_s": st["rtc_offset_s"],
+            "rtc_memory": st["rtc_memory"],
+            "reset_cause": 4,  # DEEPSLEEP_RESET
+            "wake_reason": reason,
+        }
+        self.start(self.interactive)
+
+    def _first_motion(self, after_us: int, thr_mg: int) -> int | None:
+        """When |a| first departs from 1 g by more than the motion threshold, after after_us."""
+        import numpy as np
+
+        rate, v = feedmod.fine_units(self.trace)
+        k0 = after_us * rate // 1_000_000 + 1
+        mag = np.sqrt((v[k0:].astype(np.float64) ** 2).sum(axis=1)) / feedmod.FINE_LSB_PER_G
+        hit = np.flatnonzero(np.abs(mag - 1.0) > thr_mg / 1000)
+        return None if not len(hit) else (k0 + int(hit[0])) * 1_000_000 // rate
 
     def _drain_client(self) -> None:
         if self._client_fd is None:
@@ -244,6 +302,8 @@ class VirtualBoard:
                 self.trace_end.set()
             elif line.startswith("SIM reset"):
                 self.reset_requested = True
+            elif line.startswith("SIM state "):
+                self.saved = json.loads(line[10:])
 
     def write(self, data: bytes) -> None:
         os.write(self._master, data)
@@ -273,6 +333,7 @@ class VirtualBoard:
 
     def stop(self) -> None:
         self.reset_requested = False
+        self.saved = {}
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

@@ -45,11 +45,18 @@ def idle():
 
 
 def deepsleep(ms=None):
+    # What survives: the RTC, RTC memory, the motion-interrupt setup of the MPU6050 (it stays
+    # powered) and the wake sources. The harness boots a new process that wakes on the timer
+    # or at the first motion in the trace (simboot).
+    s = simcore.sim
+    s.save_state("deepsleep", {"sleep_ms": ms or 0, "ext0": s.ext0_pin, "motion": s.motion_setup(),
+                               "button": s.button, "battery": s.battery})
     simcore.say("deepsleep %s" % ms)
     raise SystemExit(0)
 
 
 def reset():
+    simcore.sim.save_state("reset", {})
     simcore.say("reset")
     raise SystemExit(0)
 
@@ -77,6 +84,11 @@ class Pin:
 
     def value(self, v=None):
         if v is None:
+            s = simcore.sim
+            if self.id == s.button_pin:
+                return 0 if s.button_down() else 1  # active low, with pull-up
+            if self.id == s.battery_pin:
+                return 1
             return self._value
         v = 1 if v else 0
         if v != self._value:
@@ -96,6 +108,10 @@ class Pin:
 
     def irq(self, handler=None, trigger=IRQ_FALLING, wake=None):
         return None
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if value is not None:
+            self.value(value)
 
 
 class I2C:
@@ -163,3 +179,25 @@ class RTC:
         if len(data) > 2048:
             raise ValueError("RTC memory holds at most 2048 bytes")
         s.rtc_memory = bytes(data)
+
+
+def wake_on_ext0(pin, level):
+    simcore.sim.ext0_pin = pin.id if pin is not None else -1
+
+
+class ADC:
+    """Battery sense: the voltage at the divider follows a scripted discharge curve."""
+
+    ATTN_11DB = 3
+
+    def __init__(self, pin, atten=None):
+        self.pin = pin
+
+    def atten(self, a):
+        pass
+
+    def read_uv(self):
+        return simcore.sim.battery_mv() * 1000 // 2  # the divider halves the cell voltage
+
+    def read_u16(self):
+        return min(65535, self.read_uv() * 65535 // 3_300_000)

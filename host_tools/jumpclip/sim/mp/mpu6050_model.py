@@ -182,6 +182,12 @@ class MPU6050Model:
         for i in range(len(buf)):
             self.write(reg + i, buf[i])
 
+    def motion_config(self):
+        """The motion-wake setup, if the part is in low-power cycle mode with MOT_EN set."""
+        if (self.regs[PWR_MGMT_1] & 0x20) and (self.regs[INT_ENABLE] & 0x40):
+            return {"thr_mg": self.regs[MOT_THR] * 2, "dur_ms": max(1, self.regs[MOT_DUR])}
+        return None
+
     def report(self):
         return {
             "who_am_i": self.who_am_i,

@@ -18,6 +18,7 @@ with open(sys.argv[1]) as f:
 sim = simcore.Sim(cfg)
 simcore.sim = sim
 
+import esp32  # noqa: E402,F401  (simulated: deep-sleep wake sources)
 import machine  # noqa: E402  (the simulated one, from this folder)
 import time  # noqa: E402,F401  (likewise: must be cached before the host filesystem goes)
 

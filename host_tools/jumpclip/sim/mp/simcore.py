@@ -110,7 +110,13 @@ class Sim:
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
         self.max_us = int(cfg.get("max_virtual_s", 0) * 1_000_000)
+        self.clock_us = cfg.get("clock_start_us", 0)  # continues across a reset or deep sleep
         self.rtc_offset_s = cfg.get("rtc_offset_s", 0)
+        self.ext0_pin = -1
+        self.button_pin = cfg.get("button_pin", 33)
+        self.battery_pin = cfg.get("battery_pin", 35)
+        self.button = cfg.get("button", [])  # [[start_ms, duration_ms], ...] on the virtual clock
+        self.battery = cfg.get("battery", [[0, 4100]])  # [[ms, mV], ...], linear between points
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_base = 0  # set by simboot just before the firmware starts
@@ -133,6 +139,38 @@ class Sim:
             self.wdt_resets += 1
             say("watchdog reset at %.3f s" % (self.clock_us / 1e6))
             raise SystemExit(3)
+
+    def save_state(self, why, extra):
+        import json
+
+        st = {"why": why, "clock_us": self.clock_us, "rtc_offset_s": self.rtc_offset_s,
+              "rtc_memory": self.rtc_memory.hex()}
+        st.update(extra)
+        say("state " + json.dumps(st))
+
+    def motion_setup(self):
+        for d in self.device_list:
+            if hasattr(d, "motion_config"):
+                return d.motion_config()
+        return None
+
+    def button_down(self):
+        t = self.clock_us // 1000
+        for start, dur in self.button:
+            if start <= t < start + dur:
+                return True
+        return False
+
+    def battery_mv(self):
+        t = self.clock_us // 1000
+        pts = self.battery
+        if t <= pts[0][0]:
+            return pts[0][1]
+        for i in range(1, len(pts)):
+            if t <= pts[i][0]:
+                (t0, v0), (t1, v1) = pts[i - 1], pts[i]
+                return v0 + (v1 - v0) * (t - t0) // (t1 - t0)
+        return pts[-1][1]
 
     def host_input(self):
         for _ in self.poller.ipoll(0):

@@ -1,0 +1,66 @@
+# The clip's user interface: LED patterns and button gestures (README: "LED and button").
+#
+# Patterns are (on_ms, off_ms) steps. They are played a step at a time by the app, which
+# keeps reading the FIFO in between, so a pattern never costs samples.
+from micropython import const
+
+# LED patterns
+COUNTING = ((20, 0),)  # a blip every 10 s while a session is open
+SESSION_START = ((100, 100), (100, 0))
+SESSION_END = ((600, 0),)
+SENSOR_ERROR = ((80, 80), (80, 80), (80, 0))
+LOW_BATTERY = ((50, 50), (50, 50), (50, 50), (50, 50), (50, 0))
+LOG_FULL = ((400, 200), (400, 0))
+TARGET_REACHED = ((500, 250), (500, 250), (500, 0))
+SYNC = ((1000, 0),)  # solid while the host is talking
+
+
+def count_pattern(n):
+    """n short blinks (progress: one per 10 qualifying impacts; battery: 1-5)."""
+    return ((150, 250),) * (n if n > 0 else 0) if n < 20 else ((150, 250),) * 20
+
+
+# Button gestures, from how long the button was held and how fast it came back.
+PRESS = const(1)  # short: daily progress
+DOUBLE = const(2)  # two short presses within 1 s: battery level
+LONG = const(3)  # held 2 s: start or end a session
+
+_LONG_MS = const(2000)
+_SHORT_MAX_MS = const(1000)
+_DOUBLE_GAP_MS = const(1000)
+
+
+class Button:
+    """Polled at each wake (every few hundred ms): active low with the internal pull-up."""
+
+    def __init__(self, pin):
+        self.pin = pin
+        self.down_at = -1
+        self.last_short = -1  # release time of a short press waiting for a second one
+        self.long_fired = False
+
+    def poll(self, now_ms):
+        """A gesture completed at now_ms, or 0."""
+        down = self.pin.value() == 0
+        if down:
+            if self.down_at < 0:
+                self.down_at = now_ms
+                self.long_fired = False
+            elif not self.long_fired and now_ms - self.down_at >= _LONG_MS:
+                self.long_fired = True
+                return LONG
+            return 0
+        if self.down_at >= 0:
+            held = now_ms - self.down_at
+            self.down_at = -1
+            if self.long_fired or held > _SHORT_MAX_MS:
+                return 0
+            if self.last_short >= 0 and now_ms - self.last_short <= _DOUBLE_GAP_MS:
+                self.last_short = -1
+                return DOUBLE
+            self.last_short = now_ms
+            return 0
+        if self.last_short >= 0 and now_ms - self.last_short > _DOUBLE_GAP_MS:
+            self.last_short = -1
+            return PRESS
+        return 0

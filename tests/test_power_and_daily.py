@@ -1,0 +1,128 @@
+"""Power management and the daily target on the virtual board: deep sleep and wake on
+motion, low battery, the button, an hour of light sleep, and the day's qualifying impacts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jumpclip.logread import read_files
+from jumpclip.sim import flash
+from jumpclip.sim.board import BoardOptions, run_trace
+from jumpclip.store import EPOCH_2000
+from jumpclip.synth import Builder
+from jumpclip.traces import read_trace, write_trace
+
+LED = 13
+
+
+def make_trace(path, parts, seed=0):
+    """parts: ("jumps", n, peak) | ("rest", seconds) | ("walk", seconds)."""
+    b = Builder(np.random.default_rng(seed))
+    b.stand(1.0)
+    for part in parts:
+        if part[0] == "jumps":
+            for _ in range(part[1]):
+                b.jump(airtime=0.35, peak=part[2])
+                b.stand(1.5)
+        elif part[0] == "rest":
+            b.stand(part[1], sway=0.0)
+        else:
+            b.walk(part[1])
+    b.stand(1.0)
+    t, acc = b.build(tilt_deg=5, noise_g=0.01)
+    write_trace(path, t, acc, {"rate_hz": 200, "label": f"jumps={len(b.landings)}"}, b.landings)
+    return read_trace(path)
+
+
+def log_of(workdir):
+    fs = flash.open_image(workdir / "flash.img")
+    files = {}
+    for name in fs.listdir("log"):
+        with fs.open("log/" + name, "rb") as f:
+            files[name] = f.read()
+    return read_files(files)
+
+
+def led_on_durations(report):
+    """Lengths (ms) of the LED's on-periods, from the simulated pin's log."""
+    ev = [(t, v) for t, pin, v in report["pin_log"] if pin == LED]
+    return [t1 - t0 for (t0, v0), (t1, v1) in zip(ev, ev[1:]) if v0 == 1 and v1 == 0]
+
+
+def test_target_reached_mid_session_signals_once(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 6, 5.5)])
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"daily_target": 3, "idle_min": 0}))
+    assert len(run.jumps()) == 6
+    assert run.console.count("daily target reached: 3 qualifying impacts") == 1
+    assert led_on_durations(run.report).count(500) == 3  # the target pattern: three long blinks
+    assert "today 6/3 (rolling 24 h: clock not set)" in run.console
+
+
+def test_idle_deep_sleep_then_the_jump_that_wakes_it_counts(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 2, 5.0), ("rest", 100), ("jumps", 3, 5.0)])
+    cfg = {"daily_target": 4, "idle_min": 1}
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config=cfg))
+    assert "idle for 1 min: deep sleep until motion" in run.console
+    assert "woke from deep sleep (motion)" in run.console
+    assert len(run.jumps()) == 5  # 2 before the sleep, 3 after, the waking one included
+    assert run.console.count("daily target reached: 4") == 1  # the count survived the sleep
+    log = log_of(tmp_path / "b")
+    assert [e.reason for e in log.ends][:1] == [2]  # the first session ended idle
+    assert len(log.jumps) == 5 and len(log.starts) == 2
+
+
+def test_day_boundary_at_midnight_with_the_clock_set(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 3, 5.0), ("rest", 10), ("jumps", 2, 5.0)])
+    # The RTC was set at a sync: the board powers on at 23:59:45 UTC, time zone UTC.
+    import datetime as dt
+
+    start = dt.datetime(2026, 11, 26, 23, 59, 45, tzinfo=dt.timezone.utc)
+    secs = int((start - EPOCH_2000).total_seconds())
+    mem = (b"JCRTC1" + bytes(4)).hex()
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"rtc_offset_s": secs, "rtc_memory": mem}))
+    assert len(run.jumps()) == 5
+    # Three jumps in the first 9 s are before midnight (15 s after power-on); two after.
+    assert "today 2/50" in run.console and "rolling" not in run.console
+
+
+def test_low_battery_flushes_and_sleeps(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 2, 5.0), ("walk", 90), ("jumps", 2, 5.0)])
+    battery = [[0, 3800], [20_000, 3450], [30_000, 3300]]  # mV over the virtual clock
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"battery": battery}))
+    assert "battery low" in run.console
+    log = log_of(tmp_path / "b")
+    assert [e.reason for e in log.ends] == [4]  # END_LOW_BATTERY, and the jumps before it kept
+    assert len(log.jumps) == 2 and log.ends[0].jumps == 2
+    assert led_on_durations(run.report).count(50) >= 5  # the low-battery pattern
+
+
+def test_button_ends_and_starts_sessions(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 2, 5.0), ("rest", 8), ("jumps", 2, 5.0), ("rest", 4)])
+    # Hold 2.5 s at 8 s (ends the session, deep sleep until the button), hold again at 12 s.
+    buttons = [[8000, 2500], [12000, 2500]]
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"button": buttons}))
+    assert "button: session ended" in run.console
+    log = log_of(tmp_path / "b")
+    assert len(log.starts) == 2 and log.ends[0].reason == 3  # END_BUTTON
+    assert log.ends[0].jumps == 2
+
+
+def test_short_press_shows_progress(tmp_path):
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 4, 5.0), ("rest", 6)])
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"button": [[10500, 300]]}))
+    # One blink per 10 qualifying impacts, at least one: 4 impacts -> one 150 ms blink.
+    assert led_on_durations(run.report).count(150) == 1
+
+
+def test_an_hour_with_light_sleep_never_overflows_the_fifo(tmp_path):
+    parts = []
+    for k in range(13):
+        parts += [("walk", 150), ("jumps", 5, 4.5), ("rest", 130)]
+    tr = make_trace(tmp_path / "t.csv", parts)
+    assert tr.duration_s > 3600
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0, "sleep": True}), timeout=300)
+    assert run.report["models"][0]["overflows"] == 0
+    assert "0 FIFO overflows" in run.console
+    assert len(run.jumps()) == 65
+    awake = run.report["awake_s"] / run.report["clock_s"]
+    assert awake < 0.1  # the chip sleeps between FIFO reads
