@@ -9,7 +9,7 @@ FIRMWARE := $(wildcard firmware/*.py)
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PORT ?=
 
-.PHONY: help setup test demo demo-report check-firmware bench eval deploy clean
+.PHONY: help setup test demo demo-report check-firmware bench eval power deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench: $(STAMP) ## Measure detector cost per sample, allocation and firmware hea
 
 eval: $(STAMP) ## Accuracy on the real recordings (../shared) and the synthetic corpus
 	$(BIN)/python -m bench.evaluate
+
+power: $(STAMP) ## Power budget: datasheet currents x the duty cycle measured on the virtual board
+	$(BIN)/python hardware/power_budget.py
 
 clean: ## Remove build output (keeps .venv)
 	rm -rf build .pytest_cache .mypy_cache

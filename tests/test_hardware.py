@@ -9,13 +9,13 @@ from conftest import REPO_ROOT
 
 def board_pins() -> dict[str, int]:
     src = (REPO_ROOT / "firmware" / "board.py").read_text()
-    return {k: int(v, 0) for k, v in re.findall(r"^([A-Z_]+) = const\(([0-9x_]+)\)", src, re.M)}
+    return {k: int(v, 0) for k, v in re.findall(r"^([A-Z0-9_]+) = const\(([0-9x_]+)\)", src, re.M)}
 
 
 def test_wiring_table_matches_board_py():
     pins = board_pins()
     table = (REPO_ROOT / "hardware" / "WIRING.md").read_text()
-    rows = dict(re.findall(r"^\| ([A-Z_]+) \| (\d+) \|", table, re.M))
+    rows = dict(re.findall(r"^\| ([A-Z0-9_]+) \| (\d+) \|", table, re.M))
     gpio_names = {k for k in pins if k not in ("I2C_ID", "I2C_FREQ", "MPU_ADDR")}
     assert gpio_names, "no pins found in board.py"
     assert set(rows) == gpio_names
@@ -28,3 +28,40 @@ def test_wake_pins_are_rtc_capable():
     rtc = {0, 2, 4, 12, 13, 14, 15, 25, 26, 27, 32, 33, 34, 35, 36, 37, 38, 39}
     pins = board_pins()
     assert pins["MPU_INT"] in rtc and pins["BUTTON"] in rtc
+
+
+def test_schematic_is_generated_from_board_py():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("schematic", REPO_ROOT / "hardware" / "schematic.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    committed = (REPO_ROOT / "hardware" / "schematic.svg").read_text()
+    assert committed == mod.svg(), "run `python hardware/schematic.py` and commit the SVG"
+    for name, gpio in board_pins().items():
+        if name not in ("I2C_ID", "I2C_FREQ", "MPU_ADDR"):
+            assert f"GPIO{gpio}" in committed, name
+
+
+def test_bom_lists_the_parts():
+    import csv
+
+    rows = list(csv.DictReader((REPO_ROOT / "hardware" / "bom.csv").open()))
+    names = " ".join(r["part"] for r in rows).lower()
+    for part in ("esp32", "mpu6050", "lipo", "button"):
+        assert part in names
+    assert all(float(r["approx price (EUR)"]) > 0 for r in rows)
+
+
+OPENSCAD = __import__("shutil").which("openscad")
+
+
+@__import__("pytest").mark.skipif(OPENSCAD is None, reason="openscad is not installed (Debian package openscad)")
+def test_enclosure_renders_to_stl(tmp_path):
+    import subprocess
+
+    stl = tmp_path / "clip.stl"
+    p = subprocess.run([OPENSCAD, "-o", str(stl), str(REPO_ROOT / "hardware" / "enclosure" / "clip.scad")], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    text = stl.read_text(errors="replace")
+    assert text.startswith("solid") and text.count("facet normal") > 100

@@ -157,11 +157,17 @@ class SerialTransport:
         self._pending = b""
         quiet_until = time.monotonic() + self.quiet
         give_up = time.monotonic() + self.timeout
+        resend = time.monotonic() + 0.5
         while time.monotonic() < quiet_until and time.monotonic() < give_up:
             chunk = self._read_some()
             if chunk:
                 out += chunk
                 quiet_until = time.monotonic() + self.quiet
+            elif not out and time.monotonic() > resend:
+                # A byte sent while the chip was in light sleep can be lost: say it again.
+                self._write(b"\x03")
+                resend = time.monotonic() + 0.5
+                quiet_until = max(quiet_until, time.monotonic() + self.quiet)
             if out.endswith(b">>> ") or out.endswith(b"\x04>"):
                 break  # a prompt: the hand-over is complete
         return out.decode(errors="replace")

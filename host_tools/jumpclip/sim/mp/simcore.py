@@ -94,6 +94,7 @@ class Sim:
         self.clock_us = 0
         self.awake_us = 0  # virtual time not spent in light sleep
         self.slept_us = 0
+        self.light_sleeps = 0
         self.wdt_timeout_us = 0
         self.wdt_fed_us = 0
         self.wdt_resets = 0
@@ -191,6 +192,8 @@ class Sim:
             self.end_seen = True
         if self.host_input():
             return  # a UART byte wakes the chip
+        if asleep:
+            self.light_sleeps += 1
         if self.heap_probe:  # benchmark only: live heap of the firmware at each wake
             import gc
 
@@ -214,6 +217,7 @@ class Sim:
             "clock_s": self.clock_us / 1e6,
             "awake_s": self.awake_us / 1e6,
             "sleep_s": self.slept_us / 1e6,
+            "light_sleeps": self.light_sleeps,
             "wdt_resets": self.wdt_resets,
             "pin_log": self.pin_log,
             "i2c_transactions": self.i2c_transactions,
