@@ -199,6 +199,9 @@ class Sim:
 
             gc.collect()
             live = gc.mem_alloc() - self.heap_base
+            if self.cfg.get("heap_trace") and self.clock_us // 5_000_000 != getattr(self, "_ht", -1):
+                self._ht = self.clock_us // 5_000_000
+                say("heap %d %d" % (self.clock_us // 1000, live))
             if live > self.heap_peak_live:
                 self.heap_peak_live = live
                 self.heap_peak_at_s = self.clock_us / 1e6
