@@ -496,15 +496,17 @@ def record(port: str | None, out_path: str, seconds: int, jumps: int | None, pla
 
 @main.command()
 @port_option
-def deploy(port: str | None) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), help="Also install this config.json (e.g. from `jumpclip tune`).")
+def deploy(port: str | None, config_path: str | None) -> None:
     """Compile firmware/ with mpy-cross and copy what changed to the clip (with mpremote)."""
     from . import deploy as deploymod
 
     try:
-        res = deploymod.deploy(choose_port(port), log=lambda m: out.print(m, highlight=False))
+        res = deploymod.deploy(choose_port(port), log=lambda m: out.print(m, highlight=False), config=Path(config_path) if config_path else None)
     except deploymod.DeployError as e:
         fail(str(e))
-    out.print(f"deployed: {res.copied} copied, {res.unchanged} unchanged (config.json and the log untouched)")
+    kept = "the log untouched" if config_path else "config.json and the log untouched"
+    out.print(f"deployed: {res.copied} copied, {res.unchanged} unchanged ({kept})")
 
 
 @main.command()

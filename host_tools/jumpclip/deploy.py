@@ -1,7 +1,8 @@
 """`jumpclip deploy`: compile firmware/ with mpy-cross for the device's own architecture and
 .mpy version, copy it with mpremote (which skips files whose sha256 already matches), remove
 a stale .py that would shadow a new .mpy, and reset the board. config.json and log/ are
-never touched."""
+never touched, unless `--config FILE` (say, from `jumpclip tune`) asks to install a config,
+which is validated first."""
 
 from __future__ import annotations
 
@@ -81,7 +82,19 @@ def compile_firmware(arch: str, out_dir: Path) -> list[Path]:
     return built
 
 
-def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool = True) -> DeployResult:
+def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool = True, config: Path | None = None) -> DeployResult:
+    if config is not None:  # refuse a bad config before touching the device
+        import json
+
+        from .fw import config as fwconfig
+
+        try:
+            raw = json.loads(Path(config).read_text())
+        except (OSError, ValueError) as e:
+            raise DeployError(f"{config}: not a readable JSON config ({e})") from None
+        _, errors = fwconfig.validate(raw)
+        if errors:
+            raise DeployError(f"{config}: {errors[0]}")
     out = mpremote(port, "exec", "import sys, os; print('JCMPY', sys.implementation._mpy, sorted(os.listdir()))")
     m = re.search(r"JCMPY (\d+) (\[.*\])", out)
     if not m:
@@ -107,6 +120,9 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
         mpremote(port, "fs", "rm", ":" + name)
     if shadowing:
         log(f"removed {', '.join(shadowing)} (older source that would shadow the new .mpy)")
+    if config is not None:
+        mpremote(port, "fs", "cp", str(config), ":config.json")
+        log(f"installed {config} as config.json")
     if reset:
         mpremote(port, "reset")
         log("reset the board: the new firmware is running")

@@ -1,0 +1,57 @@
+"""`jumpclip config get/set` and `deploy --config` against the virtual board."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from conftest import DATA
+from jumpclip.cli import main
+from jumpclip.sim import flash
+from jumpclip.sim.board import VirtualBoard
+
+
+def board(tmp_path):
+    b = VirtualBoard(tmp_path / "b")
+    b.flash_firmware()
+    b.load_trace(DATA / "car_ride_s1.csv")
+    port = b.serve()
+    b.start(interactive=True)
+    assert b.trace_end.wait(30)
+    return b, port
+
+
+def test_config_set_then_get(tmp_path):
+    b, port = board(tmp_path)
+    try:
+        res = CliRunner().invoke(main, ["config", "set", "impact_g", "2.5", "--port", port])
+        assert res.exit_code == 0, res.output
+        assert json.loads(flash.read_file(b.image, "config.json")) == {"impact_g": 2.5}
+        res = CliRunner().invoke(main, ["config", "get", "impact_g", "--port", port])
+        assert res.exit_code == 0 and res.output.strip() == "2.5"
+    finally:
+        b.stop()
+
+
+def test_bad_value_is_refused_with_the_allowed_range(tmp_path):
+    res = CliRunner().invoke(main, ["config", "set", "impact_g", "99", "--port", "/dev/unused"])
+    assert res.exit_code == 1 and "impact_g=99 not allowed (1.1..15.0)" in res.output
+    res = CliRunner().invoke(main, ["config", "set", "colour", "red", "--port", "/dev/unused"])
+    assert res.exit_code == 1 and "unknown key 'colour'" in res.output
+
+
+def test_deploy_installs_a_tuned_config(tmp_path):
+    b, port = board(tmp_path)
+    cfg = tmp_path / "tuned.json"
+    cfg.write_text(json.dumps({"min_flight_ms": 150, "freefall_g": 0.5}))
+    try:
+        res = CliRunner().invoke(main, ["deploy", "--port", port, "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        assert json.loads(flash.read_file(b.image, "config.json")) == {"min_flight_ms": 150, "freefall_g": 0.5}
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"min_flight_ms": 5000}))
+        res = CliRunner().invoke(main, ["deploy", "--port", port, "--config", str(bad)])
+        assert res.exit_code == 1 and "min_flight_ms=5000 not allowed" in res.output
+    finally:
+        b.stop()
