@@ -66,51 +66,72 @@ def events_path(path: str | Path) -> Path:
 
 
 def read_trace(path: str | Path) -> Trace:
+    """Read a trace file. Streams: the header line by line, then numpy parses the rows
+    straight from the open file, so a large file is read once and held once (as floats)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        f = p.open("r", encoding="utf-8", newline="")
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise TraceError(f"{p}: is a folder, not a trace file") from None
-    except UnicodeDecodeError:
-        raise TraceError(f"{p}: not a text file; a trace is CSV (t_s,ax_g,ay_g,az_g)") from None
     except OSError as e:
         raise TraceError(f"{p}: cannot read ({e.strerror})") from None
-    return parse_trace(text, str(p), truth_path=events_path(p))
+    with f:
+        try:
+            return _parse(f, str(p), events_path(p))
+        except UnicodeDecodeError:
+            raise TraceError(f"{p}: not a text file; a trace is CSV (t_s,ax_g,ay_g,az_g)") from None
 
 
 def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None) -> Trace:
+    return _parse(io.StringIO(text), name, truth_path)
+
+
+def _parse(f, name: str, truth_path: Path | None) -> Trace:
     header: dict[str, str] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines) and (lines[i].startswith("#") or not lines[i].strip()):
-        line = lines[i]
+    line_no = 0
+    column_line = ""
+    while True:
+        line = f.readline()  # readline, not iteration: tell() must work afterwards
+        if not line:
+            break
+        line_no += 1
         if line.startswith("#"):
             key, sep, value = line[1:].partition(":")
             if sep:
                 header[key.strip()] = value.strip()
-        i += 1
-    if i >= len(lines):
+        elif line.strip():
+            column_line = line
+            break
+    if not column_line:
         raise TraceError(f"{name}: empty trace: expected a header row t_s,ax_g,ay_g,az_g and data rows")
-    cols = [c.strip() for c in lines[i].split(",")]
+    cols = [c.strip() for c in column_line.split(",")]
     missing = [c for c in COLUMNS if c not in cols]
     if missing:
         raise TraceError(
-            f"{name}: line {i + 1}: missing column(s) {', '.join(missing)}; "
+            f"{name}: line {line_no}: missing column(s) {', '.join(missing)}; "
             f"the header row must name t_s,ax_g,ay_g,az_g"
         )
     order = [cols.index(c) for c in COLUMNS]
-    body = "\n".join(lines[i + 1 :])
-    if not body.strip():
-        raise TraceError(f"{name}: no data rows after the header")
+    data_start = line_no + 1
+    if hasattr(f, "seek"):
+        body_at = f.tell()
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2, dtype=np.float64)
+        data = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError as e:
-        raise TraceError(f"{name}: {_first_bad_row(lines, i + 1, len(cols)) or 'unreadable rows'} ({_short(e)})") from None
+        where = None
+        if hasattr(f, "seek"):
+            f.seek(body_at)
+            where = _first_bad_row(f, data_start, len(cols))
+        raise TraceError(f"{name}: {where or 'unreadable rows'} ({_short(e)})") from None
+    if data.size == 0:
+        raise TraceError(f"{name}: no data rows after the header")
     if data.shape[1] != len(cols):
         raise TraceError(f"{name}: rows have {data.shape[1]} values, the header names {len(cols)}")
-    data = data[:, order]
+    if order != [0, 1, 2, 3]:
+        data = data[:, order]
+    i = data_start - 2  # so that row k of data is line k + i + 2, as below
     notes: list[str] = []
 
     bad = ~np.isfinite(data).all(axis=1)
@@ -142,7 +163,7 @@ def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None
         raise TraceError(f"{name}: fewer than 2 distinct timestamps")
 
     rate = 1.0 / float(np.median(dt))
-    trace = Trace(name, header, t.copy(), data[:, 1:4].copy(), rate, notes)
+    trace = Trace(name, header, t, data[:, 1:4], rate, notes)  # views: no second copy
     stated = trace.header_number("rate_hz")
     if stated is not None and stated > 0 and abs(stated - rate) / rate > 0.02:
         notes.append(f"warning: header says rate_hz {stated:g} but the timestamps say {rate:.4g} Hz; trusting the timestamps")
@@ -163,8 +184,9 @@ def read_events(path: Path) -> np.ndarray:
         raise TraceError(f"{path}: non-numeric landing time; each row is a time in seconds") from None
 
 
-def _first_bad_row(lines: list[str], start: int, ncols: int) -> str | None:
-    for n, line in enumerate(lines[start:], start + 1):
+def _first_bad_row(lines, start: int, ncols: int) -> str | None:
+    """The first unreadable row, streaming from an iterable of lines numbered from start."""
+    for n, line in enumerate(lines, start):
         if not line.strip():
             continue
         parts = line.split(",")
