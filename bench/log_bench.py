@@ -19,7 +19,7 @@ def main() -> None:
         [find_micropython(), "-X", "heapsize=16M", str(HERE / "mp_log_bench.py")],
         capture_output=True,
         text=True,
-        env={"MICROPYPATH": str(FIRMWARE_DIR), "PATH": "/usr/bin:/bin"},
+        env={"MICROPYPATH": f"{FIRMWARE_DIR}:{HERE.parent / 'tests' / 'fw'}", "PATH": "/usr/bin:/bin"},
         timeout=600,
     )
     r = {k: int(v) for k, v in (line.split() for line in p.stdout.split("\n") if line.strip())}

@@ -3,50 +3,17 @@
 # Prints "key value" lines for bench/__main__.py.
 import time
 
-import micropython
 import vfs
 
 import eventlog
 import logformat as lf
+from ramdisk import RAMBlockDevice
 
-BLOCK = 4096
 BLOCKS = 512
 
 
-@micropython.viper
-def copy_bytes(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):  # noqa: F821
-    i = 0
-    while i < n:
-        dst[doff + i] = src[soff + i]
-        i += 1
-
-
-class CountingBlockDev:
-    def __init__(self):
-        self.data = bytearray(BLOCK * BLOCKS)
-        self.prog_bytes = 0
-        self.erases = 0
-        self.reads = 0
-
-    def readblocks(self, b, buf, off=0):
-        self.reads += 1
-        copy_bytes(buf, 0, self.data, b * BLOCK + off, len(buf))
-
-    def writeblocks(self, b, buf, off=None):
-        if off is None:  # whole blocks: erase, then program
-            self.erases += len(buf) // BLOCK
-            off = 0
-        copy_bytes(self.data, b * BLOCK + off, buf, 0, len(buf))
-        self.prog_bytes += len(buf)
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return BLOCKS
-        if op == 5:
-            return BLOCK
-        if op == 6:
-            self.erases += 1
-            return 0
+def CountingBlockDev():
+    return RAMBlockDevice(BLOCKS)
 
 
 def day(jumps, seconds_between, wake_s=0.4, rate=200):

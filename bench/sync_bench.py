@@ -45,18 +45,23 @@ def image_with_log(path: Path, log_dir: Path) -> None:
     path.write_bytes(bytes(fs.context.buffer))
 
 
+def board_with_log(folder: Path, log_dir: Path) -> tuple[VirtualBoard, str]:
+    board = VirtualBoard(folder)
+    image_with_log(board.image, log_dir)
+    board.load_trace(IDLE)
+    port = board.serve()
+    board.start(interactive=True)
+    board.trace_end.wait(30)
+    return board, port
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
         build_log(td, JUMPS)
         segs = sorted(p for p in (td / "log").iterdir() if p.suffix == ".log")
         log_bytes = sum(p.stat().st_size for p in segs)
-        board = VirtualBoard(td / "board")
-        image_with_log(board.image, td / "log")
-        board.load_trace(IDLE)
-        port = board.serve()
-        board.start(interactive=True)
-        board.trace_end.wait(30)
+        board, port = board_with_log(td / "board", td / "log")
         store = Store(td / "db.sqlite")
         t0 = time.perf_counter()
         res = syncmod.sync(SerialTransport(port), store, restart=False)
@@ -64,12 +69,7 @@ def main() -> None:
         board.stop()
 
         # The same log files with mpremote, on a fresh board with the same flash.
-        board2 = VirtualBoard(td / "board2")
-        image_with_log(board2.image, td / "log")
-        board2.load_trace(IDLE)
-        port2 = board2.serve()
-        board2.start(interactive=True)
-        board2.trace_end.wait(30)
+        board2, port2 = board_with_log(td / "board2", td / "log")
         dest = td / "copy"
         dest.mkdir()
         t0 = time.perf_counter()

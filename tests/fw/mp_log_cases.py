@@ -4,34 +4,11 @@ import vfs
 
 import eventlog
 import logformat as lf
-
-
-class RAMBlockDev:
-    def __init__(self, blocks):
-        self.data = bytearray(4096 * blocks)
-        self.blocks = blocks
-
-    def readblocks(self, b, buf, off=0):
-        a = b * 4096 + off
-        for i in range(len(buf)):
-            buf[i] = self.data[a + i]
-
-    def writeblocks(self, b, buf, off=None):
-        a = b * 4096 + (off or 0)
-        for i in range(len(buf)):
-            self.data[a + i] = buf[i]
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return self.blocks
-        if op == 5:
-            return 4096
-        if op == 6:
-            return 0
+from ramdisk import RAMBlockDevice
 
 
 def fresh(path="/t"):
-    bd = RAMBlockDev(64)
+    bd = RAMBlockDevice(64)
     vfs.VfsLfs2.mkfs(bd)
     vfs.mount(vfs.VfsLfs2(bd), path)
     return bd

@@ -11,58 +11,17 @@
 # Usage: micropython mp_log_faults.py [STEP]   (STEP > 1 tries every STEP-th k only)
 import sys
 
-import micropython
 import vfs
 
 import eventlog
 import logformat as lf
+from ramdisk import BLOCK, PowerCut, RAMBlockDevice
 
-BLOCK = 4096
 BLOCKS = 512  # the ESP32 port's 2 MB vfs partition
 
 
-class PowerCut(Exception):
-    pass
-
-
-@micropython.viper
-def copy_bytes(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):  # noqa: F821
-    # littlefs may call the block device while the heap is locked (file finalisers during
-    # a collection), so block copies must not allocate: no slices.
-    i = 0
-    while i < n:
-        dst[doff + i] = src[soff + i]
-        i += 1
-
-
-class CutBlockDev:
-    def __init__(self, data, cut_at=0):
-        self.data = data
-        self.writes = 0
-        self.cut_at = cut_at
-
-    def readblocks(self, block, buf, offset=0):
-        copy_bytes(buf, 0, self.data, block * BLOCK + offset, len(buf))
-
-    def writeblocks(self, block, buf, offset=None):
-        if offset is None:
-            offset = 0
-        a = block * BLOCK + offset
-        self.writes += 1
-        if self.writes == self.cut_at:
-            torn = (self.writes * 7919) % (len(buf) + 1)  # a deterministic torn prefix
-            copy_bytes(self.data, a, buf, 0, torn)
-            raise PowerCut()
-        copy_bytes(self.data, a, buf, 0, len(buf))
-
-    def ioctl(self, op, arg):
-        if op == 4:
-            return BLOCKS
-        if op == 5:
-            return BLOCK
-        if op == 6:
-            return 0
-        return None
+def CutBlockDev(data, cut_at=0):
+    return RAMBlockDevice(BLOCKS, data, cut_at)
 
 
 def workload(log, durable):

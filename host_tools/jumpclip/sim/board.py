@@ -175,8 +175,11 @@ class VirtualBoard:
         while True:
             if self._client_fd is not None and len(fds) == 1:
                 fds.append(self._client_fd)
+            # Wait for input, and for room on the port while a backlog waits (else a full
+            # pty buffer would stall the stream until the timeout).
+            wfds = [self._client_fd] if self._backlog and self._client_fd is not None and not self.link_down else []
             try:
-                ready, _, _ = select.select(fds, [], [], 0.2)
+                ready, _, _ = select.select(fds, wfds, [], 0.2)
             except (OSError, ValueError):
                 break
             if master in ready:
