@@ -1,5 +1,7 @@
 # Detector + FIFO-decode cost per sample under the MicroPython unix port.
-# Usage: micropython mp_detector_bench.py RAW.bin NSAMPLES viper|portable|copy
+# Usage: micropython mp_detector_bench.py RAW.bin NSAMPLES native|viper|portable|copy
+# (native: viper decode + viper detector, the clip's path; viper: viper decode + portable
+# detector; portable: both portable)
 # ("copy" only moves the bytes into the batch buffer: the part to subtract.)
 # RAW.bin holds big-endian int16 x, y, z samples, as the MPU6050 FIFO delivers them.
 # Prints: "us_per_sample X", "alloc_bytes B", "events E". NSAMPLES=0 measures the setup
@@ -10,15 +12,17 @@ import sys
 import time
 
 import detector
+import detector_viper
 import mpu6050
 
 path, n_total, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-decode = mpu6050.decode if kind == "viper" else mpu6050.decode_portable
-BATCH = 32
+decode = mpu6050.decode_portable if kind == "portable" else mpu6050.decode
+native = kind == "native"  # viper decode and the viper detector: the clip's path
+BATCH = int(sys.argv[4]) if len(sys.argv) > 4 else 32  # samples per detector call
 with open(path, "rb") as f:
     data = f.read()
 nsrc = len(data) // 6
-raw = bytearray(BATCH * 6)
+raw = bytearray(BATCH * 6)  # one call's samples (the clip decodes several bursts per wake)
 samples = array.array("h", [0] * (BATCH * 3))
 det = detector.Detector(None, 200, 16)
 events = 0
@@ -39,10 +43,10 @@ while done < n_total:
     done += BATCH
     if kind == "copy":
         continue
-    decode(raw, samples, BATCH * 3)
+    decode(raw, samples, BATCH * 3, 0)
     i = 0
     while i < BATCH:
-        i = det.feed(samples, i, BATCH)
+        i = detector_viper.feed(det, samples, i, BATCH) if native else det.feed(samples, i, BATCH)
         events += det.n_events
         det.n_events = 0
 t1 = time.ticks_us()

@@ -20,6 +20,7 @@ import logformat as lf
 import ui
 from daily import Daily
 from detector import MAX_INDEX, Detector, mg_to_m2
+from detector_viper import feed as feed_native
 from mpu6050 import MPU6050, SAMPLE_BYTES, decode
 
 VERSION = "0.1.0"
@@ -39,6 +40,7 @@ def load_config():
 _RTC_MAGIC = b"JCRTC1"  # in RTC memory once a host has set the clock (survives deep sleep)
 
 _BATCH = const(32)  # samples per I2C burst: 192 bytes
+_WAKE_BURSTS = const(5)  # up to 160 samples decoded per wake, then one detector call
 _HEARTBEAT_MS = const(10000)
 _BATTERY_EVERY_MS = const(60000)
 _LOW_BATTERY_SLEEP_MS = const(3600000)  # check again hourly (charging brings it back)
@@ -61,7 +63,7 @@ class App:
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
-        self.samples = array.array("h", bytes(_BATCH * SAMPLE_BYTES))
+        self.samples = array.array("h", bytes(_WAKE_BURSTS * _BATCH * SAMPLE_BYTES))
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None
         self.wdt = None
@@ -240,9 +242,9 @@ class App:
             False,
         )
 
-    def process(self, raw, n):
-        """Decode n samples from raw FIFO bytes and run them through the detector."""
-        decode(raw, self.samples, n * 3)  # type: ignore[arg-type]  # viper takes any buffer
+    def process(self, n):
+        """Run the n samples decoded into self.samples through the detector: one call per
+        wake, because the compiled detector's cost is largely per call."""
         sm = self.samples
         lo = self.still_lo
         hi = self.still_hi
@@ -259,7 +261,7 @@ class App:
         det = self.det
         i = 0
         while i < n:
-            i = det.feed(self.samples, i, n)
+            i = feed_native(det, self.samples, i, n)  # type: ignore[arg-type]  # Detector.feed, compiled (tested equal)
             if det.n_events:
                 self.take_events()
         self.session_samples += n
@@ -396,9 +398,13 @@ class App:
             self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
         avail = s.samples_waiting()
         while avail >= _BATCH:
-            s.read_fifo_into(self.raw)
-            self.process(self.raw, _BATCH)
-            avail -= _BATCH
+            k = 0
+            while k < _WAKE_BURSTS and avail >= _BATCH:
+                s.read_fifo_into(self.raw)
+                decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+                k += 1
+                avail -= _BATCH
+            self.process(k * _BATCH)
 
     def read_remainder(self):
         """Session end: the FIFO's last partial batch (this one may allocate)."""
@@ -410,7 +416,8 @@ class App:
         while n > 0:
             k = n if n < _BATCH else _BATCH
             s.read_fifo_into(mv[: k * SAMPLE_BYTES])
-            self.process(self.raw, k)
+            decode(self.raw, self.samples, k * 3, 0)  # type: ignore[arg-type]
+            self.process(k)
             n -= k
 
     def run(self):

@@ -179,23 +179,23 @@ class MPU6050:
         return bool(self._read(_INT_STATUS) & _MOT_INT)
 
 
-def decode_portable(src, dst, nwords):
-    """Big-endian int16 bytes -> dst[0:nwords] (an array('h')). Plain Python, no allocation."""
+def decode_portable(src, dst, nwords, at):
+    """Big-endian int16 bytes -> dst[at:at+nwords] (an array('h')). Plain Python, no allocation."""
     i = 0
     j = 0
     while i < nwords:
         # (hi ^ 0x80) shifts the sign bit away, so no branch is needed for negatives.
-        dst[i] = (((src[j] ^ 0x80) << 8) | src[j + 1]) - 0x8000
+        dst[at + i] = (((src[j] ^ 0x80) << 8) | src[j + 1]) - 0x8000
         i += 1
         j += 2
 
 
 @micropython.viper
-def decode(src: ptr8, dst: ptr16, nwords: int):  # type: ignore[name-defined]  # noqa: F821
+def decode(src: ptr8, dst: ptr16, nwords: int, at: int):  # type: ignore[name-defined]  # noqa: F821
     """Same as decode_portable, compiled to machine code (the device's path)."""
     i = 0
     j = 0
     while i < nwords:
-        dst[i] = (src[j] << 8) | src[j + 1]
+        dst[at + i] = (src[j] << 8) | src[j + 1]
         i += 1
         j += 2

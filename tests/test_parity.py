@@ -57,3 +57,24 @@ def test_identical_events_on_real_recordings(tmp_path):
         assert cpy == mpy, p.name
         total += len(cpy)
     assert total > 0
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["default", "1kHz-8g", "plain-threshold", "tuned"])
+def test_viper_fast_path_equals_portable_on_corpus(cfg, tmp_path):
+    """The clip's viper detector gives the portable detector's events, on every trace."""
+    c = replay.make_detector(cfg)[1]
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps({k: v for k, v in cfg.items() if k not in ("rate_hz", "range_g")}))
+    total = 0
+    for path in corpus():
+        counts = feed.counts(read_trace(path), c["rate_hz"], c["range_g"])
+        bin_path = tmp_path / "counts.bin"
+        bin_path.write_bytes(np.ascontiguousarray(counts, dtype="<i2").tobytes())
+        proc = run_micropython(FW_TESTS / "mp_viper_replay.py", str(bin_path), str(c["rate_hz"]), str(c["range_g"]), str(cfg_path), extra_path=(FW_TESTS,))
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        portable = [ln[2:] for ln in lines if ln.startswith("P ")]
+        viper = [ln[2:] for ln in lines if ln.startswith("V ")]
+        assert viper == portable, path.name
+        total += len(portable)
+    assert total > 0
