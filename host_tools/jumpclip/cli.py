@@ -472,6 +472,7 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target) -> None:
 def record(port: str | None, out_path: str, seconds: int, jumps: int | None, placement: str | None) -> None:
     """Record raw accelerometer samples from the clip into a trace file."""
     from . import record as recmod
+    from .device import resume_counting
     from .transport import SerialTransport, TransportError
 
     t = SerialTransport(choose_port(port))
@@ -481,8 +482,7 @@ def record(port: str | None, out_path: str, seconds: int, jumps: int | None, pla
         t.enter_raw()
         err.print(f"recording {seconds} s: move now")
         rec = recmod.receive(t, seconds)
-        if t.exec("print('app' in globals())").strip() == "True":
-            t.exec_detached("app.run()")
+        resume_counting(t)
     except TransportError as e:
         fail(str(e))
     finally:

@@ -23,10 +23,13 @@ def _session(port: str):
     return t
 
 
-def _resume(t: SerialTransport) -> None:
-    # Back to counting (a new session) if the firmware's app is loaded; else stay at the REPL.
-    if t.exec("print('app' in globals())").strip() == "True":
-        t.exec_detached("app.reload_config(); app.run()")
+def resume_counting(t: SerialTransport, reload_config: bool = False) -> bool:
+    """Back to counting (a new session) if the firmware's app is loaded; else stay at the
+    REPL. Returns whether counting resumed."""
+    if t.exec("print('app' in globals())").strip() != "True":
+        return False
+    t.exec_detached("app.reload_config(); app.run()" if reload_config else "app.run()")
+    return True
 
 
 def read_config(port: str) -> tuple[dict, list[str]]:
@@ -34,7 +37,7 @@ def read_config(port: str) -> tuple[dict, list[str]]:
     try:
         out = t.exec("import config, json; c, e = config.load('config.json'); print(json.dumps([c, e]))")
         cfg, errors = json.loads(out.strip().splitlines()[-1])
-        _resume(t)
+        resume_counting(t)
         return cfg, errors
     except (ValueError, IndexError):
         raise TransportError(f"the device on {port} sent an unreadable config: run `jumpclip deploy`") from None
@@ -61,6 +64,6 @@ def set_config(port: str, key: str, value) -> None:
         out = t.exec(code)
         if "OK" not in out:
             raise TransportError(f"the device on {port} did not confirm the change: {out[:60]!r}")
-        _resume(t)
+        resume_counting(t, reload_config=True)
     finally:
         t.close()

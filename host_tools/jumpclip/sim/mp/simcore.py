@@ -120,6 +120,8 @@ class Sim:
         self.battery = cfg.get("battery", [[0, 4100]])  # [[ms, mV], ...], linear between points
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
         self.heap_probe = cfg.get("heap_probe", False)
+        self.heap_trace = cfg.get("heap_trace", False)  # diagnostics: live heap every 5 s
+        self.heap_trace_bucket = -1
         self.heap_base = 0  # set by simboot just before the firmware starts
         self.heap_peak_live = 0
         self.heap_peak_at_s = 0.0
@@ -199,8 +201,8 @@ class Sim:
 
             gc.collect()
             live = gc.mem_alloc() - self.heap_base
-            if self.cfg.get("heap_trace") and self.clock_us // 5_000_000 != getattr(self, "_ht", -1):
-                self._ht = self.clock_us // 5_000_000
+            if self.heap_trace and self.clock_us // 5_000_000 != self.heap_trace_bucket:
+                self.heap_trace_bucket = self.clock_us // 5_000_000  # a line every 5 s
                 say("heap %d %d" % (self.clock_us // 1000, live))
             if live > self.heap_peak_live:
                 self.heap_peak_live = live
