@@ -97,6 +97,12 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
         board.start(interactive=True)
     except (BoardError, TraceError) as e:
         fail(str(e))
+    import signal
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # a terminated `jumpclip sim` stops its board too
     out.print(f"virtual board on [bold]{port}[/]  (flash image: {board.image})")
     out.print(f"try: mpremote connect {port} resume repl    — Ctrl-C here stops the board")
     try:

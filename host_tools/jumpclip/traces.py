@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,7 +119,9 @@ def _parse(f, name: str, truth_path: Path | None) -> Trace:
     if hasattr(f, "seek"):
         body_at = f.tell()
     try:
-        data = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": reported below, in one line
+            data = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
     except ValueError as e:
         where = None
         if hasattr(f, "seek"):
