@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(BIN)/micropython -c "import sys; print('MicroPython unix port', sys.implementation.version)"
 	touch $@
 
-demo: $(STAMP) ## Run the virtual board on the bundled trace and show the session
+demo: $(STAMP) ## The whole user path on the virtual board: count the bundled session, sync it, list it
 	$(BIN)/jumpclip demo
 
 demo-report: $(STAMP) ## Build a demo database on the virtual board (10 days) and write the loading report
@@ -48,7 +48,7 @@ check-firmware: $(STAMP) ## Compile firmware/ with mpy-cross (xtensawin) and typ
 	ln -sfn $(SITE)/_mpy_shed build/fw-stubs/_mpy_shed
 	$(BIN)/mypy --config-file tools/mypy-firmware.ini --custom-typeshed-dir $(SITE) firmware
 
-bench: $(STAMP) ## Measure detector cost per sample, allocation and firmware heap
+bench: $(STAMP) ## Benchmarks: detector cost and heap, flash wear, boot recovery, sync and replay speed
 	$(BIN)/python -m bench
 
 eval: $(STAMP) ## Accuracy on the real recordings (../shared) and the synthetic corpus
