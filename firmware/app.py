@@ -45,6 +45,7 @@ _HEARTBEAT_MS = const(10000)
 _BATTERY_EVERY_MS = const(60000)
 _LOW_BATTERY_SLEEP_MS = const(3600000)  # check again hourly (charging brings it back)
 _MOTION_WAKE_MG = const(120)
+_MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
@@ -449,14 +450,22 @@ class App:
         # half-counted; the host's bytes stay queued for the REPL to read.
         micropython.kbd_intr(-1)
         try:
+            failures = 0
             while not self.host_waiting():
                 self.wdt.feed()
                 try:
                     self.service_fifo()
+                    failures = 0
                 except OSError as e:
                     self.note("sensor lost: %s" % e)
                     if not self.connect_sensor():
                         break
+                except Exception as e:  # a bug must not stop the counting: report, go on
+                    failures += 1
+                    self.note("error %d in the counting loop: %r" % (failures, e))
+                    if failures >= _MAX_FAILURES:
+                        self.end_session(lf.END_HOST)
+                        machine.reset()  # a clean boot (the log keeps everything flushed)
                 try:
                     self.housekeeping()
                 except OSError as e:

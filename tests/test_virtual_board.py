@@ -162,3 +162,11 @@ def test_jumpclip_sim_serves_a_port_for_mpremote(tmp_path):
     # The board's MicroPython process went with it.
     left = subprocess.run(["pgrep", "-f", str(tmp_path / "sim.json")], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+
+
+def test_an_unforeseen_error_is_reported_and_counting_goes_on(tmp_path):
+    # Two faults the firmware has no handler for, in the middle of the trace.
+    run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(extra={"glitch_at_ms": [7000, 12000]}))
+    assert run.report["crashed"] is None and run.returncode == 0
+    assert run.console.count("in the counting loop: ValueError('injected glitch'") == 2
+    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps  # no jump lost

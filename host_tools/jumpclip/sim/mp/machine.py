@@ -129,6 +129,10 @@ class I2C:
         return sorted(simcore.sim.devices)
 
     def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
+        s = simcore.sim
+        if s.glitches and s.clock_us >= s.glitches[0]:
+            s.glitches.pop(0)  # fault injection: something the firmware did not foresee
+            raise ValueError("injected glitch")
         d = self._dev(addr)
         simcore.sim.i2c_cost(len(buf), self.freq)
         d.read_into(memaddr, buf)

@@ -119,6 +119,7 @@ class Sim:
         self.button = cfg.get("button", [])  # [[start_ms, duration_ms], ...] on the virtual clock
         self.battery = cfg.get("battery", [[0, 4100]])  # [[ms, mV], ...], linear between points
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
+        self.glitches = [int(ms) * 1000 for ms in cfg.get("glitch_at_ms", [])]  # fault injection
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_trace = cfg.get("heap_trace", False)  # diagnostics: live heap every 5 s
         self.heap_trace_bucket = -1
