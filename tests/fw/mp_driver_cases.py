@@ -170,8 +170,8 @@ def test_read_decode_detect_allocate_nothing():
     assert det.t >= 5 * 32
 
 
-def test_detector_with_events_allocates_nothing():
-    # Worst-case values and real landings (events, flights, peaks), under heap_lock.
+def three_clipped_jumps():
+    """(samples, n): worst-case values first, then three landings clipped at the range."""
     import fw_detector_cases as cases
 
     sig = cases.Signal()
@@ -180,8 +180,13 @@ def test_detector_with_events_allocates_nothing():
         sig.jump(flight_samples=f, landing_g=30.0)
         sig.hold(1.0, 30)
     s = sig.samples()
-    n = len(sig.z)
     s[0], s[1], s[2] = -32768, -32768, -32768
+    return s, len(sig.z)
+
+
+def test_detector_with_events_allocates_nothing():
+    # Worst-case values and real landings (events, flights, peaks), under heap_lock.
+    s, n = three_clipped_jumps()
     det = detector.Detector(None, 200, 16)
     got = 0
     micropython.heap_lock()
@@ -200,15 +205,8 @@ def test_detector_with_events_allocates_nothing():
 
 def test_viper_detector_allocates_nothing():
     import detector_viper
-    import fw_detector_cases as cases
 
-    sig = cases.Signal()
-    sig.hold(1.0, 40)
-    for f in (40, 60, 80):
-        sig.jump(flight_samples=f, landing_g=30.0)
-        sig.hold(1.0, 30)
-    s = sig.samples()
-    n = len(sig.z)
+    s, n = three_clipped_jumps()
     det = detector.Detector(None, 200, 16)
     det.feed(s, 0, 1)  # warm-up call outside the lock
     got = 0
