@@ -87,6 +87,7 @@ def main() -> int:
     try:
         if REAL_DEV.is_dir():
             out.print(table(f"Real waist recordings (SisFall subset, {REAL_DEV})", evaluate(csvs(REAL_DEV), cfg)))
+            out.print(table("The same with the 'running' profile (stride guard 800 ms)", evaluate(csvs(REAL_DEV), {"profile": "running"})))
             out.print(
                 "Defaults were tuned on the training subjects SA01-SA07; held-out: SA09-SA11. "
                 "Jump labels come from a flight-phase labeller, not video (see the data README)."

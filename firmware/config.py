@@ -9,17 +9,21 @@ import json
 from detector import DEFAULTS as _DETECTOR_DEFAULTS
 
 # Profiles: detector settings for an activity, applied before the config's own keys.
-# "jumps" (the defaults) rejects jogging strides by demanding a long flight; "skipping" counts
-# the short flights of rope skipping and low hops, and so also counts many jogging strides.
-PROFILES = {
+# "jumps" (the defaults) rejects most jogging strides by demanding a long flight; "skipping"
+# counts the short flights of rope skipping and low hops, and so also many jogging strides;
+# "running" adds the stride guard (a take-off right after a landing is a running stride).
+PROFILES = {  # type: dict
     "jumps": {},
     "skipping": {"freefall_g": 0.5, "min_flight_ms": 100, "flight_gap_ms": 10, "refractory_ms": 150},
+    # For wearers who also run: a take-off within 0.8 s of a landing is a stride. Jumps need
+    # a pause between them (rebound series count their first jump only).
+    "running": {"stride_guard_ms": 800},
 }
 
 # key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool,
 # "c" numeric choice, "s" text choice.
 SCHEMA = {  # type: dict
-    "profile": ("jumps", "s", ("jumps", "skipping")),
+    "profile": ("jumps", "s", ("jumps", "skipping", "running")),
     "impact_g": (_DETECTOR_DEFAULTS["impact_g"], "f", (1.1, 15.0)),
     "rearm_g": (_DETECTOR_DEFAULTS["rearm_g"], "f", (1.0, 15.0)),
     "refractory_ms": (_DETECTOR_DEFAULTS["refractory_ms"], "i", (0, 2000)),
@@ -30,6 +34,7 @@ SCHEMA = {  # type: dict
     "max_flight_ms": (_DETECTOR_DEFAULTS["max_flight_ms"], "i", (0, 3000)),
     "flight_gap_ms": (_DETECTOR_DEFAULTS["flight_gap_ms"], "i", (0, 100)),
     "landing_window_ms": (_DETECTOR_DEFAULTS["landing_window_ms"], "i", (0, 1000)),
+    "stride_guard_ms": (_DETECTOR_DEFAULTS["stride_guard_ms"], "i", (0, 3000)),
     # Sensor. The accelerometer runs at 1 kHz / (1 + SMPLRT_DIV): these rates divide it.
     "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
     "range_g": (16, "c", (2, 4, 8, 16)),

@@ -43,7 +43,11 @@ DEFAULTS = {
     "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
     "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
+    "stride_guard_ms": 0,  # reject a take-off this soon after a landing: strides (0 = off)
 }
+
+_GUARD_FLIGHT_MS = const(100)  # for the stride guard, a landing is a free fall this long...
+_GUARD_IMPACT_MS = const(60)  # ...followed by an impact within this
 
 
 def ms_to_samples(ms, rate_hz):
@@ -105,6 +109,9 @@ class Detector:
         self.max_flight = mx if mx > 0 else _FAR
         self.flight_gap = ms_to_samples(p["flight_gap_ms"], rate_hz)
         self.window = max(ms_to_samples(p["landing_window_ms"], rate_hz), self.flight_gap)
+        self.guard = ms_to_samples(p["stride_guard_ms"], rate_hz)
+        self.guard_flight = max(1, ms_to_samples(_GUARD_FLIGHT_MS, rate_hz))
+        self.guard_impact = ms_to_samples(_GUARD_IMPACT_MS, rate_hz)
         self.ev_index = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_peak = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_air = array.array("i", [0] * EVENT_CAPACITY)
@@ -123,6 +130,9 @@ class Detector:
         self.air = 0
         self.low_start = -_FAR  # current/last free-fall stretch [low_start, low_last]
         self.low_last = -_FAR
+        # Stride guard: where the free fall of the last landing (counted or not) ended.
+        self.first_imp = -_FAR  # first sample at the impact level after the last low sample
+        self.land_end = -_FAR
 
     def feed(self, s, start, end):
         """Process samples start..end-1 of s (x, y, z counts at s[3*i], s[3*i+1], s[3*i+2]).
@@ -141,6 +151,11 @@ class Detector:
         maxf = self.max_flight
         gap = self.flight_gap
         win = self.window
+        guard = self.guard
+        gflight = self.guard_flight
+        gimp = self.guard_impact
+        first_imp = self.first_imp
+        land_end = self.land_end
         t = self.t
         armed = self.armed
         pending = self.pending
@@ -177,10 +192,15 @@ class Detector:
                 j -= 3
                 break
             t = t_at_j0 + j // 3 - 1
+            landed = -_FAR  # set when this sample is the impact that ends a free fall
             if m < ff2:
                 if t - low_last > gap + 1:  # a new free-fall stretch starts here
                     low_start = t
                 low_last = t
+            elif m >= imp2 and first_imp <= low_last:
+                first_imp = t
+                if low_last - low_start + 1 >= gflight and t - low_last <= gimp:
+                    landed = low_last  # a landing (a jump's or a stride's), for the guard
 
             if pending:
                 if m > peak:
@@ -201,7 +221,9 @@ class Detector:
                 # One landing per peak window; the refractory interval runs from its peak.
                 if not pending and t - last_peak >= refr:
                     flight = low_last - low_start + 1
-                    if not need_flight or (minf <= flight <= maxf and t - low_last <= win):
+                    if not need_flight or (
+                        minf <= flight <= maxf and t - low_last <= win and not (guard and low_start - land_end <= guard)
+                    ):
                         air = flight if need_flight else 0
                         if pw == 0:
                             ev_index[n_ev] = t
@@ -217,6 +239,8 @@ class Detector:
                         # This flight is used up: it cannot justify a second landing.
                         low_start = t - win - 1
                         low_last = t - win - 1
+            if landed != -_FAR:
+                land_end = landed  # after the check above: it guards the next take-off
             if armed and not pending:
                 quiet_lo = ff2
                 quiet_hi = rearm2
@@ -236,6 +260,8 @@ class Detector:
         self.air = air
         self.low_start = low_start
         self.low_last = low_last
+        self.first_imp = first_imp
+        self.land_end = land_end
         self.n_events = n_ev
         return i
 

@@ -20,6 +20,12 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     maxf = int(det.max_flight)
     gap = int(det.flight_gap)
     win = int(det.window)
+    guard = int(det.guard)
+    gflight = int(det.guard_flight)
+    gimp = int(det.guard_impact)
+    first_imp = int(det.first_imp)
+    land_end = int(det.land_end)
+    far = -(1 << 20)
     t = int(det.t)
     armed = int(det.armed)
     pending = int(det.pending)
@@ -67,10 +73,15 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
             j -= 3
             break
         t = t_at_j0 + j // 3 - 1
+        landed = far
         if m < ff2:
             if t - low_last > gap + 1:
                 low_start = t
             low_last = t
+        elif m >= imp2 and first_imp <= low_last:
+            first_imp = t
+            if low_last - low_start + 1 >= gflight and t - low_last <= gimp:
+                landed = low_last
 
         if pending:
             if m > peak:
@@ -90,7 +101,10 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
             armed = 0
             if (not pending) and t - last_peak >= refr:
                 flight = low_last - low_start + 1
-                if (not need_flight) or (minf <= flight and flight <= maxf and t - low_last <= win):
+                guarded = 0
+                if guard and low_start - land_end <= guard:
+                    guarded = 1
+                if (not need_flight) or (minf <= flight and flight <= maxf and t - low_last <= win and not guarded):
                     air = flight if need_flight else 0
                     if pw == 0:
                         ev_index[n_ev] = t
@@ -105,6 +119,8 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                         peak_t = t
                     low_start = t - win - 1
                     low_last = t - win - 1
+        if landed != far:
+            land_end = landed
         if armed and not pending:
             quiet_lo = ff2
             quiet_hi = rearm2
@@ -123,5 +139,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     det.air = air
     det.low_start = low_start
     det.low_last = low_last
+    det.first_imp = first_imp
+    det.land_end = land_end
     det.n_events = n_ev
     return i

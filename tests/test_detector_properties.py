@@ -55,6 +55,7 @@ configs = st.fixed_dictionaries(
         "min_flight_ms": st.integers(5, 300),
         "flight_gap_ms": st.integers(0, 50),
         "flight": st.booleans(),
+        "stride_guard_ms": st.sampled_from([0, 0, 300, 800]),
     }
 )
 

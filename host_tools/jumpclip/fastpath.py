@@ -4,7 +4,8 @@ state machine, and the exact logic of firmware/detector.py runs on those alone.
 Why this is exact: in Detector.feed, a sample whose squared magnitude lies in the quiet band
 [freefall_m2, rearm_m2) changes nothing except (a) it re-arms the detector (it is below the
 re-arm level) and (b) time passes, so an open peak window may close; its peak cannot change,
-because the peak is at least the impact level, above the band. Every other sample goes
+because the peak is at least the impact level, above the band (and the stride guard looks
+only at free-fall and impact-level samples). Every other sample goes
 through the same statements as in the firmware, in the same order. Tests compare the two on
 every trace of the corpus, on random signals and on the real recordings.
 """
@@ -30,7 +31,9 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     refr, pw = det.refractory, det.peak_window
     need_flight, minf, maxf = det.need_flight, det.min_flight, det.max_flight
     gap, win = det.flight_gap, det.window
+    guard, gflight, gimp = det.guard, det.guard_flight, det.guard_impact
     far = 1 << 20
+    first_imp = land_end = -far
     armed, pending = True, False
     cross_t = last_peak = -far
     peak = peak_t = air = 0
@@ -46,10 +49,15 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
             armed = True
         prev = t
         # From here on: the firmware's per-sample body, statement for statement.
+        landed = -far
         if m < ff2:
             if t - low_last > gap + 1:
                 low_start = t
             low_last = t
+        elif m >= imp2 and first_imp <= low_last:
+            first_imp = t
+            if low_last - low_start + 1 >= gflight and t - low_last <= gimp:
+                landed = low_last
         if pending:
             if m > peak:
                 peak = m
@@ -64,7 +72,9 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
             armed = False
             if not pending and t - last_peak >= refr:
                 flight = low_last - low_start + 1
-                if not need_flight or (minf <= flight <= maxf and t - low_last <= win):
+                if not need_flight or (
+                    minf <= flight <= maxf and t - low_last <= win and not (guard and low_start - land_end <= guard)
+                ):
                     air = flight if need_flight else 0
                     if pw == 0:
                         events.append(Event(t, m, air))
@@ -76,6 +86,8 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
                         peak_t = t
                     low_start = t - win - 1
                     low_last = t - win - 1
+        if landed != -far:
+            land_end = landed
     if pending:  # closes in the trailing quiet samples, or at the end of the stream
         events.append(Event(peak_t, peak, air))
     return events

@@ -67,4 +67,4 @@ def test_profile_sets_detector_keys_and_keys_still_win():
     cfg, errors = config.validate({"profile": "skipping", "min_flight_ms": 120})
     assert errors == [] and cfg["min_flight_ms"] == 120 and cfg["flight_gap_ms"] == 10
     cfg, errors = config.validate({"profile": "hopscotch"})
-    assert cfg["profile"] == "jumps" and len(errors) == 1 and "one of jumps, skipping" in errors[0]
+    assert cfg["profile"] == "jumps" and len(errors) == 1 and "one of jumps, skipping, running" in errors[0]
