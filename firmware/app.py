@@ -37,7 +37,6 @@ def load_config():
     chash = config.config_hash(cfg)
     del sys.modules["config"]
     return cfg, errors, params, chash
-_RTC_MAGIC = b"JCRTC1"  # in RTC memory once a host has set the clock (survives deep sleep)
 
 _BATCH = const(32)  # samples per I2C burst: 192 bytes
 _WAKE_BURSTS = const(5)  # up to 160 samples decoded per wake, then one detector call
@@ -203,9 +202,9 @@ class App:
         boot = log.boot if log else 0
         self.session_id = ((boot & 0x3FFFFF) << 10) | (self.sessions & 0x3FF)
         if log:
-            rtc_set = machine.RTC().memory()[: len(_RTC_MAGIC)] == _RTC_MAGIC
             import time
 
+            rtc_set = self.daily.clock(machine.RTC().memory(), 0)[0]
             log.begin_session(
                 self.session_id,
                 machine.unique_id(),

@@ -13,11 +13,11 @@ import sys
 import machine
 
 import logformat as lf
+from daily import RTC_MAGIC  # the RTC memory layout lives in daily.py
 
 PROTOCOL = 1
 ROOT = "log"
 CHUNK = 512
-_RTC_MAGIC = b"JCRTC1"
 
 F_FILE = 1  # payload: u32 size, then the file name
 F_DATA = 2  # payload: file bytes
@@ -50,7 +50,7 @@ def info(app=None):
             state = json.load(f)
     except (OSError, ValueError):
         state = {}
-    rtc_set = machine.RTC().memory()[: len(_RTC_MAGIC)] == _RTC_MAGIC
+    rtc_set = bytes(machine.RTC().memory()[:6]) == RTC_MAGIC
     version = "unknown"
     try:
         import app as appmod
@@ -153,7 +153,7 @@ def set_time(secs, tz_s=0):
     mem = bytearray(rtc.memory())
     if len(mem) < 10:
         mem.extend(bytes(10 - len(mem)))
-    mem[0:6] = _RTC_MAGIC
+    mem[0:6] = RTC_MAGIC
     lf.put_u32(mem, 6, tz_s & 0xFFFFFFFF)
     rtc.memory(bytes(mem))
     print("JCTIME %d" % time.time())

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from . import sync as syncmod
+from .fw import load
 from .sim.board import BoardOptions, VirtualBoard
 from .store import EPOCH_2000, Store
 from .synth import Builder
 from .traces import write_trace
 from .transport import SerialTransport
 
-RTC_MAGIC = b"JCRTC1"
+RTC_MAGIC = load("daily").RTC_MAGIC  # the clip's "a host set the clock" mark
 
 
 def training_trace(path: Path, seed: int, jumps: int) -> None:

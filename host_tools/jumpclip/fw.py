@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO_ROOT / "firmware"
 
 # Firmware modules that are pure computation and so also run under CPython.
-SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot")
+SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily")
 
 
 def load(name: str) -> ModuleType:

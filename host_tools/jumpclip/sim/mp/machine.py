@@ -185,10 +185,6 @@ class RTC:
         s.rtc_memory = bytes(data)
 
 
-def wake_on_ext0(pin, level):
-    simcore.sim.ext0_pin = pin.id if pin is not None else -1
-
-
 class ADC:
     """Battery sense: the voltage at the divider follows a scripted discharge curve."""
 
