@@ -16,12 +16,13 @@ import micropython
 from micropython import const
 
 import board
+import lease
 import logformat as lf
 import ui
 from daily import Daily
 from detector import MAX_INDEX, Detector, mg_to_m2
 from detector_viper import feed as feed_native
-from mpu6050 import MPU6050, SAMPLE_BYTES, decode
+from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
 VERSION = "0.1.0"
 VERSION_TUPLE = (0, 1, 0)
@@ -44,6 +45,7 @@ _HEARTBEAT_MS = const(10000)
 _BATTERY_EVERY_MS = const(60000)
 _LOW_BATTERY_SLEEP_MS = const(3600000)  # check again hourly (charging brings it back)
 _MOTION_WAKE_MG = const(120)
+_MOTION_WAKE_HZ = const(5)  # LP_WAKE_CTRL: 5 Hz draws ~20 uA (datasheet 6.3, low-power accel)
 _MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
 _BACKOFF_FIRST_MS = const(1000)
@@ -181,7 +183,8 @@ class App:
             except OSError as e:
                 self.sensor = None
                 self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
-                self.play(ui.SENSOR_ERROR)  # once per attempt
+                # once per attempt: a wrong part blinks apart from a missing one
+                self.play(ui.WRONG_SENSOR if isinstance(e, UnsupportedSensor) else ui.SENSOR_ERROR)
                 if not self.wait_ms(delay):
                     return False
                 delay = min(delay * 2, _BACKOFF_MAX_MS)
@@ -339,16 +342,24 @@ class App:
         self.end_session(reason)
         self.play(ui.SESSION_END)
         if wake_pin == board.MPU_INT and self.sensor is not None:
-            self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, 5)
-            self.sensor.motion_flag()  # clear a stale interrupt before arming the wake
+            self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, _MOTION_WAKE_HZ)
             level = esp32.WAKEUP_ANY_HIGH
         else:
+            if wake_pin == board.BUTTON:
+                self.wait_release()  # ext0 wakes on a level: a held button would wake it at once
             if self.sensor is not None:
                 self.sensor.sleep()
             level = esp32.WAKEUP_ALL_LOW
         if wake_pin >= 0:
             esp32.wake_on_ext0(machine.Pin(wake_pin, machine.Pin.IN), level)
         machine.deepsleep(sleep_ms) if sleep_ms else machine.deepsleep()
+
+    def wait_release(self):
+        """Until the button is let go (the long press that ends a session is still held)."""
+        while self.button.pin.value() == 0:
+            if self.wdt:
+                self.wdt.feed()
+            self.sleep_ms(50)
 
     def housekeeping(self):
         """Once per wake while counting: button, LED, idle timeout, battery."""
@@ -393,10 +404,11 @@ class App:
         s = self.sensor
         if s is None:
             return
-        if s.check_overflow():
+        avail = s.samples_waiting()
+        if avail < 0:
             self.fifo_overflows += 1
             self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
-        avail = s.samples_waiting()
+            return
         while avail >= _BATCH:
             k = 0
             while k < _WAKE_BURSTS and avail >= _BATCH:
@@ -412,6 +424,9 @@ class App:
         if s is None:
             return
         n = s.samples_waiting()
+        if n < 0:
+            self.fifo_overflows += 1
+            return
         mv = memoryview(self.raw)
         while n > 0:
             k = n if n < _BATCH else _BATCH
@@ -425,6 +440,7 @@ class App:
         host calls it again after a sync: a new session starts."""
         if self.wdt is None:
             self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
+        lease.end()
         if not self.log_open:
             self.open_log()
             for e in self.config_errors:
@@ -432,7 +448,13 @@ class App:
             cause = machine.reset_cause()
             if cause == machine.DEEPSLEEP_RESET:
                 self.woke = machine.wake_reason()
-                self.note("woke from deep sleep (%s)" % ("motion" if self.woke == machine.EXT0_WAKE else "timer"), False)
+                by_button = self.woke == machine.EXT0_WAKE and self.button.pin.value() == 0
+                if by_button:
+                    self.button.swallow()  # the press that woke the clip is not a gesture
+                what = "button" if by_button else ("motion" if self.woke == machine.EXT0_WAKE else "timer")
+                self.note("woke from deep sleep (%s)" % what, False)
+            elif cause == machine.WDT_RESET:
+                self.note("restarted by the watchdog: counting again")
         try:
             self.load_daily()
         except Exception as e:  # the daily count is a nicety: never let it stop counting
@@ -469,11 +491,14 @@ class App:
                     self.housekeeping()
                 except OSError as e:
                     self.note("housekeeping: %s" % e)
+                if self.host_waiting():
+                    break  # a byte that arrived while awake: answer now, not after the sleep
                 self.sleep_ms(self.wake_ms)
             try:
                 self.read_remainder()
             except OSError as e:
                 self.note("sensor lost: %s" % e)
+            self.end_session()  # while Ctrl-C is still a plain byte: a flush is never cut short
         finally:
+            lease.grant(self.wdt, self.cfg["wdt_ms"] // 4)  # the host has the clip now
             micropython.kbd_intr(3)
-        self.end_session()

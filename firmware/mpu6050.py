@@ -35,12 +35,28 @@ _USER_FIFO_RESET = const(0x04)  # USER_CTRL
 _FIFO_OFLOW = const(0x10)  # INT_STATUS / INT_ENABLE bit 4
 _MOT_INT = const(0x40)  # INT_STATUS / INT_ENABLE bit 6
 _LATCH_INT_EN = const(0x20)  # INT_PIN_CFG: hold INT high until status is read
+_HPF_5HZ = const(0x01)  # ACCEL_CONFIG bits 2:0, ACCEL_HPF (register map rev 3.2; i2cdevlib)
+_HPF_HOLD = const(0x07)
+_HPF_SETTLE_MS = const(200)
+
+_RESET_MS = const(100)
+_RESET_POLLS = const(20)  # x 10 ms after the first 100 ms
 
 FIFO_SIZE = const(1024)
 SAMPLE_BYTES = const(6)  # X, Y, Z accelerometer, big-endian int16
+_FIFO_WHOLE = const(1020)  # 170 whole samples: more than this means it overflowed
 
 GENUINE_ID = 0x68
-CLONE_IDS = (0x72, 0x98)  # answers of known clones, accepted with a warning
+# Parts sold on "MPU6050" boards that answer otherwise (Linux inv_mpu_core.c, hw_info). They
+# keep the accelerometer filter in ACCEL_CONFIG2 (0x1D) and wake on motion through
+# ACCEL_INTEL_CTRL and WOM_THR, with ACCEL_CONFIG bits 2:0 reserved (MPU-6500 register map),
+# and their FIFOs differ in size: configured as an MPU6050 they would never wake on motion.
+OTHER_FAMILIES = {0x70: "MPU-6500", 0x71: "MPU-9250", 0x73: "MPU-9255", 0x98: "ICM-20689"}
+
+
+class UnsupportedSensor(OSError):
+    """A sensor answered, but it is not one this driver configures correctly."""
+
 
 _AFS_SEL = {2: 0, 4: 1, 8: 2, 16: 3}
 _DLPF_CFG = {260: 0, 184: 1, 94: 2, 44: 3, 21: 4, 10: 5, 5: 6}
@@ -61,12 +77,16 @@ class MPU6050:
         except OSError:
             raise OSError("MPU6050 not found at I2C address 0x%02x: check wiring and power" % addr)
         who = self._b1[0]
-        if who == GENUINE_ID:
-            pass
-        elif who in CLONE_IDS:
-            self.warning = "MPU6050 at 0x%02x answers WHO_AM_I=0x%02x (a known clone); continuing" % (addr, who)
-        else:
-            raise OSError("device at I2C address 0x%02x answers WHO_AM_I=0x%02x, not an MPU6050" % (addr, who))
+        if who in OTHER_FAMILIES:
+            raise UnsupportedSensor(
+                "sensor at I2C address 0x%02x is an %s (WHO_AM_I 0x%02x), not an MPU-6050: its filter and "
+                "wake-on-motion registers differ; fit an MPU-6050 board" % (addr, OTHER_FAMILIES[who], who)
+            )
+        if who != GENUINE_ID:
+            raise UnsupportedSensor(
+                "device at I2C address 0x%02x answers WHO_AM_I=0x%02x, not an MPU6050 (0x68): "
+                "check the part on the board" % (addr, who)
+            )
         self.who_am_i = who
         self.rate_hz = 0
         self.range_g = 0
@@ -104,14 +124,17 @@ class MPU6050:
         self.reset_fifo()
 
     def _wait_reset(self):
-        # DEVICE_RESET clears itself when the reset is done (datasheet: up to 100 ms).
+        # DEVICE_RESET clears itself when the reset is done (register map 4.28). That takes
+        # about 100 ms: the Linux driver waits INV_MPU6050_POWER_UP_TIME (100 ms), Adafruit's
+        # begin() delay(100). Wait that long first, then allow three times as much.
         import time
 
-        for _ in range(20):
+        time.sleep_ms(_RESET_MS)
+        for _ in range(_RESET_POLLS):
             if not (self._read(_PWR_MGMT_1) & _DEVICE_RESET):
                 return
-            time.sleep_ms(5)
-        raise OSError("MPU6050 at 0x%02x did not come out of reset" % self.addr)
+            time.sleep_ms(10)
+        raise OSError("MPU6050 at 0x%02x did not come out of reset: check its power" % self.addr)
 
     def reset_fifo(self):
         self._write(_USER_CTRL, _USER_FIFO_RESET)
@@ -125,17 +148,19 @@ class MPU6050:
         return (b[0] << 8) | b[1]
 
     def samples_waiting(self):
-        """Whole samples in the FIFO (a partly written sample stays for the next read)."""
-        return self.fifo_count() // SAMPLE_BYTES
+        """Whole samples in the FIFO (a partly written sample stays for the next read), or
+        -1 if it overflowed: then the oldest data is gone and the byte stream is misaligned
+        (1024 is no multiple of 6), so the FIFO is reset and the overflow counted.
 
-    def check_overflow(self):
-        """True if the FIFO overflowed since the last check. The oldest samples were lost and
-        the byte stream may be misaligned, so the FIFO is reset and the event counted."""
-        if self._read(_INT_STATUS) & _FIFO_OFLOW:
+        Overflow is judged by the count, not by INT_STATUS's FIFO_OFLOW bit, which some
+        parts report all the time (Linux inv_mpu6050, commit 6e82ae6b8d11): a FIFO holding
+        more than its 170 whole samples has overflowed."""
+        n = self.fifo_count()
+        if n > _FIFO_WHOLE:
             self.fifo_overflows += 1
             self.reset_fifo()
-            return True
-        return False
+            return -1
+        return n // SAMPLE_BYTES
 
     def read_fifo_into(self, buf):
         """Burst-read len(buf) bytes (a whole number of samples) from the FIFO into buf.
@@ -147,12 +172,19 @@ class MPU6050:
         self.i2c.readfrom_mem_into(self.addr, _ACCEL_XOUT_H, buf6)
 
     # Motion wake (used by the power manager before deep sleep).
-    def set_motion_wake(self, threshold_mg=64, duration_ms=1, wake_hz=5):
+    def set_motion_wake(self, threshold_mg=120, duration_ms=1, wake_hz=20):
         """Low-power cycle mode with the motion interrupt on INT (active high, latched).
 
-        MOT_THR is about 2 mg/LSB (register map rev 3.2; later revisions omit the scale, so
-        treat it as approximate). MOT_DUR counts 1 ms steps at the 1 kHz accelerometer rate.
+        Motion is the high-pass filtered acceleration against MOT_THR, axis by axis. With the
+        filter at "reset" gravity stays in the comparison and the interrupt is set all the
+        time (kriswiner's LowPowerAccelOnlyMPU6050 notes it), so first let the filter track
+        gravity at 5 Hz, wait, then hold it: the comparison is then against the change since
+        the hold (the sequence of kriswiner and Adafruit_MPU6050; register map rev 3.2,
+        ACCEL_HPF). MOT_THR is about 2 mg/LSB (register map rev 3.2, i2cdevlib); MOT_DUR
+        counts 1 ms steps.
         """
+        import time
+
         if wake_hz not in _LP_WAKE:
             raise ValueError("wake_hz must be one of 1, 5, 20, 40")
         thr = threshold_mg // 2
@@ -160,12 +192,18 @@ class MPU6050:
             thr = 1
         elif thr > 255:
             thr = 255
+        afs = _AFS_SEL.get(self.range_g, 3) << 3
+        self._write(_INT_ENABLE, 0)  # nothing on INT while it is set up
         self._write(_USER_CTRL, 0)  # FIFO off
         self._write(_FIFO_EN, 0)
+        self._write(_ACCEL_CONFIG, afs | _HPF_5HZ)
+        time.sleep_ms(_HPF_SETTLE_MS)  # about 6 time constants of the 5 Hz filter
+        self._write(_ACCEL_CONFIG, afs | _HPF_HOLD)
         self._write(_MOT_THR, thr)
         self._write(_MOT_DUR, min(max(duration_ms, 1), 255))
         self._write(_MOT_DETECT_CTRL, 0x15)  # accel on-delay 1 ms, decrement counters by 1
         self._write(_INT_PIN_CFG, _LATCH_INT_EN)
+        self._read(_INT_STATUS)  # drop anything latched before the filter held
         self._write(_INT_ENABLE, _MOT_INT)
         self._write(_PWR_MGMT_2, (_LP_WAKE[wake_hz] << 6) | _STBY_GYRO)
         self._write(_PWR_MGMT_1, _CYCLE | _TEMP_DIS)

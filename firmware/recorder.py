@@ -14,6 +14,7 @@ import sys
 import machine
 
 import board
+import lease
 import logformat as lf
 from mpu6050 import SAMPLE_BYTES, MPU6050
 
@@ -58,12 +59,16 @@ def record(seconds, cfg=None, i2c=None):
     target = seconds * rate
     total = 0
     seq = 0
+    flag = 0
     wake_ms = 60 * 1000 // rate  # about a third of the FIFO: never near overflow
     while total < target:
+        lease.renew()  # feeds the watchdog: a long recording is the host at work
         if poll.poll(0):
             break  # the host wants to stop early
-        flag = 1 if s.check_overflow() else 0
         n = s.samples_waiting()
+        if n < 0:
+            flag = 1  # carried to the next batch sent: the samples before it were lost
+            n = 0
         while n >= _BATCH and total < target:
             s.read_fifo_into(raw)
             lf.put_u16(head, 2, seq & 0xFFFF)

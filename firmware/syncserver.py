@@ -12,6 +12,7 @@ import sys
 
 import machine
 
+import lease
 import logformat as lf
 from daily import RTC_MAGIC  # the RTC memory layout lives in daily.py
 
@@ -43,6 +44,7 @@ def _read_int(name, default):
 
 
 def info(app=None):
+    lease.renew()  # the host is here: keep the watchdog fed a while longer
     import time
 
     try:
@@ -93,6 +95,7 @@ def _frame(out, ftype, payload):
 
 def send(after_seq):
     """Stream every segment that may hold a record numbered above after_seq."""
+    lease.renew()  # the host is here: keep the watchdog fed a while longer
     out = sys.stdout.buffer
     segs = _segments()
     buf = bytearray(CHUNK)
@@ -124,6 +127,7 @@ def send(after_seq):
 def ack(seq):
     """Record the host's acknowledgement (it only ever grows) and delete every segment it
     covers entirely, except the newest, which the log is still appending to."""
+    lease.renew()  # the host is here: keep the watchdog fed a while longer
     old = _read_int("ack", -1)
     if seq > old:
         tmp = ROOT + "/ack.tmp"
@@ -144,6 +148,7 @@ def ack(seq):
 def set_time(secs, tz_s=0):
     """Set the RTC to UTC (seconds since 2000) and remember the host's time-zone offset, so
     the daily target's day ends at local midnight."""
+    lease.renew()  # the host is here: keep the watchdog fed a while longer
     import time
 
     t = time.gmtime(secs)

@@ -9,6 +9,7 @@ COUNTING = ((20, 0),)  # a blip every 10 s while a session is open
 SESSION_START = ((100, 100), (100, 0))
 SESSION_END = ((600, 0),)
 SENSOR_ERROR = ((80, 80), (80, 80), (80, 0))
+WRONG_SENSOR = ((80, 80), (80, 80), (80, 300), (600, 0))  # three short, one long: wrong chip
 LOW_BATTERY = ((50, 50), (50, 50), (50, 50), (50, 50), (50, 0))
 LOG_FULL = ((400, 200), (400, 0))
 TARGET_REACHED = ((500, 250), (500, 250), (500, 0))
@@ -38,6 +39,13 @@ class Button:
         self.down_at = -1
         self.last_short = -1  # release time of a short press waiting for a second one
         self.long_fired = False
+
+    def swallow(self):
+        """The button is down now, but this press is spent (it woke the clip): ignore it
+        until it is released."""
+        self.down_at = 0
+        self.long_fired = True
+        self.last_short = -1
 
     def poll(self, now_ms):
         """A gesture completed at now_ms, or 0."""

@@ -49,12 +49,18 @@ def led_on_durations(report):
     return [t1 - t0 for (t0, v0), (t1, v1) in zip(ev, ev[1:]) if v0 == 1 and v1 == 0]
 
 
+def blinks(report, ms):
+    """On-periods of about ms: awake time is real time on the virtual board, so a blink lasts
+    its sleep plus the few milliseconds of work around it."""
+    return sum(1 for d in led_on_durations(report) if ms <= d <= ms + 30)
+
+
 def test_target_reached_mid_session_signals_once(tmp_path):
     tr = make_trace(tmp_path / "t.csv", [("jumps", 6, 5.5)])
     run = run_trace(tr, tmp_path / "b", BoardOptions(config={"daily_target": 3, "idle_min": 0}))
     assert len(run.jumps()) == 6
     assert run.console.count("daily target reached: 3 qualifying impacts") == 1
-    assert led_on_durations(run.report).count(500) == 3  # the target pattern: three long blinks
+    assert blinks(run.report, 500) == 3  # the target pattern: three long blinks
     assert "today 6/3 (rolling 24 h: clock not set)" in run.console
 
 
@@ -93,7 +99,7 @@ def test_low_battery_flushes_and_sleeps(tmp_path):
     log = log_of(tmp_path / "b")
     assert [e.reason for e in log.ends] == [4]  # END_LOW_BATTERY, and the jumps before it kept
     assert len(log.jumps) == 2 and log.ends[0].jumps == 2
-    assert led_on_durations(run.report).count(50) >= 5  # the low-battery pattern
+    assert blinks(run.report, 50) >= 5  # the low-battery pattern
 
 
 def test_button_ends_and_starts_sessions(tmp_path):
@@ -111,7 +117,7 @@ def test_short_press_shows_progress(tmp_path):
     tr = make_trace(tmp_path / "t.csv", [("jumps", 4, 5.0), ("rest", 6)])
     run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"button": [[10500, 300]]}))
     # One blink per 10 qualifying impacts, at least one: 4 impacts -> one 150 ms blink.
-    assert led_on_durations(run.report).count(150) == 1
+    assert blinks(run.report, 150) == 1
 
 
 def test_an_hour_with_light_sleep_never_overflows_the_fifo(tmp_path):

@@ -88,14 +88,18 @@ def test_tune_rejects_a_bad_grid(tmp_path):
 def test_record_then_replay_gives_the_same_events(tmp_path, range_g):
     original = DATA / "cmj_s1.csv"
     cfg = {"range_g": range_g, "impact_g": 1.9} if range_g == 2 else {}
-    b = VirtualBoard(tmp_path / "b", BoardOptions(config=cfg, extra={"run_main": False}))
+    # Recording happens in real time on a clip, so the board runs paced (2x real time), and
+    # the trace plays after a 4 s lead-in: the recording starts before the first jump.
+    lead_s = 4.0
+    opts = BoardOptions(config=cfg, time_scale=2, extra={"run_main": False, "trace_delay_s": lead_s})
+    b = VirtualBoard(tmp_path / "b", opts)
     b.flash_firmware()
     tr = b.load_trace(original)
     port = b.serve()
     b.start(interactive=True)
     out = tmp_path / "rec.csv"
     try:
-        seconds = int(tr.duration_s) - 1
+        seconds = int(lead_s + tr.duration_s) + 1
         res = CliRunner().invoke(main, ["record", "--port", port, "--out", str(out), "--seconds", str(seconds), "--jumps", "6", "--placement", "waist"])
     finally:
         b.stop()
@@ -103,15 +107,16 @@ def test_record_then_replay_gives_the_same_events(tmp_path, range_g):
     assert "no gaps" in res.output
     rec = read_trace(out)
     assert rec.header["label"] == "jumps=6" and rec.header["placement"] == "waist" and rec.header["rate_hz"] == "200"
-    # The recording starts a few samples into the trace (boot, then the host's command):
-    # find where, as the shift at which the recorded counts equal the original's.
+    # Find where the trace starts in the recording: the shift at which the recorded counts
+    # equal the original's.
     from jumpclip.sim import feed
 
     c = replay.make_detector(cfg)[1]
     orig_counts = feed.counts(read_trace(original), c["rate_hz"], c["range_g"])
     rec_counts = feed.counts(rec, c["rate_hz"], c["range_g"])
-    k0 = next(k for k in range(50) if (orig_counts[k : k + len(rec_counts)] == rec_counts).all())
+    n = len(orig_counts)
+    k0 = next(k for k in range(int(lead_s * 200) + 1) if (rec_counts[k : k + n] == orig_counts).all())
     want, c = replay.detect_trace(read_trace(original), cfg)
     got, _ = replay.detect_trace(rec, cfg)
-    shifted = [(e.index - k0, e.peak_m2, e.air) for e in want if e.index - k0 < len(rec.t)]
+    shifted = [(e.index + k0, e.peak_m2, e.air) for e in want]
     assert [e.as_tuple() for e in got] == shifted and len(got) == 6

@@ -55,6 +55,9 @@ def two_sessions(tmp_path_factory):
     board.start(interactive=True)
     res = deploy(port)  # mpy-cross + mpremote ... resume; then reset: the new firmware boots
     assert res.copied == len(flash.firmware_files()) and res.arch == "x64"
+    # The reset kept the chip's clock running: the trace went on while mpremote deployed.
+    # The wearer starts jumping now: power-cycle onto trace A from its start.
+    board.restart(TRACE_A)
     wait_end(board)
     t = fast(port)
     t.open()

@@ -84,10 +84,12 @@ def test_unknown_chip_reports_and_retries(tmp_path):
     assert run.report["crashed"] is None
 
 
-def test_clone_chip_is_used_with_a_warning(tmp_path):
+def test_an_unknown_chip_is_refused_and_the_clip_keeps_running(tmp_path):
+    # WHO_AM_I 0x72 is in no independent source: refused, named, retried (test_chip_witness
+    # covers the known other families).
     run = run_trace(DATA / "cmj_s1.csv", tmp_path, BoardOptions(who_am_i=0x72))
-    assert "WHO_AM_I=0x72 (a known clone)" in run.console
-    assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps
+    assert "answers WHO_AM_I=0x72, not an MPU6050" in run.console
+    assert run.report["crashed"] is None and run.jumps() == []
 
 
 def _served_board(tmp_path, trace):

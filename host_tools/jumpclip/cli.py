@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +90,8 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
 
     cfg = _read_config(config_path) if config_path else None
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="jumpclip-sim-"))
-    board = VirtualBoard(wd, BoardOptions(config=cfg, sensor=not no_sensor))
+    # Real time: a person at the REPL, `record` and `sync` meet the clip as they would a real one.
+    board = VirtualBoard(wd, BoardOptions(config=cfg, sensor=not no_sensor, time_scale=1))
     try:
         board.flash_firmware()
         board.load_trace(trace_path)
@@ -113,6 +115,8 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
         out.print("stopping the virtual board")
     finally:
         board.stop()
+        if not workdir:
+            shutil.rmtree(wd, ignore_errors=True)  # a temporary board leaves nothing behind
 
 
 @main.command()

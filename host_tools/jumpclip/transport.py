@@ -157,16 +157,31 @@ class SerialTransport:
         self._pending = b""
         quiet_until = time.monotonic() + self.quiet
         give_up = time.monotonic() + self.timeout
-        resend = time.monotonic() + 0.5
+        resend = time.monotonic() + 0.01
+        started = time.monotonic()
+        self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
+        assert self.ser is not None
+        read_timeout = self.ser.timeout
+        self.ser.timeout = 0.005  # short reads: the resends below must not wait on them
+        try:
+            return self._interrupt_loop(out, quiet_until, give_up, resend, started)
+        finally:
+            self.ser.timeout = read_timeout
+
+    def _interrupt_loop(self, out: bytes, quiet_until: float, give_up: float, resend: float, started: float) -> str:
         while time.monotonic() < quiet_until and time.monotonic() < give_up:
             chunk = self._read_some()
             if chunk:
+                if self.first_reply_s is None:
+                    self.first_reply_s = time.monotonic() - started
                 out += chunk
                 quiet_until = time.monotonic() + self.quiet
             elif not out and time.monotonic() > resend:
-                # A byte sent while the chip was in light sleep can be lost: say it again.
+                # A byte that arrives while the chip is in light sleep is lost (the esp32 port
+                # arms no UART wake-up), and the clip is awake a few ms in every few hundred:
+                # keep the line busy with Ctrl-C until a wake window catches one.
                 self._write(b"\x03")
-                resend = time.monotonic() + 0.5
+                resend = time.monotonic() + 0.01
                 quiet_until = max(quiet_until, time.monotonic() + self.quiet)
             if out.endswith(b">>> ") or out.endswith(b"\x04>"):
                 break  # a prompt: the hand-over is complete

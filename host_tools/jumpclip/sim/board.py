@@ -3,8 +3,13 @@
 The firmware's console is pty A (raw, no signals: Ctrl-C arrives as a byte, as on the
 ESP32's USB serial, and the firmware polls for it). `serve()` adds pty B, a port that
 pyserial and `mpremote connect <port> resume ...` open like the clip's USB port, and a
-bridge thread copying bytes between the two. The simulation's own messages ("SIM ...")
-come on stderr, kept apart from the console.
+bridge thread copying bytes between the two at the UART's speed (115200 baud: 10 bits a
+byte), so a long transfer takes the time it takes on the chip. The simulation's own messages
+("SIM ...") come on stderr, kept apart from the console.
+
+The chip's life: a watchdog reset, machine.reset() and a wake from deep sleep all boot it
+again (boot.py, main.py), with the RTC and RTC memory kept; `restart()` is a power cycle,
+which loses both (ESP-IDF sleep modes: RTC memory is kept in deep sleep, not without power).
 """
 
 from __future__ import annotations
@@ -27,6 +32,17 @@ from . import feed as feedmod
 from . import flash
 
 MP_DIR = Path(__file__).resolve().parent / "mp"
+
+
+def wiring() -> dict[str, int]:
+    """The pin map, read from the firmware's board.py: which GPIO the button, the MPU6050's
+    INT and the battery divider are wired to (the simulation's netlist)."""
+    import re
+
+    from ..fw import FIRMWARE_DIR
+
+    text = (FIRMWARE_DIR / "board.py").read_text()
+    return {k: int(v, 0) for k, v in re.findall(r"^(\w+) = const\((\w+)\)", text, re.M)}
 
 
 class BoardError(Exception):
@@ -61,6 +77,8 @@ class BoardOptions:
     max_virtual_s: float = 0.0  # stop the board after this much virtual time (0: no limit)
     trace_pins: list[int] = field(default_factory=lambda: [13])
     firmware: bool = True  # False: a board with MicroPython only (before `jumpclip deploy`)
+    time_scale: int = 0  # 0: sleeps take no real time; N: the whole clock runs at N x real time
+    baud: int = 115200  # the USB-serial bridge's UART (0: unpaced)
     extra: dict = field(default_factory=dict)  # further simulation settings
 
 
@@ -71,7 +89,6 @@ class VirtualBoard:
         self.opts = options or BoardOptions()
         self.image = self.dir / "flash.img"
         self.feed_path = self.dir / "trace.feed"
-        self.report_path = self.dir / "report.json"
         self.proc: subprocess.Popen | None = None
         self.console = bytearray()
         self.sim_lines: list[str] = []
@@ -94,6 +111,9 @@ class VirtualBoard:
         self.carry: dict = {}  # passed to the next boot
         self.asleep = threading.Event()  # in deep sleep with nothing left in the trace to wake it
         self.deep_sleeps = 0
+        self.resets: list[tuple[str, float]] = []  # (why, virtual s) of each reset or deep sleep
+        self.last_report: dict = {}
+        self.halting = False
 
     # --- preparation ---
     def flash_firmware(self) -> None:
@@ -116,6 +136,7 @@ class VirtualBoard:
         self.trace_end.clear()
         self.exited.clear()
         self.reset_requested = False
+        self.halting = False
         if not self.image.exists():
             self.flash_firmware()
         simcfg = {
@@ -123,18 +144,17 @@ class VirtualBoard:
             "flash": str(self.image),
             "block_size": flash.BLOCK_SIZE,
             "block_count": self.image.stat().st_size // flash.BLOCK_SIZE,
-            "report": str(self.report_path),
             "sensor": self.opts.sensor,
             "who_am_i": self.opts.who_am_i,
             "max_virtual_s": self.opts.max_virtual_s,
             "trace_pins": self.opts.trace_pins,
+            "time_scale": self.opts.time_scale,
+            "wiring": wiring(),
             **self.opts.extra,
             **self.carry,
         }
         cfg_path = self.dir / "sim.json"
         cfg_path.write_text(json.dumps(simcfg))
-        if self.report_path.exists():
-            self.report_path.unlink()
         master, slave = pty.openpty()
         tty.setraw(slave)  # raw: no echo, no line editing, no SIGINT: bytes pass as they are
         args = [find_micropython()]
@@ -157,12 +177,15 @@ class VirtualBoard:
         self._sim_thread.start()
         threading.Thread(target=self._pump_console, args=(master, proc), daemon=True).start()
 
-    def restart(self, trace: str | Path | Trace | None = None) -> None:
-        """Power-cycle: the same flash, a fresh chip (and optionally a new trace)."""
+    def restart(self, trace: str | Path | Trace | None = None, keep_clock: bool = False) -> None:
+        """Power-cycle: the same flash, a fresh chip (and optionally a new trace). RTC memory
+        and the RTC are lost; keep_clock continues the trace where it was (else from 0)."""
+        clock = self.saved.get("clock_us", 0)
         self.stop()
         self.exited.wait(5)
         if trace is not None:
             self.load_trace(trace)
+        self.carry = {"clock_start_us": clock} if keep_clock else {}
         self.start(self.interactive)
 
     def replug(self) -> None:
@@ -172,23 +195,29 @@ class VirtualBoard:
 
     def _pump_console(self, master: int, proc: subprocess.Popen) -> None:
         fds = [master]
+        scale = self.opts.time_scale or 1
+        byte_s = 10 / (self.opts.baud * scale) if self.opts.baud else 0.0  # start, 8 data, stop
+        line_free = time.monotonic()  # when the UART has sent what it was given
         while True:
             if self._client_fd is not None and len(fds) == 1:
                 fds.append(self._client_fd)
             # Wait for input, and for room on the port while a backlog waits (else a full
             # pty buffer would stall the stream until the timeout).
             wfds = [self._client_fd] if self._backlog and self._client_fd is not None and not self.link_down else []
+            rfds = fds if time.monotonic() >= line_free else fds[1:]
             try:
-                ready, _, _ = select.select(fds, wfds, [], 0.2)
+                ready, _, _ = select.select(rfds, wfds, [], 0.005 if rfds is not fds else 0.2)
             except (OSError, ValueError):
                 break
             if master in ready:
+                # The UART carries a byte per 10 bit times: read only what it could have sent.
                 try:
-                    data = os.read(master, 65536)
+                    data = os.read(master, 256 if byte_s else 65536)
                 except OSError:
                     break  # the board's side closed: it exited
                 if not data:
                     break
+                line_free = max(line_free, time.monotonic()) + len(data) * byte_s
                 with self._lock:
                     self.console += data
                 self._to_client(data)
@@ -206,41 +235,43 @@ class VirtualBoard:
         os.close(master)
         proc.wait()
         self._sim_thread.join(5)
-        if self.saved.get("why") == "deepsleep":
+        why = self.saved.get("why")
+        if why in ("deepsleep", "reset", "wdt"):
+            if why != "wdt":  # counted when the halt was seen
+                self.resets.append((why, self.saved.get("clock_us", 0) / 1e6))
             try:
-                self._wake_from_deepsleep()
+                if why == "deepsleep":
+                    self._wake_from_deepsleep()
+                else:
+                    self._reboot(why)
                 return
             except Exception as e:  # a harness bug must end the run, not hang it
-                self.sim_lines.append(f"HARNESS wake failed: {e!r}")
+                self.sim_lines.append(f"HARNESS reboot failed: {e!r}")
         self.exited.set()
-        if self.reset_requested and self.interactive:
-            # machine.reset(): the board boots again, as a chip would. Whatever the host sent
-            # meanwhile is lost, as it is on the chip, whose UART restarts with the reset.
-            self._drain_client()
-            self.start(True)
+
+    def _reboot(self, why: str) -> None:
+        """machine.reset() or the watchdog: the chip boots again at once, keeping the RTC and
+        RTC memory. Whatever the host sent meanwhile is lost: the UART restarts too."""
+        st = self.saved
+        self._drain_client()
+        self.carry = {
+            "clock_start_us": st["clock_us"] + self.BOOT_MS * 1000,
+            "rtc_offset_s": st["rtc_offset_s"],
+            "rtc_memory": st["rtc_memory"],
+            "reset_cause": 3 if why == "wdt" else 5,  # WDT_RESET, SOFT_RESET
+        }
+        self.start(self.interactive)
 
     BOOT_MS = 300  # ESP32 wake from deep sleep to main.py running (ROM, bootloader, MicroPython)
 
     def _wake_from_deepsleep(self) -> None:
-        """The chip slept; it wakes on its timer or when the MPU6050 signals motion on INT."""
+        """The chip slept; the simulation worked out when it wakes (simcore.Sim.deep_sleep):
+        boot it then, or leave it asleep if nothing wakes it before the trace ends."""
         st = self.saved
         self.deep_sleeps += 1
-        t_sleep = st["clock_us"]
-        wake_us, reason = None, 0
-        if st.get("sleep_ms"):
-            wake_us, reason = t_sleep + st["sleep_ms"] * 1000, 4  # TIMER_WAKE
-        motion = st.get("motion")
-        if st.get("ext0") == 33:  # the button (board.BUTTON): wake at the next scripted press
-            presses = [p[0] * 1000 for p in st.get("button", []) if p[0] * 1000 > t_sleep]
-            if presses and (wake_us is None or presses[0] < wake_us):
-                wake_us, reason = presses[0], 2
-        elif motion and st.get("ext0", -1) >= 0 and self.trace is not None:
-            t_motion = self._first_motion(t_sleep, motion["thr_mg"])
-            if t_motion is not None and (wake_us is None or t_motion < wake_us):
-                wake_us, reason = t_motion, 2  # EXT0_WAKE: the motion interrupt pin
-        end_us = int(self.trace.duration_s * 1e6) if self.trace is not None else None
-        if wake_us is None or (end_us is not None and wake_us >= end_us):
-            self.asleep.set()  # nothing wakes it before the trace ends
+        wake_us = st.get("wake_us")
+        if wake_us is None:
+            self.asleep.set()
             self.trace_end.set()
             self.exited.set()
             return
@@ -249,19 +280,10 @@ class VirtualBoard:
             "rtc_offset_s": st["rtc_offset_s"],
             "rtc_memory": st["rtc_memory"],
             "reset_cause": 4,  # DEEPSLEEP_RESET
-            "wake_reason": reason,
+            "wake_reason": st.get("wake_reason", 0),
         }
+        self._drain_client()
         self.start(self.interactive)
-
-    def _first_motion(self, after_us: int, thr_mg: int) -> int | None:
-        """When |a| first departs from 1 g by more than the motion threshold, after after_us."""
-        import numpy as np
-
-        rate, v = feedmod.fine_units(self.trace)
-        k0 = after_us * rate // 1_000_000 + 1
-        mag = np.sqrt((v[k0:].astype(np.float64) ** 2).sum(axis=1)) / feedmod.FINE_LSB_PER_G
-        hit = np.flatnonzero(np.abs(mag - 1.0) > thr_mg / 1000)
-        return None if not len(hit) else (k0 + int(hit[0])) * 1_000_000 // rate
 
     def _drain_client(self) -> None:
         if self._client_fd is None:
@@ -303,10 +325,21 @@ class VirtualBoard:
             self.sim_lines.append(line)
             if line.startswith("SIM trace-end"):
                 self.trace_end.set()
-            elif line.startswith("SIM reset"):
-                self.reset_requested = True
             elif line.startswith("SIM state "):
                 self.saved = json.loads(line[10:])
+            elif line.startswith("SIM report "):
+                self.last_report = json.loads(line[11:])
+                self.last_report["wdt_resets"] = sum(1 for w, _ in self.resets if w == "wdt")
+            elif line.startswith("SIM halt "):
+                # The chip reset or went to deep sleep: end this process; _pump_console
+                # boots the next one when the console closes.
+                self.halting = True
+                if line == "SIM halt wdt":
+                    self.resets.append(("wdt", self.saved.get("clock_us", 0) / 1e6))
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
 
     def write(self, data: bytes) -> None:
         os.write(self._master, data)
@@ -337,6 +370,7 @@ class VirtualBoard:
     def stop(self) -> None:
         self.reset_requested = False
         self.saved = {}
+        self.carry = {}
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -347,10 +381,11 @@ class VirtualBoard:
             return self.console.decode(errors="replace")
 
     def report(self) -> dict:
-        try:
-            return json.loads(self.report_path.read_text())
-        except (OSError, ValueError):
-            return {}
+        """The simulation's report of the last boot, plus the resets the harness saw."""
+        rep = dict(self.last_report)
+        rep["wdt_resets"] = sum(1 for w, _ in self.resets if w == "wdt")
+        rep["resets"] = list(self.resets)
+        return rep
 
     def wait_for(self, text: str, timeout: float = 30.0) -> bool:
         end = time.monotonic() + timeout

@@ -19,7 +19,12 @@ BLOCK_COUNT = 512  # 2 MB: the ESP32 port's default vfs partition on 4 MB flash
 
 
 def firmware_files() -> list[Path]:
-    return sorted(FIRMWARE_DIR.glob("*.py"))
+    """The files flashed onto the virtual board: firmware/, or $JUMPCLIP_SIM_FIRMWARE (the
+    witness check, tools/witness.py, flashes an older firmware to show a test fails on it)."""
+    import os
+
+    root = Path(os.environ.get("JUMPCLIP_SIM_FIRMWARE") or FIRMWARE_DIR)
+    return sorted(root.glob("*.py"))
 
 
 def build_image(path: str | Path, config: dict | None = None, files: list[Path] | None = None) -> None:

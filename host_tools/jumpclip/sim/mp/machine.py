@@ -1,5 +1,8 @@
 # Simulated `machine` module for the virtual board. The firmware imports it exactly as it
 # imports the ESP32's; every call lands on the virtual clock and the device models.
+# Constants and reset causes follow MicroPython's esp32 port (ports/esp32/modmachine.c,
+# machine_reset_cause: ESP_RST_TASK_WDT/INT_WDT/WDT -> WDT_RESET, ESP_RST_SW -> SOFT_RESET,
+# ESP_RST_DEEPSLEEP -> DEEPSLEEP_RESET, ESP_RST_POWERON -> PWRON_RESET).
 import errno
 
 import simcore
@@ -45,24 +48,60 @@ def idle():
 
 
 def deepsleep(ms=None):
-    # What survives: the RTC, RTC memory, the motion-interrupt setup of the MPU6050 (it stays
-    # powered) and the wake sources. The harness boots a new process that wakes on the timer
-    # or at the first motion in the trace (simboot).
-    s = simcore.sim
-    s.save_state("deepsleep", {"sleep_ms": ms or 0, "ext0": s.ext0_pin, "motion": s.motion_setup(),
-                               "button": s.button, "battery": s.battery})
-    simcore.say("deepsleep %s" % ms)
-    raise SystemExit(0)
+    # What survives (ESP-IDF sleep modes: RTC memory and the RTC timer stay powered): the RTC,
+    # RTC memory, the MPU6050 (it has its own supply: its registers and a latched INT stay)
+    # and the wake sources. The harness boots the chip again at the wake (board.py).
+    simcore.sim.deep_sleep(ms or 0)
 
 
 def reset():
-    simcore.sim.save_state("reset", {})
-    simcore.say("reset")
-    raise SystemExit(0)
+    # esp_restart(): the chip reboots; boot.py and main.py run again (reset cause SOFT_RESET).
+    simcore.sim.halt("reset")
 
 
 def soft_reset():
     reset()
+
+
+class Timer:
+    """machine.Timer on the virtual clock. The chip thread fires due callbacks (as the esp32
+    port schedules them from its hardware timer ISR), also while the REPL waits for input."""
+
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=0, **kw):
+        self.id = id
+        self.cb = None
+        self.period_us = 0
+        self.mode = Timer.PERIODIC
+        self.due_us = 0
+        if kw:
+            self.init(**kw)
+
+    def init(self, mode=PERIODIC, period=-1, callback=None, freq=-1):
+        s = simcore.sim
+        self.deinit()
+        self.mode = mode
+        self.period_us = (period * 1000) if period > 0 else (1_000_000 // freq if freq > 0 else 1_000_000)
+        self.cb = callback
+        self.due_us = s.now_us() + self.period_us
+        s.timers.append(self)
+
+    def fire(self, now):
+        cb = self.cb
+        if self.mode == Timer.PERIODIC:
+            while self.due_us <= now:  # callbacks missed meanwhile are not queued up
+                self.due_us += self.period_us
+        else:
+            self.deinit()
+        if cb is not None:
+            cb(self)
+
+    def deinit(self):
+        s = simcore.sim
+        if self in s.timers:
+            s.timers.remove(self)
 
 
 class Pin:
@@ -133,8 +172,12 @@ class I2C:
         if s.glitches and s.clock_us >= s.glitches[0]:
             s.glitches.pop(0)  # fault injection: something the firmware did not foresee
             raise ValueError("injected glitch")
+        if s.i2c_faults and s.clock_us >= s.i2c_faults[0]:
+            s.i2c_faults.pop(0)  # a bus error, as the esp32 port reports a NACK or timeout
+            s.i2c_errors += 1
+            raise OSError(errno.ETIMEDOUT)
         d = self._dev(addr)
-        simcore.sim.i2c_cost(len(buf), self.freq)
+        s.i2c_cost(len(buf), self.freq)
         d.read_into(memaddr, buf)
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
@@ -152,14 +195,18 @@ SoftI2C = I2C
 
 
 class WDT:
+    """The task watchdog. Once started it cannot be stopped (MicroPython docs, machine.WDT;
+    ports/esp32/machine_wdt.c has no deinit). The sim's chip thread resets the board when
+    it starves, at the REPL as in the counting loop (Sim.check_wdt)."""
+
     def __init__(self, id=0, timeout=5000):
         s = simcore.sim
+        s.wdt_fed_us = s.now_us()  # first: the check that now_us() makes must see this feed
         s.wdt_timeout_us = timeout * 1000
-        s.wdt_fed_us = s.clock_us
 
     def feed(self):
         s = simcore.sim
-        s.wdt_fed_us = s.clock_us
+        s.wdt_fed_us = s.now_us()
 
 
 class RTC:

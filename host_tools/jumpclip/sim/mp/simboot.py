@@ -25,11 +25,10 @@ import time  # noqa: E402,F401  (likewise: must be cached before the host filesy
 import mpu6050_model  # noqa: E402
 
 if cfg.get("sensor", True):
-    model = mpu6050_model.MPU6050Model(sim.feed, cfg.get("who_am_i", 0x68))
+    model = mpu6050_model.MPU6050Model(sim.feed, cfg.get("who_am_i", 0x68), cfg.get("mpu", {}))
     sim.devices[cfg.get("sensor_addr", 0x68)] = model
     sim.device_list.append(model)
 
-report_file = open(cfg["report"], "w") if cfg.get("report") else None
 bdev = simcore.FileBlockDevice(cfg["flash"], cfg.get("block_size", 4096), cfg["block_count"])
 flash = vfs.VfsLfs2(bdev)
 vfs.umount("/")
@@ -40,10 +39,23 @@ sys.path.append("")
 sys.path.append("/lib")
 
 crashed = None
+
+
+def write_report():
+    rep = sim.report()
+    rep["crashed"] = crashed
+    rep["heap_before_firmware"] = heap_before
+    rep["block_writes"] = bdev.writes
+    rep["flash_bytes_written"] = bdev.bytes_written
+    simcore.say("report " + json.dumps(rep))  # the last word of this boot (the host keeps it)
+
+
+sim.on_halt = write_report
 gc.collect()
 heap_before = gc.mem_alloc()
 sim.heap_base = heap_before
 simcore.say("boot")
+sim.run_chip_thread()
 try:
     # As the ESP32 port does after boot.py: run main.py in the REPL's globals, so `app`
     # is there for the host's raw-REPL commands afterwards.
@@ -64,12 +76,6 @@ except BaseException as e:  # a firmware crash: print it as the board would, the
     sys.print_exception(e)
     crashed = repr(e)
 finally:
-    rep = sim.report()
-    rep["crashed"] = crashed
-    rep["heap_before_firmware"] = heap_before
-    rep["block_writes"] = bdev.writes
-    rep["flash_bytes_written"] = bdev.bytes_written
-    if report_file:
-        report_file.write(json.dumps(rep))
-        report_file.close()
-    simcore.say("exit")
+    if not sim.halted:
+        write_report()
+        simcore.say("exit")

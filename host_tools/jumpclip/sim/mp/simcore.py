@@ -1,12 +1,21 @@
 # Virtual board core (runs under the MicroPython unix port, beside the unmodified firmware).
 #
-# One virtual clock in microseconds drives everything: the MPU6050 model produces samples
-# on its own grid as the clock passes them; lightsleep, idle and sleep_ms advance the clock at
-# once instead of waiting. Nothing here reads the wall clock, so a run is as fast as the
-# CPU allows and gives the same result every time.
+# One virtual clock in microseconds drives everything. How it moves (docs/virtual-board.md):
+# - Awake, it follows the host's clock, because a real chip's time passes at the REPL, in a
+#   sync and while the CPU works: the watchdog counts it (MicroPython docs, machine.WDT:
+#   "once it is running ... the WDT cannot be stopped").
+# - time_scale 0 ("fast", the tests' default): sleeps (lightsleep, sleep_ms) advance the clock
+#   at once instead of waiting, so a day of counting takes seconds.
+# - time_scale N > 0: every clock, sleeps included, runs at N x the host's; a light sleep then
+#   lasts real time, and UART bytes that arrive during it are lost (see Sim.advance).
+# A "chip thread" (the unix port's _thread) fires machine.Timer callbacks and the watchdog
+# while the firmware is busy or waiting at the REPL, as the chip's timer peripherals do.
 import array
 import select
 import sys
+
+import _thread
+import utime as host_time  # the unix port's own clock: this folder's time.py shadows `time`
 
 sim = None  # the Sim of this process, set by simboot
 
@@ -35,11 +44,15 @@ class Feed:
         self.buf = array.array("i", bytes(self.CHUNK * 12))
         self.base = -1  # feed index of buf[0]
         self.n = 0
+        self.delay_us = 0
 
     def get(self, k, out):
-        """Write sample k (x, y, z) into out[0:3]; holds the last sample past the end."""
+        """Write sample k (x, y, z) into out[0:3]; holds the first sample before the start
+        (a lead-in: the trace plays from delay_us on) and the last one past the end."""
         if k >= self.count:
             k = self.count - 1
+        elif k < 0:
+            k = 0
         if not (self.base <= k < self.base + self.n):
             self.base = k
             self.f.seek(16 + 12 * k)
@@ -52,7 +65,7 @@ class Feed:
         out[2] = b[j + 2]
 
     def end_us(self):
-        return self.count * 1_000_000 // self.rate_hz
+        return self.delay_us + self.count * 1_000_000 // self.rate_hz
 
 
 class FileBlockDevice:
@@ -91,35 +104,52 @@ class FileBlockDevice:
 class Sim:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.clock_us = 0
+        self.clock_us = cfg.get("clock_start_us", 0)  # continues across a reset or deep sleep
+        self.scale = int(cfg.get("time_scale", 0))
+        self.lock = _thread.allocate_lock()
+        self.host_mark = host_time.ticks_us()
+        self.frozen = False  # trace over in fast mode: the board waits for the host, time stands
+        self.sleeping = False
+        self.main_ident = _thread.get_ident()
+        self.halted = None  # why the chip stopped (reset, wdt, deepsleep): nothing runs after it
+        self.on_halt = None  # simboot: write the report before the harness takes the process
         self.awake_us = 0  # virtual time not spent in light sleep
         self.slept_us = 0
         self.light_sleeps = 0
+        self.uart_dropped = 0  # bytes lost because they arrived during a light sleep
         self.wdt_timeout_us = 0
         self.wdt_fed_us = 0
         self.wdt_resets = 0
+        self.timers = []  # armed machine.Timer objects
         self.pin_log = []  # (ms, pin, value) for traced pins
         self.traced_pins = cfg.get("trace_pins", [])
         self.i2c_transactions = 0
         self.i2c_bytes = 0
+        self.i2c_errors = 0
         self.devices = {}  # I2C address -> model
         self.device_list = []  # the same models; iterating a list allocates nothing
         self.feed = Feed(cfg["feed"]) if cfg.get("feed") else None
+        if self.feed:
+            self.feed.delay_us = int(cfg.get("trace_delay_s", 0) * 1_000_000)
         self.end_us = self.feed.end_us() if self.feed else 0
         self.end_seen = False
         self.end_announced = False
         self.poller = select.poll()
         self.poller.register(sys.stdin, select.POLLIN)
         self.max_us = int(cfg.get("max_virtual_s", 0) * 1_000_000)
-        self.clock_us = cfg.get("clock_start_us", 0)  # continues across a reset or deep sleep
         self.rtc_offset_s = cfg.get("rtc_offset_s", 0)
         self.ext0_pin = -1
-        self.button_pin = cfg.get("button_pin", 33)
-        self.battery_pin = cfg.get("battery_pin", 35)
+        self.ext0_level = True
+        wiring = cfg.get("wiring", {})  # the pin map (firmware/board.py): what is wired where
+        self.button_pin = wiring.get("BUTTON", 33)
+        self.battery_pin = wiring.get("BATTERY_ADC", 35)
+        self.mpu_int_pin = wiring.get("MPU_INT", 32)
         self.button = cfg.get("button", [])  # [[start_ms, duration_ms], ...] on the virtual clock
         self.battery = cfg.get("battery", [[0, 4100]])  # [[ms, mV], ...], linear between points
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
         self.glitches = [int(ms) * 1000 for ms in cfg.get("glitch_at_ms", [])]  # fault injection
+        self.i2c_faults = [int(ms) * 1000 for ms in cfg.get("i2c_error_at_ms", [])]  # bus errors
+        self.hang_at_us = int(cfg.get("hang_at_ms", -1)) * 1000  # fault injection: a stuck loop
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_trace = cfg.get("heap_trace", False)  # diagnostics: live heap every 5 s
         self.heap_trace_bucket = -1
@@ -127,22 +157,183 @@ class Sim:
         self.heap_peak_live = 0
         self.heap_peak_at_s = 0.0
 
-    # --- time ---
-    def advance(self, us, asleep=False):
-        if self.max_us and self.clock_us + us > self.max_us:
-            say("virtual time limit reached at %.3f s" % (self.clock_us / 1e6))
-            raise SystemExit(0)
+    # --- the clock ---
+    def _accrue(self):
+        """Under the lock: move the virtual clock by the host time since the last look."""
+        h = host_time.ticks_us()
+        d = host_time.ticks_diff(h, self.host_mark)
+        self.host_mark = h
+        if d <= 0 or self.frozen:
+            return
+        us = d * (self.scale if self.scale else 1)
         self.clock_us += us
-        if asleep:
+        if self.sleeping:
             self.slept_us += us
         else:
             self.awake_us += us
+
+    def now_us(self):
+        """The virtual clock, brought up to date. On the firmware's thread the device models
+        catch up and the watchdog is checked too (the chip thread leaves the models alone)."""
+        main = _thread.get_ident() == self.main_ident
+        if main:
+            self.check_halt()
+        with self.lock:
+            self._accrue()
+            now = self.clock_us
+        if main:
+            self._after(now)
+        return now
+
+    def _after(self, now):
+        if self.max_us and now > self.max_us:
+            say("virtual time limit reached at %.3f s" % (now / 1e6))
+            raise SystemExit(0)
         for dev in self.device_list:
-            dev.catch_up(self.clock_us)
-        if self.wdt_timeout_us and self.clock_us - self.wdt_fed_us > self.wdt_timeout_us:
+            dev.catch_up(now)
+        self.check_wdt(now)
+
+    def check_halt(self):
+        if self.halted:
+            self.block()
+
+    def block(self):
+        # A reset or deep sleep is instant on the chip: nothing of the firmware runs after it
+        # (no finally clause, no flash write). The harness ends this process and boots anew.
+        while True:
+            host_time.sleep_ms(1000)
+
+    def halt(self, why, extra=None, block=True):
+        """The chip stops here (reset, watchdog, deep sleep). Once only."""
+        with self.lock:
+            if self.halted:
+                first = False
+            else:
+                self.halted = why
+                first = True
+        if first:
+            st = {"clock_us": self.clock_us}
+            if extra:
+                st.update(extra)
+            self.save_state(why, st)
+            if self.on_halt:
+                self.on_halt()
+            say("halt " + why)
+        if block:
+            self.block()
+
+    def check_wdt(self, now):
+        # The task watchdog resets the chip when it was not fed for its timeout. It counts
+        # in light sleep too here (conservative: a loop that passes this passes on the chip).
+        if self.wdt_timeout_us and now - self.wdt_fed_us > self.wdt_timeout_us:
             self.wdt_resets += 1
-            say("watchdog reset at %.3f s" % (self.clock_us / 1e6))
-            raise SystemExit(3)
+            at = self.wdt_fed_us + self.wdt_timeout_us
+            say("watchdog reset at %.3f s" % (at / 1e6))
+            self.halt("wdt", {"clock_us": at}, _thread.get_ident() == self.main_ident)
+
+    def advance(self, us, asleep=False):
+        """us of virtual time pass: a sleep (asleep) or bus time (awake)."""
+        self.check_halt()
+        if self.scale:
+            self._advance_scaled(us, asleep)
+        else:
+            with self.lock:
+                self._accrue()
+                self.clock_us += us
+                if asleep:
+                    self.slept_us += us
+                else:
+                    self.awake_us += us
+                now = self.clock_us
+            self._after(now)
+
+    def _advance_scaled(self, us, asleep):
+        # Real time (x scale). In light sleep the UART is clock-gated and MicroPython's esp32
+        # port arms no UART wake-up (ports/esp32/modmachine.c, machine_sleep_helper: only
+        # timer, ext0/ext1, touch and ULP), so bytes arriving now are lost: drain and drop them.
+        with self.lock:
+            self._accrue()
+            target = self.clock_us + us
+            self.sleeping = asleep
+        try:
+            while True:
+                with self.lock:
+                    self._accrue()
+                    left = target - self.clock_us
+                if left <= 0:
+                    break
+                wait_ms = left // (self.scale * 1000)
+                wait_ms = 1 if wait_ms < 1 else (20 if wait_ms > 20 else wait_ms)
+                if asleep:
+                    for _ in self.poller.ipoll(wait_ms):
+                        self.uart_dropped += len(sys.stdin.buffer.read(1) or b"")
+                        break
+                else:
+                    host_time.sleep_ms(wait_ms)
+                self._after(self.clock_us)
+        finally:
+            self.sleeping = False
+        self._after(self.clock_us)
+
+    def tick(self):
+        """The chip thread, every millisecond of host time: timers and the watchdog."""
+        with self.lock:
+            self._accrue()
+            now = self.clock_us
+        due = None
+        for t in self.timers:
+            if t.due_us <= now:
+                due = t
+                break
+        if due is not None:
+            due.fire(now)
+        self.check_wdt(now)
+
+    def run_chip_thread(self):
+        def loop():
+            while not self.halted:
+                host_time.sleep_ms(1)
+                try:
+                    self.tick()
+                except Exception as e:  # a timer callback's error is printed, as on the chip
+                    sys.print_exception(e)
+        _thread.start_new_thread(loop, ())
+
+    def deep_sleep(self, ms):
+        """machine.deepsleep: find when a wake source fires, then halt. The wake sources are
+        the timer and ext0, which is level-triggered (ESP-IDF sleep modes, "External Wakeup
+        (ext0)": the chip wakes while the RTC GPIO is at the level), so a button still held,
+        or an MPU6050 INT already latched high, wakes it at once."""
+        t0 = self.now_us()
+        # The sleep timer runs on the RC slow clock, a few per cent off (ESP-IDF "RTC timer
+        # clock source"; ESP32 datasheet: 150 kHz RC oscillator). The RTC counts the same
+        # ticks, so after the sleep it is behind by the error.
+        drift = float(self.cfg.get("rtc_drift", 0.02))
+        limit = self.end_us if self.feed else t0 + 86_400_000_000
+        wake, reason = None, 0
+        if ms:
+            wake, reason = t0 + int(ms * 1000 * (1 + drift)), 4  # TIMER_WAKE
+        t = None
+        if self.ext0_pin == self.button_pin and not self.ext0_level:
+            for start, dur in sorted(self.button):
+                a, b = start * 1000, (start + dur) * 1000
+                if a <= t0 < b or a > t0:
+                    t = t0 if a <= t0 else a
+                    break
+        elif self.ext0_pin == self.mpu_int_pin and self.ext0_level:
+            for d in self.device_list:
+                t = d.int_high_from(t0, wake if wake is not None and wake < limit else limit)
+        if t is not None and (wake is None or t < wake):
+            wake, reason = t, 2  # EXT0_WAKE
+        if wake is not None and self.feed and wake >= self.end_us:
+            wake = None  # nothing wakes it before the trace ends
+        offset = self.rtc_offset_s
+        if wake is not None:
+            offset -= int((wake - t0) / 1e6 * drift / (1 + drift) + 0.5)
+            if self.scale:  # real time: the sleep takes its time
+                host_time.sleep_ms((wake - t0) // (self.scale * 1000))
+        self.halt("deepsleep", {"sleep_ms": ms or 0, "wake_us": wake, "wake_reason": reason,
+                                "rtc_offset_s": offset, "button": self.button, "battery": self.battery})
 
     def save_state(self, why, extra):
         import json
@@ -158,8 +349,8 @@ class Sim:
                 return d.motion_config()
         return None
 
-    def button_down(self):
-        t = self.clock_us // 1000
+    def button_down(self, t_ms=None):
+        t = self.clock_us // 1000 if t_ms is None else t_ms
         for start, dur in self.button:
             if start <= t < start + dur:
                 return True
@@ -182,19 +373,31 @@ class Sim:
         return False
 
     def sleep_us(self, us, asleep):
-        """Advance the clock by us. Once the trace has ended and the firmware has had one more
-        chance to read the FIFO, block (in real time) until the host sends something: the
-        board then sits idle, like a clip lying on a desk."""
+        """Sleep us of virtual time. Fast mode: once the trace has ended and the firmware has
+        had one more chance to read the FIFO, the clock stands still until the host sends
+        something: the board waits like a clip lying on a desk, and no time passes for it."""
+        self.check_halt()
+        if 0 <= self.hang_at_us <= self.clock_us < self.hang_at_us + 1_000_000:  # once, not after a reboot
+            say("hang injected at %.3f s" % (self.clock_us / 1e6))
+            self.hang_at_us = -1
+            while True:  # fault injection: the firmware is stuck and feeds nothing
+                self.now_us()
+                host_time.sleep_ms(1)
         if self.feed and self.clock_us >= self.end_us:
             if self.end_seen:
                 if not self.end_announced:
                     self.end_announced = True
                     say("trace-end %.3f" % (self.clock_us / 1e6))
-                self.poller.poll(-1)
-                return
+                if not self.scale:
+                    with self.lock:
+                        self._accrue()
+                        self.frozen = True
+                    self.poller.poll(-1)
+                    with self.lock:
+                        self._accrue()
+                        self.frozen = False
+                    return
             self.end_seen = True
-        if self.host_input():
-            return  # a UART byte wakes the chip
         if asleep:
             self.light_sleeps += 1
         if self.heap_probe:  # benchmark only: live heap of the firmware at each wake
@@ -224,10 +427,12 @@ class Sim:
             "awake_s": self.awake_us / 1e6,
             "sleep_s": self.slept_us / 1e6,
             "light_sleeps": self.light_sleeps,
+            "uart_dropped": self.uart_dropped,
             "wdt_resets": self.wdt_resets,
             "pin_log": self.pin_log,
             "i2c_transactions": self.i2c_transactions,
             "i2c_bytes": self.i2c_bytes,
+            "i2c_errors": self.i2c_errors,
             "heap_alloc": gc.mem_alloc(),
             "heap_peak_live": self.heap_peak_live,
             "heap_peak_at_s": self.heap_peak_at_s,

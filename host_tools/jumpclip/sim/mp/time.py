@@ -1,14 +1,14 @@
-# Simulated `time` for the virtual board: every clock reads the virtual clock, and every
-# sleep advances it at once. (Shadows the unix port's time module inside the simulation.)
+# Simulated `time` for the virtual board: every clock reads the virtual clock (simcore), and
+# every sleep advances it (at once in fast mode, in scaled real time otherwise). (Shadows the unix port's time module inside the simulation.)
 import simcore
 
 
 def ticks_us():
-    return simcore.sim.clock_us & 0x3FFFFFFF
+    return simcore.sim.now_us() & 0x3FFFFFFF
 
 
 def ticks_ms():
-    return (simcore.sim.clock_us // 1000) & 0x3FFFFFFF
+    return (simcore.sim.now_us() // 1000) & 0x3FFFFFFF
 
 
 def ticks_diff(a, b):
@@ -35,7 +35,7 @@ def sleep(s):
 def time():
     # Seconds since the ESP32 epoch (2000-01-01): counted from power-on until the RTC is set.
     s = simcore.sim
-    return s.clock_us // 1_000_000 + s.rtc_offset_s
+    return s.now_us() // 1_000_000 + s.rtc_offset_s
 
 
 def days_from_civil(y, m, d):
