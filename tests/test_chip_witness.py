@@ -226,3 +226,31 @@ def test_a_timed_deep_sleep_runs_on_the_slow_rc_clock(tmp_path):
         assert board.carry["rtc_offset_s"] == pytest.approx(-72, abs=1)
     finally:
         board.stop()
+
+
+# --- 7. A reset reboots, in `jumpclip sim` as in the tests --------------------------------
+
+
+def test_jumpclip_sim_boots_again_after_machine_reset(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "jumpclip.cli", "sim", "--trace", str(DATA / "car_ride_s1.csv"),
+                             "--workdir", str(tmp_path / "b")], stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = re.search(r"(/dev/\S+)", line).group(1)
+        time.sleep(2.0)  # real time: the firmware boots and starts counting
+        t = SerialTransport(port, timeout=5, quiet=0.2)
+        t.open()
+        assert "session 1 of boot 1" in t.interrupt()
+        t.enter_raw()
+        t.exec_start("import machine; machine.reset()")
+        time.sleep(1.5)  # the chip reboots and main.py counts again
+        out = t.interrupt()
+        assert "session 1 of boot 2" in out, out
+        t.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -143,26 +143,34 @@ def test_mpremote_resume_exec_on_the_port(tmp_path):
 
 
 def test_jumpclip_sim_serves_a_port_for_mpremote(tmp_path):
-    """`jumpclip sim --trace FILE` prints the port; mpremote can use it like a USB port."""
+    """`jumpclip sim --trace FILE` prints the port; mpremote can use it like a USB port.
+
+    mpremote sends Ctrl-C once, and a byte sent while the clip is in light sleep is lost, so
+    mpremote needs a clip that stays awake (`sleep: false`); jumpclip's own commands keep
+    sending until the clip answers."""
+    import json
     import re
 
+    cfg = tmp_path / "awake.json"
+    cfg.write_text(json.dumps({"sleep": False}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jumpclip.cli", "sim", "--trace", str(DATA / "cmj_s1.csv"), "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "jumpclip.cli", "sim", "--trace", str(DATA / "cmj_s1.csv"), "--workdir", str(tmp_path / "b"),
+         "--config", str(cfg)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, "COLUMNS": "200"},
     )
     try:
         line = proc.stdout.readline()
         m = re.search(r"virtual board on (/dev/pts/\d+)", line)
         assert m, line + proc.stderr.read(500)
-        time.sleep(0.5)  # let it count the trace (virtual time: well under a second)
-        out = subprocess.run([sys.executable, "-m", "mpremote", "connect", m.group(1), "resume", "exec", "print('jumps', app.jumps)"],
+        time.sleep(1.5)  # real time: the firmware boots and starts counting
+        out = subprocess.run([sys.executable, "-m", "mpremote", "connect", m.group(1), "resume", "exec", "print('counting at', app.rate_hz)"],
                              capture_output=True, text=True, timeout=30)
-        assert "jumps 6" in out.stdout, out.stdout + out.stderr
+        assert "counting at 200" in out.stdout, out.stdout + out.stderr
     finally:
         proc.terminate()
         proc.wait(10)
     # The board's MicroPython process went with it.
-    left = subprocess.run(["pgrep", "-f", str(tmp_path / "sim.json")], capture_output=True, text=True)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "b" / "sim.json")], capture_output=True, text=True)
     assert left.stdout.strip() == ""
 
 

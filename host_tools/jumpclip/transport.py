@@ -169,6 +169,156 @@ class SerialTransport:
             self.ser.timeout = read_timeout
 
     def _interrupt_loop(self, out: bytes, quiet_until: float, give_up: float, resend: float, started: float) -> str:
+        while time.monotonic() < give_up:
+            chunk = self._read_some()
+            now = time.monotonic()
+            if chunk:
+                if self.first_reply_s is None:
+                    self.first_reply_s = now - started
+                out += chunk
+                quiet_until = now + self.quiet
+            if out.endswith(b">>> ") or out.endswith(b"\x04>"):
+                break  # a prompt: the hand-over is complete
+            if now > resend:
+                # A byte that arrives while the chip is in light sleep is lost (the esp32 port
+                # arms no UART wake-up), and the clip is awake a few ms in every few hundred:
+                # keep the line busy with Ctrl-C until a prompt says one was caught. (Output
+                # before that, such as a boot banner, is not the answer.)
+                self._write(b"\x03")
+                resend = now + 0.01
+                quiet_until = max(quiet_until, now + self.quiet)
+            elif now >= quiet_until:
+                break
+        return out.decode(errors="replace")
+
+    def enter_raw(self) -> None: ...
+    def exec(self, code: str, timeout: float | None = None) -> str: ...
+    def exec_start(self, code: str) -> None: ...
+    def read_exact(self, n: int, timeout: float = 5.0) -> bytes: ...
+    def exec_finish(self, timeout: float = 10.0) -> str: ...
+    def exec_detached(self, code: str) -> None: ...
+
+
+def find_ports() -> list[tuple[str, str]]:
+    """(device, description) of the USB serial ports that look like an ESP32 board."""
+    found = []
+    for p in serial.tools.list_ports.comports():
+        for (vid, pid), name in ESP32_USB.items():
+            if p.vid == vid and (pid is None or p.pid == pid):
+                found.append((p.device, f"{name} {p.description or ''}".strip()))
+                break
+    return found
+
+
+class SerialTransport:
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 5.0, quiet: float = 0.3):
+        self.port = port
+        self.baudrate = baudrate
+        self.timeout = timeout
+        self.quiet = quiet  # silence that ends the firmware's hand-over output
+        self.ser: serial.Serial | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self._pending = b""
+
+    # --- link ---
+    def open(self) -> None:
+        try:
+            ser = serial.serial_for_url(self.port, do_not_open=True, baudrate=self.baudrate, timeout=0.05, exclusive=True)
+            ser.dtr = False  # set before open: pyserial then leaves the lines as they are
+            ser.rts = False
+            ser.open()
+        except serial.SerialException as e:
+            text = str(e)
+            if "No such file" in text or "could not open port" in text and "Errno 2" in text:
+                raise TransportError(f"no device at {self.port}: is the clip plugged in? (`jumpclip sync` finds it by itself)") from None
+            if "busy" in text.lower() or "Errno 16" in text or "exclusively lock" in text:
+                raise TransportError(f"{self.port} is busy: close the other program using it (a serial monitor, mpremote)") from None
+            if "Permission denied" in text or "Errno 13" in text:
+                raise TransportError(f"no permission to open {self.port}: add yourself to the dialout group, then log in again") from None
+            raise TransportError(f"cannot open {self.port}: {text}") from None
+        self.ser = ser
+
+    def close(self) -> None:
+        if self.ser is not None:
+            try:
+                self.ser.close()
+            except (OSError, serial.SerialException):
+                pass
+            self.ser = None
+
+    def _write(self, data: bytes) -> None:
+        assert self.ser is not None
+        try:
+            self.ser.write(data)
+            self.ser.flush()
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
+        self.bytes_out += len(data)
+
+    def _read_some(self, n: int = 4096) -> bytes:
+        assert self.ser is not None
+        try:
+            data = self.ser.read(min(n, max(1, self.ser.in_waiting)))
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
+        self.bytes_in += len(data)
+        return data
+
+    def _read_until(self, ending: bytes, timeout: float) -> bytes:
+        data = self._pending
+        self._pending = b""
+        end = time.monotonic() + timeout
+        while ending not in data:
+            if time.monotonic() > end:
+                raise TransportError(
+                    f"the device on {self.port} stopped answering (waited {timeout:.0f} s): "
+                    "unplug and replug it, then try again"
+                )
+            chunk = self._read_some()
+            if chunk:
+                end = time.monotonic() + timeout  # the timeout is for silence, not for the whole reply
+            data += chunk
+        i = data.index(ending) + len(ending)
+        self._pending = data[i:]
+        return data[:i]
+
+    def read_exact(self, n: int, timeout: float | None = None) -> bytes:
+        timeout = self.timeout if timeout is None else timeout
+        data = self._pending
+        self._pending = b""
+        end = time.monotonic() + timeout
+        while len(data) < n:
+            if time.monotonic() > end:
+                raise TransportError(f"the device on {self.port} stopped sending mid-transfer: run the command again")
+            chunk = self._read_some(n - len(data))
+            if chunk:
+                end = time.monotonic() + timeout
+            data += chunk
+        self._pending = data[n:]
+        return data[:n]
+
+    # --- raw REPL ---
+    def interrupt(self) -> str:
+        """Ctrl-C: the firmware finishes its batch, closes the session and prints a summary.
+        Returns what it printed."""
+        self._write(b"\r\x03")
+        out = self._pending
+        self._pending = b""
+        quiet_until = time.monotonic() + self.quiet
+        give_up = time.monotonic() + self.timeout
+        resend = time.monotonic() + 0.01
+        started = time.monotonic()
+        self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
+        assert self.ser is not None
+        read_timeout = self.ser.timeout
+        self.ser.timeout = 0.005  # short reads: the resends below must not wait on them
+        try:
+            return self._interrupt_loop(out, quiet_until, give_up, resend, started)
+        finally:
+            self.ser.timeout = read_timeout
+
+    def _interrupt_loop(self, out: bytes, quiet_until: float, give_up: float, resend: float, started: float) -> str:
         while time.monotonic() < quiet_until and time.monotonic() < give_up:
             chunk = self._read_some()
             if chunk:
