@@ -411,12 +411,15 @@ class App:
             return
         while avail >= _BATCH:
             k = 0
-            while k < _WAKE_BURSTS and avail >= _BATCH:
-                s.read_fifo_into(self.raw)
-                decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
-                k += 1
-                avail -= _BATCH
-            self.process(k * _BATCH)
+            try:
+                while k < _WAKE_BURSTS and avail >= _BATCH:
+                    s.read_fifo_into(self.raw)
+                    decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+                    k += 1
+                    avail -= _BATCH
+            finally:
+                if k:  # what was read is counted, even when the next read failed
+                    self.process(k * _BATCH)
 
     def read_remainder(self):
         """Session end: the FIFO's last partial batch (this one may allocate)."""

