@@ -25,6 +25,16 @@ def wait_console(board, text, timeout=30.0):
     assert board.wait_for(text, timeout), board.console_text()[-1500:] + "\n".join(board.sim_lines[-8:])
 
 
+def served_board(tmp_path, **opts):
+    """A board counting the car-ride trace (no jumps), its console served on a port."""
+    board = VirtualBoard(tmp_path / "b", BoardOptions(**opts))
+    board.flash_firmware()
+    board.load_trace(DATA / "car_ride_s1.csv")
+    port = board.serve()
+    board.start(interactive=True)
+    return board, port
+
+
 # --- 1. Motion wake needs the high-pass filter -------------------------------------------
 
 
@@ -64,11 +74,7 @@ def test_a_sleeping_clip_is_reached_within_a_second(tmp_path):
     # Real time (x1): the clip sleeps 400 ms between FIFO reads and bytes sent meanwhile are
     # lost. A host that sent Ctrl-C every 0.5 s needed ~20 s on average; one that keeps the
     # line busy is caught by the next wake. Ten random phases here; `make bench` runs 200.
-    board = VirtualBoard(tmp_path / "b", BoardOptions(time_scale=1, config={"idle_min": 0}))
-    board.flash_firmware()
-    board.load_trace(DATA / "car_ride_s1.csv")
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = served_board(tmp_path, time_scale=1, config={"idle_min": 0})
     try:
         wait_console(board, "counting: session 1")
         rng = random.Random(7)
@@ -90,11 +96,7 @@ def test_a_sleeping_clip_is_reached_within_a_second(tmp_path):
 def test_an_idle_repl_after_sync_is_not_reset_and_an_abandoned_one_goes_back_to_counting(tmp_path):
     # 60x real time: 5 minutes at the REPL take 5 s. The watchdog (8 s) cannot be stopped; the
     # host's lease keeps it fed for 10 minutes, then the clip resets and counts again.
-    board = VirtualBoard(tmp_path / "b", BoardOptions(time_scale=60, config={"idle_min": 0}))
-    board.flash_firmware()
-    board.load_trace(DATA / "car_ride_s1.csv")
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = served_board(tmp_path, time_scale=60, config={"idle_min": 0})
     try:
         wait_console(board, "counting: session 1")
         res = syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), Store(tmp_path / "db.sqlite"), restart=False)
@@ -174,11 +176,7 @@ def test_a_fast_sample_clock_is_what_the_sensor_delivers(tmp_path):
 
 
 def test_rtc_memory_survives_reset_and_watchdog_but_not_power_loss(tmp_path):
-    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"run_main": False}))
-    board.flash_firmware()
-    board.load_trace(DATA / "car_ride_s1.csv")
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = served_board(tmp_path, config={"idle_min": 0}, extra={"run_main": False})
     try:
         t = SerialTransport(port, timeout=5, quiet=0.1)
         t.open()
