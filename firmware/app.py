@@ -45,6 +45,7 @@ _HEARTBEAT_MS = const(10000)
 _BATTERY_EVERY_MS = const(60000)
 _LOW_BATTERY_SLEEP_MS = const(3600000)  # check again hourly (charging brings it back)
 _MOTION_WAKE_MG = const(120)
+_RELEASE_MAX_MS = const(10000)  # a button held longer than this before a sleep is stuck
 _MOTION_WAKE_HZ = const(5)  # LP_WAKE_CTRL: 5 Hz draws ~20 uA (datasheet 6.3, low-power accel)
 _MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
@@ -341,12 +342,15 @@ class App:
 
         self.end_session(reason)
         self.play(ui.SESSION_END)
+        # ext0 wakes on a level: a button still held would wake the clip at once. Wait for the
+        # release; a button held far longer is stuck, so wake on motion instead.
+        if wake_pin == board.BUTTON and not self.wait_release():
+            self.note("button held %d s (stuck?): waking on motion instead" % (_RELEASE_MAX_MS // 1000))
+            wake_pin = board.MPU_INT
         if wake_pin == board.MPU_INT and self.sensor is not None:
             self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, _MOTION_WAKE_HZ)
             level = esp32.WAKEUP_ANY_HIGH
         else:
-            if wake_pin == board.BUTTON:
-                self.wait_release()  # ext0 wakes on a level: a held button would wake it at once
             if self.sensor is not None:
                 self.sensor.sleep()
             level = esp32.WAKEUP_ALL_LOW
@@ -355,11 +359,17 @@ class App:
         machine.deepsleep(sleep_ms) if sleep_ms else machine.deepsleep()
 
     def wait_release(self):
-        """Until the button is let go (the long press that ends a session is still held)."""
+        """Wait until the button is let go (the long press that ends a session is still
+        held). False if it is still down after _RELEASE_MAX_MS."""
+        waited = 0
         while self.button.pin.value() == 0:
+            if waited >= _RELEASE_MAX_MS:
+                return False
             if self.wdt:
                 self.wdt.feed()
             self.sleep_ms(50)
+            waited += 50
+        return True
 
     def housekeeping(self):
         """Once per wake while counting: button, LED, idle timeout, battery."""

@@ -137,6 +137,18 @@ def test_a_long_press_that_ends_a_session_does_not_wake_the_clip_straight_back(t
     assert log.ends[0].reason == 3 and log.ends[0].jumps == 2  # END_BUTTON
 
 
+def test_a_stuck_button_does_not_keep_the_clip_awake(tmp_path):
+    # Held from 8 s for a minute: the session ends at 10 s, the clip waits 10 s for the
+    # release, then sleeps with the motion wake instead, and the later jumps wake and count.
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 2, 5.0), ("rest", 80), ("jumps", 2, 5.0)])
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"button": [[8000, 60000]]}))
+    assert "(stuck?): waking on motion instead" in run.console
+    sleeps = [t for why, t in run.report["resets"] if why == "deepsleep"]
+    assert len(sleeps) == 1 and 20.0 <= sleeps[0] < 21.5
+    assert "woke from deep sleep (motion)" in run.console
+    assert len(run.jumps()) == 4
+
+
 # --- 5. Chips in the field ----------------------------------------------------------------
 
 
