@@ -212,10 +212,6 @@ class MPU6050:
         """Sensor off (a few uA): before a deep sleep that no motion should end."""
         self._write(_PWR_MGMT_1, 0x40 | _TEMP_DIS)
 
-    def motion_flag(self):
-        """Read (and clear) the motion interrupt status."""
-        return bool(self._read(_INT_STATUS) & _MOT_INT)
-
 
 def decode_portable(src, dst, nwords, at):
     """Big-endian int16 bytes -> dst[at:at+nwords] (an array('h')). Plain Python, no allocation."""

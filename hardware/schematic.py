@@ -6,16 +6,16 @@ A plain block-and-wire drawing in SVG, kept as text so that it stays reviewable 
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BOARD = HERE.parent / "firmware" / "board.py"
 
 
 def pins() -> dict[str, int]:
-    return {k: int(v, 0) for k, v in re.findall(r"^([A-Z0-9_]+) = const\(([0-9x_]+)\)", BOARD.read_text(), re.M)}
+    from jumpclip.fw import pin_map  # the one reader of board.py's constants
+
+    return pin_map()
 
 
 def svg() -> str:

@@ -7,9 +7,7 @@ import re
 from conftest import REPO_ROOT
 
 
-def board_pins() -> dict[str, int]:
-    src = (REPO_ROOT / "firmware" / "board.py").read_text()
-    return {k: int(v, 0) for k, v in re.findall(r"^([A-Z0-9_]+) = const\(([0-9x_]+)\)", src, re.M)}
+from jumpclip.fw import pin_map as board_pins
 
 
 def test_wiring_table_matches_board_py():

@@ -20,6 +20,15 @@ FIRMWARE_DIR = REPO_ROOT / "firmware"
 SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily")
 
 
+def pin_map() -> dict[str, int]:
+    """firmware/board.py's constants (pins, bus, address): the only source of the wiring,
+    read by the schematic, the wiring-table test and the virtual board's netlist."""
+    import re
+
+    text = (FIRMWARE_DIR / "board.py").read_text()
+    return {k: int(v, 0) for k, v in re.findall(r"^([A-Z0-9_]+) = const\(([0-9x_]+)\)", text, re.M)}
+
+
 def load(name: str) -> ModuleType:
     if name not in SHARED_MODULES:
         raise ImportError(f"firmware module {name!r} is device-only (it needs `machine`)")

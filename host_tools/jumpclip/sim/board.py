@@ -27,22 +27,12 @@ import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fw import pin_map
 from ..traces import Trace, read_trace
 from . import feed as feedmod
 from . import flash
 
 MP_DIR = Path(__file__).resolve().parent / "mp"
-
-
-def wiring() -> dict[str, int]:
-    """The pin map, read from the firmware's board.py: which GPIO the button, the MPU6050's
-    INT and the battery divider are wired to (the simulation's netlist)."""
-    import re
-
-    from ..fw import FIRMWARE_DIR
-
-    text = (FIRMWARE_DIR / "board.py").read_text()
-    return {k: int(v, 0) for k, v in re.findall(r"^(\w+) = const\((\w+)\)", text, re.M)}
 
 
 class BoardError(Exception):
@@ -101,7 +91,6 @@ class VirtualBoard:
         self.trace: Trace | None = None
         self.interactive = False
         self.boots = 0
-        self.reset_requested = False
         # The USB link: bytes towards the host pass until cut_after is reached ("cable
         # pulled"); then both directions are dropped until replug().
         self.cut_after: int | None = None
@@ -113,7 +102,6 @@ class VirtualBoard:
         self.deep_sleeps = 0
         self.resets: list[tuple[str, float]] = []  # (why, virtual s) of each reset or deep sleep
         self.last_report: dict = {}
-        self.halting = False
 
     # --- preparation ---
     def flash_firmware(self) -> None:
@@ -135,8 +123,6 @@ class VirtualBoard:
         self.boots += 1
         self.trace_end.clear()
         self.exited.clear()
-        self.reset_requested = False
-        self.halting = False
         if not self.image.exists():
             self.flash_firmware()
         simcfg = {
@@ -149,7 +135,7 @@ class VirtualBoard:
             "max_virtual_s": self.opts.max_virtual_s,
             "trace_pins": self.opts.trace_pins,
             "time_scale": self.opts.time_scale,
-            "wiring": wiring(),
+            "wiring": pin_map(),  # the netlist: which GPIO the button, INT and battery are on
             **self.opts.extra,
             **self.carry,
         }
@@ -177,15 +163,13 @@ class VirtualBoard:
         self._sim_thread.start()
         threading.Thread(target=self._pump_console, args=(master, proc), daemon=True).start()
 
-    def restart(self, trace: str | Path | Trace | None = None, keep_clock: bool = False) -> None:
-        """Power-cycle: the same flash, a fresh chip (and optionally a new trace). RTC memory
-        and the RTC are lost; keep_clock continues the trace where it was (else from 0)."""
-        clock = self.saved.get("clock_us", 0)
+    def restart(self, trace: str | Path | Trace | None = None) -> None:
+        """Power-cycle: the same flash, a fresh chip (and optionally a new trace) from clock
+        0. RTC memory and the RTC are lost (stop() drops what a reset would carry)."""
         self.stop()
         self.exited.wait(5)
         if trace is not None:
             self.load_trace(trace)
-        self.carry = {"clock_start_us": clock} if keep_clock else {}
         self.start(self.interactive)
 
     def replug(self) -> None:
@@ -333,7 +317,6 @@ class VirtualBoard:
             elif line.startswith("SIM halt "):
                 # The chip reset or went to deep sleep: end this process; _pump_console
                 # boots the next one when the console closes.
-                self.halting = True
                 if line == "SIM halt wdt":
                     self.resets.append(("wdt", self.saved.get("clock_us", 0) / 1e6))
                 try:
@@ -368,7 +351,6 @@ class VirtualBoard:
         return self.port
 
     def stop(self) -> None:
-        self.reset_requested = False
         self.saved = {}
         self.carry = {}
         if self.proc and self.proc.poll() is None:

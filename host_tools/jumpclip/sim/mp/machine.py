@@ -172,10 +172,6 @@ class I2C:
         if s.glitches and s.clock_us >= s.glitches[0]:
             s.glitches.pop(0)  # fault injection: something the firmware did not foresee
             raise ValueError("injected glitch")
-        if s.i2c_faults and s.clock_us >= s.i2c_faults[0]:
-            s.i2c_faults.pop(0)  # a bus error, as the esp32 port reports a NACK or timeout
-            s.i2c_errors += 1
-            raise OSError(errno.ETIMEDOUT)
         d = self._dev(addr)
         s.i2c_cost(len(buf), self.freq)
         d.read_into(memaddr, buf)

@@ -44,11 +44,9 @@ HPF_CUTOFF_HZ = {1: 5.0, 2: 2.5, 3: 1.25, 4: 0.63}
 HPF_HOLD = 7
 LP_WAKE_HZ = (1.25, 5.0, 20.0, 40.0)  # PWR_MGMT_2 LP_WAKE_CTRL [RM 4.29]
 
-# WHO_AM_I answers of the parts sold as "MPU6050" boards [LNX] inv_mpu_core.c hw_info:
-# 0x68 MPU6050 (and MPU6000/9150), 0x70 MPU6500, 0x71 MPU9250, 0x73 MPU9255, 0x98 ICM20689.
-# The MPU6500 family keeps its accel filter in ACCEL_CONFIG2 (0x1D) and wakes on motion via
-# ACCEL_INTEL_CTRL/WOM_THR; its ACCEL_CONFIG bits 2:0 are reserved (MPU-6500 register map).
-FAMILY = {0x68: "MPU-6050", 0x70: "MPU-6500", 0x71: "MPU-9250", 0x73: "MPU-9255", 0x98: "ICM-20689"}
+# The WHO_AM_I answer is whatever the board was built with (0x68 MPU6050; the other families
+# in [LNX] inv_mpu_core.c hw_info). Only the MPU6050 has ACCEL_HPF in ACCEL_CONFIG bits 2:0:
+# the MPU-6500 family keeps its filter in ACCEL_CONFIG2 (MPU-6500 register map).
 
 
 class MPU6050Model:
