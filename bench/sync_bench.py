@@ -66,6 +66,7 @@ def main() -> None:
         t0 = time.perf_counter()
         res = syncmod.sync(SerialTransport(port), store, restart=False)
         t_sync = time.perf_counter() - t0
+        resets = list(board.resets)  # the watchdog counts through the whole transfer
         board.stop()
 
         # The same log files with mpremote, on a fresh board with the same flash.
@@ -85,6 +86,7 @@ def main() -> None:
     print(f"Sync of a {JUMPS:,}-jump log ({log_bytes:,} bytes in {len(segs)} segments) on the virtual board:")
     print(f"  jumpclip sync:     {t_sync:6.2f} s   {res.jumps_received / t_sync:,.0f} jumps/s   {res.wire_bytes / res.jumps_received:.2f} wire bytes/jump (goal <= 16)")
     print(f"  at 115200 baud:    {res.wire_bytes * 10 / 115200:6.1f} s for the bulk data (goal < 150 s)")
+    print(f"  board resets during the sync: {len(resets)} {resets if resets else '(no watchdog reset)'}")
     # (mpremote's own connection opens and closes a session on the device: 80 bytes more)
     ok = "" if p.returncode == 0 and copied >= log_bytes else f"  (mpremote failed: {p.stderr.strip()[-80:]})"
     print(f"  mpremote fs cp:    {t_cp:6.2f} s for the same {copied:,} bytes{ok}")
