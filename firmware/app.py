@@ -77,6 +77,7 @@ class App:
         self.jumps = 0  # this session
         self.session_samples = 0
         self.fifo_overflows = 0
+        self.i2c_errors = 0  # since boot, for `jumpclip doctor`
         self.session_open = False
         self.qualifying = 0  # this session
         # Activity (for idle): a few samples per batch are checked against a band around 1 g.
@@ -183,6 +184,7 @@ class App:
                 return True
             except OSError as e:
                 self.sensor = None
+                self.i2c_errors += 1
                 self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
                 # once per attempt: a wrong part blinks apart from a missing one
                 self.play(ui.WRONG_SENSOR if isinstance(e, UnsupportedSensor) else ui.SENSOR_ERROR)
@@ -491,6 +493,7 @@ class App:
                     self.service_fifo()
                     failures = 0
                 except OSError as e:
+                    self.i2c_errors += 1
                     self.note("sensor lost: %s" % e)
                     if not self.connect_sensor():
                         break

@@ -448,6 +448,28 @@ def config_set(key: str, value: str, port: str | None) -> None:
 
 
 @main.command()
+@port_option
+@click.option("--seconds", default=10.0, show_default=True, type=click.FloatRange(1, 600), help="How long to measure the sample rate.")
+def doctor(port: str | None, seconds: float) -> None:
+    """Bring-up checks for a clip: firmware, sensor, sample rate, bus, flash, battery, clock."""
+    from . import doctor as doc
+    from .transport import SerialTransport, TransportError
+
+    marks = {doc.OK: "[green]✓[/]", doc.WARN: "[yellow]![/]", doc.FAIL: "[bold red]✗[/]"}
+    try:
+        checks = doc.run(SerialTransport(choose_port(port)), seconds, on_step=lambda s: err.print(f"[dim]{s}...[/]"))
+    except (doc.DoctorError, TransportError) as e:
+        fail(str(e))
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        out.print(f"{marks[c.status]} {c.name.ljust(width)}  {c.detail}", highlight=False)
+    failed = [c.name for c in checks if c.status == doc.FAIL]
+    if failed:
+        fail(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    out.print("the clip is counting again", highlight=False)
+
+
+@main.command()
 @db_option
 @click.option("--days", "n_days", default=30, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Chart: daily qualifying impacts and landing peaks.")

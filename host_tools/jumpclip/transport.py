@@ -46,6 +46,7 @@ class Transport(Protocol):
     def exec_start(self, code: str) -> None: ...
     def read_exact(self, n: int, timeout: float = 5.0) -> bytes: ...
     def exec_finish(self, timeout: float = 10.0) -> str: ...
+    def read_line(self, timeout: float | None = None) -> str: ...
     def exec_detached(self, code: str) -> None: ...
 
 
@@ -147,6 +148,11 @@ class SerialTransport:
             data += chunk
         self._pending = data[n:]
         return data[:n]
+
+    def read_line(self, timeout: float | None = None) -> str:
+        """One line of a running command's output, without its line ending."""
+        line = self._read_until(b"\n", self.timeout if timeout is None else timeout)
+        return line.decode(errors="replace").rstrip("\r\n")
 
     # --- raw REPL ---
     def interrupt(self) -> str:

@@ -1,0 +1,119 @@
+# Device side of `jumpclip doctor`, the bring-up check for a new clip. The host calls it
+# through the raw REPL once the counting loop has handed over; it is imported only then, so
+# its code never sits in the counting loop's heap.
+#
+#   facts(app)            one line: JCDOCTOR {json}: versions, sensor, flash, battery, clock
+#   rate(app, seconds)    "JCRATE start", then the sensor's samples for `seconds`, then
+#                         "JCRATE <samples> <overflows> <device ms>": the host times the two
+#                         lines with its own clock, so the rate is measured against it.
+import json
+import os
+import sys
+import time
+
+import machine
+from micropython import const
+
+import board
+import lease
+from daily import RTC_MAGIC
+from mpu6050 import GENUINE_ID, OTHER_FAMILIES, SAMPLE_BYTES
+
+_WHO_AM_I = const(0x75)
+_I2C_TRIES = const(100)  # single-byte reads of WHO_AM_I: how often does the bus fail?
+_POLL_MS = const(100)  # the FIFO (170 samples) lasts 170 ms even at 1 kHz
+
+
+def _family(who):
+    if who == GENUINE_ID:
+        return "MPU-6050"
+    return OTHER_FAMILIES.get(who, "unknown")
+
+
+def _who_am_i(i2c):
+    """(WHO_AM_I or -1, failed reads out of _I2C_TRIES)."""
+    b = bytearray(1)
+    who = -1
+    failed = 0
+    for _ in range(_I2C_TRIES):
+        try:
+            i2c.readfrom_mem_into(board.MPU_ADDR, _WHO_AM_I, b)
+            who = b[0]
+        except OSError:
+            failed += 1
+    return who, failed
+
+
+def facts(app=None):
+    lease.renew()
+    d = {
+        "firmware": "unknown",
+        "micropython": "%d.%d.%d" % sys.implementation.version[:3],
+        "machine": getattr(sys.implementation, "_machine", sys.platform),
+        "app": app is not None,
+    }
+    try:
+        import app as appmod
+
+        d["firmware"] = appmod.VERSION
+    except ImportError:
+        pass
+    if app is not None:
+        who, failed = _who_am_i(app.i2c)
+        d["who_am_i"] = who
+        d["family"] = _family(who) if who >= 0 else "no answer"
+        d["i2c_failed"] = failed
+        d["i2c_tries"] = _I2C_TRIES
+        d["i2c_errors_since_boot"] = app.i2c_errors
+        d["fifo_overflows_session"] = app.fifo_overflows
+        d["rate_hz"] = app.rate_hz
+        d["sensor_up"] = app.sensor is not None
+        d["wdt_armed"] = app.wdt is not None
+        d["wdt_ms"] = app.cfg["wdt_ms"]
+        d["low_battery_mv"] = app.cfg["low_battery_mv"]
+        try:
+            d["battery_mv"] = app.battery_mv()
+        except OSError:
+            d["battery_mv"] = -1
+    try:
+        st = os.statvfs("/")
+        d["flash_free"] = st[0] * st[4]
+        d["flash_total"] = st[0] * st[2]
+    except OSError:
+        d["flash_free"] = -1
+    d["clock_set"] = bytes(machine.RTC().memory()[:6]) == RTC_MAGIC
+    d["time"] = time.time()
+    print("JCDOCTOR " + json.dumps(d))
+
+
+def rate(app, seconds):
+    """Read the FIFO for `seconds` and count what the sensor delivered."""
+    lease.renew()
+    s = app.sensor
+    if s is None:
+        print("JCRATE none")
+        return
+    raw = bytearray(32 * SAMPLE_BYTES)
+    mv = memoryview(raw)
+    s.reset_fifo()
+    t0 = time.ticks_ms()
+    print("JCRATE start")
+    samples = 0
+    overflows = 0
+    while time.ticks_diff(time.ticks_ms(), t0) < seconds * 1000:
+        time.sleep_ms(_POLL_MS)
+        lease.renew()
+        n = s.samples_waiting()
+        if n < 0:
+            overflows += 1
+            continue
+        samples += n
+        while n > 0:
+            k = n if n < 32 else 32
+            s.read_fifo_into(mv[: k * SAMPLE_BYTES])
+            n -= k
+    n = s.samples_waiting()
+    if n > 0:
+        samples += n
+    ms = time.ticks_diff(time.ticks_ms(), t0)
+    print("JCRATE %d %d %d" % (samples, overflows, ms))
