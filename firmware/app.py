@@ -1,6 +1,7 @@
-# The counting loop: sensor FIFO -> detector -> log and daily target, with the watchdog fed,
-# light sleep between FIFO bursts, deep sleep when idle or low on battery, the button and
-# the LED, and a clean hand-over to the host on Ctrl-C.
+# The counting loop: sensor FIFO -> detector -> log and daily target, sessions, notes for
+# the host, and a clean hand-over on Ctrl-C. It decides when to sleep and why; power.py
+# sleeps, ui.py blinks and reads the button, daily.py keeps the day's count. main.py builds
+# every piece of hardware and hands it in.
 #
 # Time is the sample index: the loop sleeps for a fixed interval and then reads every whole
 # batch the FIFO holds; the FIFO (1024 bytes, 170 samples) absorbs the jitter, and an
@@ -15,11 +16,11 @@ import machine
 import micropython
 from micropython import const
 
-import board
 import lease
 import logformat as lf
 import ui
 from daily import Daily
+from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
 from detector import MAX_INDEX, Detector, mg_to_m2
 from detector_viper import feed as feed_native
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
@@ -54,11 +55,18 @@ _BACKOFF_MAX_MS = const(60000)
 
 
 class App:
-    def __init__(self, loaded, i2c, led, log):
+    def __init__(self, loaded, i2c, log, led, button, power, rtc, wdt, sensor_addr):
+        """loaded: load_config(); log: EventLog or None (RAM only); led: ui.Led; button:
+        ui.Button; power: power.Power; rtc: machine.RTC; wdt: machine.WDT, already running."""
         cfg, config_errors, params, self.cfg_hash = loaded
         self.cfg = cfg
         self.i2c = i2c
+        self.sensor_addr = sensor_addr
         self.led = led
+        self.button = button
+        self.power = power
+        self.rtc = rtc
+        self.wdt = wdt
         self.log = log  # EventLog, or None to count in RAM only
         self.log_open = False
         self.notes = []  # one-line messages kept for the host (config errors, sensor trouble)
@@ -69,7 +77,6 @@ class App:
         self.samples = array.array("h", bytes(_WAKE_BURSTS * _BATCH * SAMPLE_BYTES))
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None
-        self.wdt = None
         self.poll = select.poll()
         self.poll.register(sys.stdin, select.POLLIN)
         self.sessions = 0
@@ -86,8 +93,7 @@ class App:
         self.last_active_ms = 0
         self.next_heartbeat_ms = _HEARTBEAT_MS
         self.next_battery_ms = 0
-        self.pattern = None  # LED pattern waiting to be played by the loop
-        self.button = ui.Button(machine.Pin(board.BUTTON, machine.Pin.IN, machine.Pin.PULL_UP))
+        self.pattern = None  # LED pattern to start at the next housekeeping
         self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"])
         self.daily_loaded = False
         self.woke = None
@@ -102,6 +108,7 @@ class App:
         for e in errors:
             self.note("config: " + e)
         self.cfg = cfg
+        self.power.light_sleep = cfg["sleep"]
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
@@ -129,7 +136,7 @@ class App:
         except OSError as e:
             self.log = None
             self.note("log unavailable (%s): counting in RAM only; sync cannot fetch this session" % e)
-            self.play(ui.LOG_FULL)
+            self.play_through(ui.LOG_FULL)
 
     # --- waiting --------------------------------------------------------------------
     def host_waiting(self):
@@ -137,14 +144,6 @@ class App:
         for _ in self.poll.ipoll(0):  # ipoll: allocation-free
             return True
         return False
-
-    def sleep_ms(self, ms):
-        if self.cfg["sleep"]:
-            machine.lightsleep(ms)
-        else:
-            import time
-
-            time.sleep_ms(ms)
 
     def wait_ms(self, ms):
         """Sleep ms in slices the watchdog tolerates. False if the host interrupted."""
@@ -154,20 +153,25 @@ class App:
                 return False
             if self.wdt:
                 self.wdt.feed()
-            self.sleep_ms(ms if ms < step else step)
+            self.power.sleep_ms(ms if ms < step else step)
             ms -= step
         return True
 
-    def play(self, pattern):
-        """Play an LED pattern, reading the FIFO between steps so that no sample is lost."""
-        for on_ms, off_ms in pattern:
-            self.led.value(1)
-            self.sleep_ms(on_ms)
-            self.led.value(0)
-            self.service_fifo()
-            if off_ms:
-                self.sleep_ms(off_ms)
+    def play_through(self, pattern):
+        """Play an LED pattern to its end (outside the counting loop: errors, the session's
+        end), feeding the watchdog and, while a session is open, reading the FIFO at each
+        edge. The counting loop plays patterns without waiting (see run)."""
+        led = self.led
+        led.play(pattern)
+        while True:
+            d = led.update()
+            if d < 0:
+                return
+            if self.wdt:
+                self.wdt.feed()
+            if self.session_open:
                 self.service_fifo()
+            self.power.sleep_ms(d)
 
     # --- sensor ---------------------------------------------------------------------
     def connect_sensor(self):
@@ -176,7 +180,7 @@ class App:
         delay = _BACKOFF_FIRST_MS
         while True:
             try:
-                s = MPU6050(self.i2c, board.MPU_ADDR)
+                s = MPU6050(self.i2c, self.sensor_addr)
                 s.configure(self.rate_hz, self.cfg["range_g"], self.cfg["dlpf_hz"])
                 if s.warning:
                     self.note(s.warning)
@@ -187,7 +191,7 @@ class App:
                 self.i2c_errors += 1
                 self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
                 # once per attempt: a wrong part blinks apart from a missing one
-                self.play(ui.WRONG_SENSOR if isinstance(e, UnsupportedSensor) else ui.SENSOR_ERROR)
+                self.play_through(ui.WRONG_SENSOR if isinstance(e, UnsupportedSensor) else ui.SENSOR_ERROR)
                 if not self.wait_ms(delay):
                     return False
                 delay = min(delay * 2, _BACKOFF_MAX_MS)
@@ -210,7 +214,7 @@ class App:
         if log:
             import time
 
-            rtc_set = self.daily.clock(machine.RTC().memory(), 0)[0]
+            rtc_set = self.daily.clock(self.rtc.memory(), 0)[0]
             log.begin_session(
                 self.session_id,
                 machine.unique_id(),
@@ -311,7 +315,7 @@ class App:
     def count_qualifying(self, peak_mg):
         import time
 
-        rtc = machine.RTC()
+        rtc = self.rtc
         mem = rtc.memory()
         reached = self.daily.add(peak_mg, mem, time.time())
         rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
@@ -327,38 +331,30 @@ class App:
         self.daily_loaded = True
         import time
 
-        mem = machine.RTC().memory()
+        mem = self.rtc.memory()
         if not self.daily.from_rtc(mem):
             self.daily.load()
         self.daily.roll(mem, time.time())
 
     def battery_mv(self):
-        adc = machine.ADC(machine.Pin(board.BATTERY_ADC))
-        adc.atten(machine.ADC.ATTN_11DB)
-        return adc.read_uv() * 2 // 1000  # the divider halves the cell voltage
+        return self.power.battery_mv()
 
-    def deep_sleep(self, reason, wake_pin, sleep_ms=0):
-        """End the session, then deep-sleep until wake_pin goes to its level (motion: high;
-        button: low) or sleep_ms passes. Never returns (the chip boots again)."""
-        import esp32
-
+    def deep_sleep(self, reason, wake, sleep_ms=0):
+        """End the session, then deep-sleep until the wake source (power.WAKE_*) or sleep_ms.
+        Never returns (the chip boots again)."""
         self.end_session(reason)
-        self.play(ui.SESSION_END)
+        self.play_through(ui.SESSION_END)
         # ext0 wakes on a level: a button still held would wake the clip at once. Wait for the
         # release; a button held far longer is stuck, so wake on motion instead.
-        if wake_pin == board.BUTTON and not self.wait_release():
+        if wake == WAKE_BUTTON and not self.wait_release():
             self.note("button held %d s (stuck?): waking on motion instead" % (_RELEASE_MAX_MS // 1000))
-            wake_pin = board.MPU_INT
-        if wake_pin == board.MPU_INT and self.sensor is not None:
-            self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, _MOTION_WAKE_HZ)
-            level = esp32.WAKEUP_ANY_HIGH
-        else:
-            if self.sensor is not None:
+            wake = WAKE_MOTION
+        if self.sensor is not None:
+            if wake == WAKE_MOTION:
+                self.sensor.set_motion_wake(_MOTION_WAKE_MG, 1, _MOTION_WAKE_HZ)
+            else:
                 self.sensor.sleep()
-            level = esp32.WAKEUP_ALL_LOW
-        if wake_pin >= 0:
-            esp32.wake_on_ext0(machine.Pin(wake_pin, machine.Pin.IN), level)
-        machine.deepsleep(sleep_ms) if sleep_ms else machine.deepsleep()
+        self.power.deep_sleep(wake, sleep_ms)
 
     def wait_release(self):
         """Wait until the button is let go (the long press that ends a session is still
@@ -369,7 +365,7 @@ class App:
                 return False
             if self.wdt:
                 self.wdt.feed()
-            self.sleep_ms(50)
+            self.power.sleep_ms(50)
             waited += 50
         return True
 
@@ -379,30 +375,30 @@ class App:
         g = self.button.poll(now)
         if g == ui.LONG:
             self.note("button: session ended; hold again to start the next", False)
-            self.deep_sleep(lf.END_BUTTON, board.BUTTON)
+            self.deep_sleep(lf.END_BUTTON, WAKE_BUTTON)
         elif g == ui.PRESS:
             self.pattern = ui.count_pattern(max(1, self.daily.count // 10))
         elif g == ui.DOUBLE:
             mv = self.battery_mv()
             self.pattern = ui.count_pattern(1 + max(0, min(4, (mv - 3400) // 200)))
         if self.pattern is not None:
-            p = self.pattern
+            self.led.play(self.pattern)  # started now, played by the loop's wakes
             self.pattern = None
-            self.play(p)
         elif now >= self.next_heartbeat_ms:
             self.next_heartbeat_ms = now + _HEARTBEAT_MS
-            self.play(ui.COUNTING)
+            if not self.led.busy():
+                self.led.play(ui.COUNTING)
         idle = self.cfg["idle_min"] * 60000
         if idle and now - self.last_active_ms >= idle:
             self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
-            self.deep_sleep(lf.END_IDLE, board.MPU_INT)
+            self.deep_sleep(lf.END_IDLE, WAKE_MOTION)
         if now >= self.next_battery_ms:
             self.next_battery_ms = now + _BATTERY_EVERY_MS
             mv = self.battery_mv()
             if mv < self.cfg["low_battery_mv"]:
                 self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
-                self.play(ui.LOW_BATTERY)
-                self.deep_sleep(lf.END_LOW_BATTERY, -1, _LOW_BATTERY_SLEEP_MS)
+                self.play_through(ui.LOW_BATTERY)
+                self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)
 
     def drain_detector(self, final):
         if final:
@@ -453,8 +449,6 @@ class App:
     def run(self):
         """Count until the host interrupts (any byte on the console, normally Ctrl-C). The
         host calls it again after a sync: a new session starts."""
-        if self.wdt is None:
-            self.wdt = machine.WDT(timeout=self.cfg["wdt_ms"])
         lease.end()
         if not self.log_open:
             self.open_log()
@@ -462,12 +456,10 @@ class App:
                 self.note("config: " + e)
             cause = machine.reset_cause()
             if cause == machine.DEEPSLEEP_RESET:
-                self.woke = machine.wake_reason()
-                by_button = self.woke == machine.EXT0_WAKE and self.button.pin.value() == 0
-                if by_button:
+                self.woke = self.power.wake_cause()
+                if self.woke == "button":
                     self.button.swallow()  # the press that woke the clip is not a gesture
-                what = "button" if by_button else ("motion" if self.woke == machine.EXT0_WAKE else "timer")
-                self.note("woke from deep sleep (%s)" % what, False)
+                self.note("woke from deep sleep (%s)" % self.woke, False)
             elif cause == machine.WDT_RESET:
                 self.note("restarted by the watchdog: counting again")
         try:
@@ -478,16 +470,17 @@ class App:
         if not self.connect_sensor():
             self.note("interrupted by host before the sensor came up")
             return
-        if self.woke == machine.TIMER_WAKE and self.battery_mv() < self.cfg["low_battery_mv"]:
-            self.deep_sleep(lf.END_LOW_BATTERY, -1, _LOW_BATTERY_SLEEP_MS)  # still flat
+        if self.woke == "timer" and self.battery_mv() < self.cfg["low_battery_mv"]:
+            self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat
         self.begin_session()
-        self.play(ui.SESSION_START)
+        self.led.play(ui.SESSION_START)
         # Ctrl-C is polled between batches instead of raised mid-batch, so a batch is never
         # half-counted; the host's bytes stay queued for the REPL to read.
         micropython.kbd_intr(-1)
         try:
             failures = 0
             while not self.host_waiting():
+                self.led.update()  # first: an LED edge is due now, before the bus work
                 self.wdt.feed()
                 try:
                     self.service_fifo()
@@ -509,7 +502,12 @@ class App:
                     self.note("housekeeping: %s" % e)
                 if self.host_waiting():
                     break  # a byte that arrived while awake: answer now, not after the sleep
-                self.sleep_ms(self.wake_ms)
+                # Sleep until the FIFO is due, or the LED's next edge if that comes first.
+                wait = self.wake_ms
+                edge = self.led.update()
+                if 0 <= edge < wait:
+                    wait = edge
+                self.power.sleep_ms(wait)
             try:
                 self.read_remainder()
             except OSError as e:

@@ -1,21 +1,31 @@
-# Boot entry: wiring only. Build the objects from config and hand them to the app.
+# Boot entry: the one place that builds hardware. Every pin, the bus, the ADC, the RTC and
+# the watchdog are made here from board.py's pin map and handed to the parts that use them.
 import machine
 
 import board
+import ui
 from app import App, load_config
 from eventlog import EventLog
+from power import Power
 
 
 def main():
     loaded = load_config()
+    cfg = loaded[0]
     i2c = machine.I2C(
         board.I2C_ID,
         scl=machine.Pin(board.I2C_SCL),
         sda=machine.Pin(board.I2C_SDA),
         freq=board.I2C_FREQ,
     )
-    led = machine.Pin(board.LED, machine.Pin.OUT, value=0)
-    app = App(loaded, i2c, led, EventLog("log"))
+    led = ui.Led(machine.Pin(board.LED, machine.Pin.OUT, value=0))
+    button_pin = machine.Pin(board.BUTTON, machine.Pin.IN, machine.Pin.PULL_UP)
+    battery = machine.ADC(machine.Pin(board.BATTERY_ADC))
+    battery.atten(machine.ADC.ATTN_11DB)  # up to ~3.1 V at the pin: half a full cell
+    power = Power(battery, button_pin, machine.Pin(board.MPU_INT, machine.Pin.IN), cfg["sleep"])
+    # Started last, just before counting: once running it cannot be stopped (machine.WDT).
+    wdt = machine.WDT(timeout=cfg["wdt_ms"])
+    app = App(loaded, i2c, EventLog("log"), led, ui.Button(button_pin), power, machine.RTC(), wdt, board.MPU_ADDR)
     app.run()
     return app
 

@@ -1,7 +1,10 @@
 # The clip's user interface: LED patterns and button gestures (README: "LED and button").
 #
-# Patterns are (on_ms, off_ms) steps. They are played a step at a time by the app, which
-# keeps reading the FIFO in between, so a pattern never costs samples.
+# Patterns are (on_ms, off_ms) steps. Led plays them without blocking: the counting loop asks
+# it when the next edge is due and sleeps no longer than that, reading the FIFO and feeding
+# the watchdog at every wake, so a pattern of any length costs no sample and no reset.
+import time
+
 from micropython import const
 
 # LED patterns
@@ -19,6 +22,48 @@ SYNC = ((1000, 0),)  # solid while the host is talking
 def count_pattern(n):
     """n short blinks (progress: one per 10 qualifying impacts; battery: 1-5)."""
     return ((150, 250),) * (n if n > 0 else 0) if n < 20 else ((150, 250),) * 20
+
+
+class Led:
+    def __init__(self, pin):
+        self.pin = pin
+        self.pattern = None
+        self.step = 0
+        self.lit = False
+        self.due = time.ticks_ms()  # of the next edge (a ticks value, for the type checker too)
+
+    def play(self, pattern):
+        """Start a pattern now (it replaces one still playing)."""
+        self.pattern = pattern
+        self.step = 0
+        self.lit = True
+        self.pin.value(1)
+        self.due = time.ticks_add(time.ticks_ms(), pattern[0][0])
+
+    def busy(self):
+        return self.pattern is not None
+
+    def update(self):
+        """Make the edges that are due. Returns ms until the next one, or -1 when done.
+        Allocation-free: the patterns are constant tuples."""
+        p = self.pattern
+        while p is not None:
+            left = time.ticks_diff(self.due, time.ticks_ms())
+            if left > 0:
+                return left
+            if self.lit:
+                self.pin.value(0)
+                self.lit = False
+                self.due = time.ticks_add(self.due, p[self.step][1])
+            else:
+                self.step += 1
+                if self.step >= len(p):
+                    self.pattern = p = None
+                    break
+                self.pin.value(1)
+                self.lit = True
+                self.due = time.ticks_add(self.due, p[self.step][0])
+        return -1
 
 
 # Button gestures, from how long the button was held and how fast it came back.

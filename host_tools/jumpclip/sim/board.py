@@ -70,6 +70,7 @@ class BoardOptions:
     time_scale: int = 0  # 0: sleeps take no real time; N: the whole clock runs at N x real time
     baud: int = 115200  # the USB-serial bridge's UART (0: unpaced)
     extra: dict = field(default_factory=dict)  # further simulation settings
+    files: dict = field(default_factory=dict)  # more files on the flash: {"log/state.json": b"..."}
 
 
 class VirtualBoard:
@@ -111,6 +112,8 @@ class VirtualBoard:
             flash.write_file(self.image, "config.json", self.opts.config_text.encode())
         else:
             flash.build_image(self.image, self.opts.config, files=files)
+        for name, data in self.opts.files.items():
+            flash.write_file(self.image, name, data)
 
     def load_trace(self, trace: str | Path | Trace) -> Trace:
         self.trace = trace if isinstance(trace, Trace) else read_trace(trace)

@@ -49,6 +49,8 @@ def open_image(path: str | Path) -> LittleFS:
 
 def write_file(image: str | Path, name: str, data: bytes) -> None:
     fs = open_image(image)
+    if "/" in name:
+        fs.makedirs(name.rsplit("/", 1)[0], exist_ok=True)
     with fs.open(name, "wb") as out:
         out.write(data)
     Path(image).write_bytes(bytes(fs.context.buffer))

@@ -40,7 +40,20 @@ def wake_reason():
 
 
 def lightsleep(ms=None):
-    simcore.sim.sleep_us(1_000_000 if ms is None else ms * 1000, True)
+    s = simcore.sim
+    us = 1_000_000 if ms is None else ms * 1000
+    # ext0 wakes light sleep too: esp32.wake_on_ext0 sets ext0_wake_types to SLEEP|DEEPSLEEP
+    # (ports/esp32/modesp32.c) and machine_sleep_helper arms ext0 for either kind of sleep
+    # (ports/esp32/modmachine.c). Level-triggered: a button already down ends it at once.
+    if s.ext0_pin == s.button_pin and not s.ext0_level:
+        t0 = s.now_us()
+        for start, dur in s.button:
+            a, b = start * 1000, (start + dur) * 1000
+            if a <= t0 < b:
+                us = 0
+            elif t0 < a < t0 + us:
+                us = a - t0
+    s.sleep_us(us, True)
 
 
 def idle():
