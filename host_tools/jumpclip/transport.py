@@ -156,42 +156,50 @@ class SerialTransport:
 
     # --- raw REPL ---
     def interrupt(self) -> str:
-        """Ctrl-C: the firmware finishes its batch, closes the session and prints a summary.
-        Returns what it printed."""
-        self._write(b"\r\x03")
-        out = self._pending
-        self._pending = b""
-        quiet_until = time.monotonic() + self.quiet
-        give_up = time.monotonic() + self.timeout
-        resend = time.monotonic() + 0.01
-        started = time.monotonic()
-        self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
+        """Ctrl-C: the firmware finishes its batch, closes the session, prints a summary and
+        returns to a prompt. Returns what it printed."""
         assert self.ser is not None
+        # What the clip printed while no host was listening (it goes on counting and echoing
+        # after a sync) is not an answer to this Ctrl-C: drop it.
+        try:
+            self.ser.reset_input_buffer()
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
+        self._pending = b""
+        self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
         read_timeout = self.ser.timeout
         self.ser.timeout = 0.005  # short reads: the resends below must not wait on them
         try:
-            return self._interrupt_loop(out, quiet_until, give_up, resend, started)
+            return self._interrupt_loop()
         finally:
             self.ser.timeout = read_timeout
 
-    def _interrupt_loop(self, out: bytes, quiet_until: float, give_up: float, resend: float, started: float) -> str:
-        while time.monotonic() < quiet_until and time.monotonic() < give_up:
+    def _interrupt_loop(self) -> str:
+        # A byte that arrives while the chip is in light sleep is lost (the esp32 port arms no
+        # UART wake-up), and the clip is awake a few ms in every few hundred: keep the line
+        # busy with Ctrl-C until a prompt appears. Pause while the clip is talking (its
+        # session summary comes before the prompt), and resume if it falls silent without a
+        # prompt (what it printed was a landing's echo, not the hand-over).
+        out = b""
+        started = time.monotonic()
+        give_up = started + self.timeout
+        last_rx = 0.0
+        resend = started
+        while True:
+            now = time.monotonic()
+            if now > give_up:
+                return out.decode(errors="replace")  # no prompt: enter_raw says what is wrong
             chunk = self._read_some()
             if chunk:
                 if self.first_reply_s is None:
-                    self.first_reply_s = time.monotonic() - started
+                    self.first_reply_s = now - started
                 out += chunk
-                quiet_until = time.monotonic() + self.quiet
-            elif not out and time.monotonic() > resend:
-                # A byte that arrives while the chip is in light sleep is lost (the esp32 port
-                # arms no UART wake-up), and the clip is awake a few ms in every few hundred:
-                # keep the line busy with Ctrl-C until a wake window catches one.
+                last_rx = now
+                if out.endswith(b">>> ") or out.endswith(b"\x04>"):
+                    return out.decode(errors="replace")  # a prompt: the hand-over is complete
+            elif now >= resend and (not out or now - last_rx > self.quiet):
                 self._write(b"\x03")
-                resend = time.monotonic() + 0.01
-                quiet_until = max(quiet_until, time.monotonic() + self.quiet)
-            if out.endswith(b">>> ") or out.endswith(b"\x04>"):
-                break  # a prompt: the hand-over is complete
-        return out.decode(errors="replace")
+                resend = now + 0.01
 
     def enter_raw(self) -> None:
         self._write(b"\r\x01")
