@@ -105,8 +105,7 @@ class App:
     def reload_config(self):
         """Read config.json again (after `jumpclip config set`); used from the next session."""
         cfg, errors, params, self.cfg_hash = load_config()
-        for e in errors:
-            self.note("config: " + e)
+        self.report_config(errors)
         self.cfg = cfg
         self.power.light_sleep = cfg["sleep"]
         self.rate_hz = cfg["rate_hz"]
@@ -115,6 +114,32 @@ class App:
         self.sensor = None  # reconfigured (rate, range) when counting starts
 
     # --- messages -------------------------------------------------------------------
+    def report_config(self, errors):
+        """Config problems go on the console at every boot, but into the flash log once per
+        distinct set of problems (config.load already bounds how many and how long): a
+        bad config.json must not fill the log one boot at a time."""
+        if not errors:
+            return
+        import binascii
+
+        crc = 0
+        for e in errors:
+            crc = binascii.crc32(e.encode(), crc)
+        seen = "%08x" % (crc & 0xFFFFFFFF)
+        path = (self.log.root if self.log is not None else "log") + "/config.seen"
+        try:
+            with open(path) as f:
+                new = f.read() != seen
+        except OSError:
+            new = True
+        for e in errors:
+            self.note("config: " + e, new)
+        if new and self.log is not None:
+            try:
+                with open(path, "w") as f:
+                    f.write(seen)
+            except OSError:
+                pass  # then it is logged again next boot: no harm
     def note(self, msg, to_log=True):
         print("jumpclip: " + msg)
         self.notes.append(msg)
@@ -448,12 +473,23 @@ class App:
 
     def run(self):
         """Count until the host interrupts (any byte on the console, normally Ctrl-C). The
-        host calls it again after a sync: a new session starts."""
+        host calls it again after a sync: a new session starts.
+
+        Ctrl-C is polled, not raised, from the first line: a batch is never half-counted,
+        and a host that arrives while the sensor starts up finds the clip with the
+        watchdog's lease granted, not at a REPL where nothing feeds it."""
         lease.end()
+        micropython.kbd_intr(-1)
+        try:
+            self._run()
+        finally:
+            lease.grant(self.wdt, self.cfg["wdt_ms"] // 4)  # the host has the clip now
+            micropython.kbd_intr(3)
+
+    def _run(self):
         if not self.log_open:
             self.open_log()
-            for e in self.config_errors:
-                self.note("config: " + e)
+            self.report_config(self.config_errors)
             cause = machine.reset_cause()
             if cause == machine.DEEPSLEEP_RESET:
                 self.woke = self.power.wake_cause()
@@ -467,52 +503,45 @@ class App:
         except Exception as e:  # the daily count is a nicety: never let it stop counting
             self.note("daily target state unreadable (%r); starting today at 0" % e)
             self.daily = Daily(self.daily.qualify_mg, self.daily.target)
-        if not self.connect_sensor():
-            self.note("interrupted by host before the sensor came up")
+        if not self.connect_sensor() or self.host_waiting():
+            self.note("the host took over before counting started", False)
             return
         if self.woke == "timer" and self.battery_mv() < self.cfg["low_battery_mv"]:
             self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat
         self.begin_session()
         self.led.play(ui.SESSION_START)
-        # Ctrl-C is polled between batches instead of raised mid-batch, so a batch is never
-        # half-counted; the host's bytes stay queued for the REPL to read.
-        micropython.kbd_intr(-1)
-        try:
-            failures = 0
-            while not self.host_waiting():
-                self.led.update()  # first: an LED edge is due now, before the bus work
-                self.wdt.feed()
-                try:
-                    self.service_fifo()
-                    failures = 0
-                except OSError as e:
-                    self.i2c_errors += 1
-                    self.note("sensor lost: %s" % e)
-                    if not self.connect_sensor():
-                        break
-                except Exception as e:  # a bug must not stop the counting: report, go on
-                    failures += 1
-                    self.note("error %d in the counting loop: %r" % (failures, e))
-                    if failures >= _MAX_FAILURES:
-                        self.end_session(lf.END_HOST)
-                        machine.reset()  # a clean boot (the log keeps everything flushed)
-                try:
-                    self.housekeeping()
-                except OSError as e:
-                    self.note("housekeeping: %s" % e)
-                if self.host_waiting():
-                    break  # a byte that arrived while awake: answer now, not after the sleep
-                # Sleep until the FIFO is due, or the LED's next edge if that comes first.
-                wait = self.wake_ms
-                edge = self.led.update()
-                if 0 <= edge < wait:
-                    wait = edge
-                self.power.sleep_ms(wait)
+        failures = 0
+        while not self.host_waiting():
+            self.led.update()  # first: an LED edge is due now, before the bus work
+            self.wdt.feed()
             try:
-                self.read_remainder()
+                self.service_fifo()
+                failures = 0
             except OSError as e:
+                self.i2c_errors += 1
                 self.note("sensor lost: %s" % e)
-            self.end_session()  # while Ctrl-C is still a plain byte: a flush is never cut short
-        finally:
-            lease.grant(self.wdt, self.cfg["wdt_ms"] // 4)  # the host has the clip now
-            micropython.kbd_intr(3)
+                if not self.connect_sensor():
+                    break
+            except Exception as e:  # a bug must not stop the counting: report, go on
+                failures += 1
+                self.note("error %d in the counting loop: %r" % (failures, e))
+                if failures >= _MAX_FAILURES:
+                    self.end_session(lf.END_HOST)
+                    machine.reset()  # a clean boot (the log keeps everything flushed)
+            try:
+                self.housekeeping()
+            except OSError as e:
+                self.note("housekeeping: %s" % e)
+            if self.host_waiting():
+                break  # a byte that arrived while awake: answer now, not after the sleep
+            # Sleep until the FIFO is due, or the LED's next edge if that comes first.
+            wait = self.wake_ms
+            edge = self.led.update()
+            if 0 <= edge < wait:
+                wait = edge
+            self.power.sleep_ms(wait)
+        try:
+            self.read_remainder()
+        except OSError as e:
+            self.note("sensor lost: %s" % e)
+        self.end_session()  # while Ctrl-C is still a plain byte: a flush is never cut short

@@ -74,7 +74,7 @@ def describe(key):
 def check(key, value):
     """Return (value, None) if value is allowed for key, else (None, reason)."""
     if key not in SCHEMA:
-        return None, "unknown key %r" % key
+        return None, "unknown key %s" % _short(key)
     _, kind, allowed = SCHEMA[key]
     if kind == "b":
         if value is True or value is False:
@@ -88,15 +88,32 @@ def check(key, value):
         if isinstance(value, (int, float)) and value in allowed:
             return int(value), None
     elif isinstance(value, (int, float)):
-        if kind == "i" and value != int(value):
-            pass
-        elif allowed[0] <= value <= allowed[1]:
+        # The range check comes first: it also refuses inf, -inf and NaN (every comparison
+        # with NaN is false), which int() would raise on.
+        if allowed[0] <= value <= allowed[1] and (kind != "i" or value == int(value)):
             return (int(value) if kind == "i" else float(value)), None
-    return None, "%s=%r not allowed (%s)" % (key, value, describe(key))
+    return None, "%s=%s not allowed (%s)" % (key, _short(value), describe(key))
+
+
+def _short(value):
+    """repr of a user's value, cut short: a note must not cost the log much."""
+    r = repr(value)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+MAX_ERRORS = 5  # reported one by one; the rest are counted
+MAX_BYTES = 4096  # a full config is ~600 bytes; a bigger file is not read (heap)
 
 
 def validate(raw):
     """Return (config, errors): every key present, bad or unknown values replaced by defaults."""
+    cfg, errors = _validate(raw)
+    if len(errors) > MAX_ERRORS:
+        errors = errors[: MAX_ERRORS - 1] + ["%d more problems" % (len(errors) - MAX_ERRORS + 1)]
+    return cfg, errors
+
+
+def _validate(raw):
     cfg = defaults()
     errors = []
     if not isinstance(raw, dict):
@@ -136,13 +153,21 @@ def validate(raw):
 
 def load(path="config.json"):
     """Read and validate config.json. Never raises: problems come back as error strings."""
+    import os
+
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        return defaults(), []  # no config file: defaults, as shipped
+    if size > MAX_BYTES:
+        return defaults(), ["%s is %d bytes, more than a config can be (%d); using defaults" % (path, size, MAX_BYTES)]
     try:
         with open(path) as f:
             raw = json.load(f)
-    except OSError:
-        return defaults(), []  # no config file: defaults, as shipped
-    except ValueError as e:
-        return defaults(), ["%s is not valid JSON (%s); using defaults" % (path, e)]
+    except OSError as e:
+        return defaults(), ["%s cannot be read (%s); using defaults" % (path, e)]
+    except (ValueError, MemoryError, RuntimeError) as e:  # RuntimeError: nesting too deep
+        return defaults(), ["%s is not valid JSON (%s); using defaults" % (path, _short(str(e)))]
     return validate(raw)
 
 

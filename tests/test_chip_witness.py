@@ -110,6 +110,25 @@ def test_an_idle_repl_after_sync_is_not_reset_and_an_abandoned_one_goes_back_to_
         board.stop()
 
 
+def test_a_host_that_arrives_while_the_sensor_starts_gets_a_fed_watchdog(tmp_path):
+    # 4x real time, a sensor that takes 300 ms to reset, the host there from the first
+    # moment: whenever it takes over (here during start-up), the clip grants the watchdog's
+    # lease, so it is not reset under the host. Ctrl-C is a plain byte from run()'s first
+    # line, so it can no longer stop main.py half-way.
+    board = VirtualBoard(tmp_path / "b", BoardOptions(time_scale=4, config={"idle_min": 0}, extra={"mpu": {"reset_ms": 300}}))
+    board.flash_firmware()
+    board.load_trace(DATA / "car_ride_s1.csv")
+    port = board.serve()
+    board.start(interactive=True)
+    try:
+        res = syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), Store(tmp_path / "db.sqlite"), restart=False)
+        assert res.restarted is False
+        time.sleep(5.0)  # 20 virtual seconds at the REPL: the watchdog (8 s) would have fired
+        assert board.resets == [], board.resets
+    finally:
+        board.stop()
+
+
 def test_the_watchdog_still_catches_a_hung_counting_loop(tmp_path):
     tr = make_trace(tmp_path / "t.csv", [("jumps", 3, 5.0), ("rest", 20), ("jumps", 3, 5.0)])
     run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"hang_at_ms": 12000}))

@@ -68,3 +68,42 @@ def test_profile_sets_detector_keys_and_keys_still_win():
     assert errors == [] and cfg["min_flight_ms"] == 120 and cfg["flight_gap_ms"] == 10
     cfg, errors = config.validate({"profile": "hopscotch"})
     assert cfg["profile"] == "jumps" and len(errors) == 1 and "one of jumps, skipping, running" in errors[0]
+
+
+def test_non_finite_and_huge_numbers_fall_back():
+    inf = float("inf")
+    nan = float("nan")
+    for key in ("refractory_ms", "min_flight_ms", "wdt_ms", "impact_g", "rate_hz", "qualify_g"):
+        for bad in (inf, -inf, nan, 1e300, -(10**40), 10**40):
+            cfg, errors = config.validate({key: bad})
+            assert cfg[key] == config.defaults()[key], (key, bad)
+            assert len(errors) == 1 and errors[0].startswith(key + "="), (key, bad, errors)
+
+
+def test_hostile_config_files_give_defaults_and_one_reason():
+    path = "_hostile.json"
+    cases = ('{"refractory_ms": 1e999}', '{"wdt_ms": NaN}', None, "[" * 5000 + "]" * 5000, '{"a": "' + "x" * 10000 + '"}', "\x00\xff", "[" * 200 + "]" * 200, '{"a": "' + "x" * 3000 + '"}')
+    for text in cases:
+        with open(path, "w") as f:
+            if text is None:  # 20,000 keys, written piecewise (the device's heap is small)
+                f.write("{")
+                for i in range(20000):
+                    f.write('"k%d": %d, ' % (i, i))
+                f.write('"end": 0}')
+            else:
+                f.write(text)
+        cfg, errors = config.load(path)
+        for k in ("rate_hz", "wdt_ms", "refractory_ms"):
+            assert cfg[k] == config.defaults()[k]
+        assert 1 <= len(errors) <= config.MAX_ERRORS
+        for e in errors:
+            assert len(e) < 200, e  # a note costs the log little
+    import os
+
+    os.remove(path)
+
+
+def test_many_bad_keys_are_summarised():
+    cfg, errors = config.validate(dict(("bad%d" % i, i) for i in range(50)))
+    assert cfg == config.defaults()
+    assert len(errors) == config.MAX_ERRORS and errors[-1] == "46 more problems"
