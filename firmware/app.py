@@ -234,6 +234,11 @@ class App:
         self.session_open = True
         self.det.reset()
         log = self.log
+        if self.sessions > 0x3FF and log:
+            # Session ids hold 10 bits of session number: the 1024th session of a boot
+            # starts a new boot number instead of wrapping onto an old id.
+            log.next_boot()
+            self.sessions = 1
         boot = log.boot if log else 0
         self.session_id = ((boot & 0x3FFFFF) << 10) | (self.sessions & 0x3FF)
         if log:

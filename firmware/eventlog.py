@@ -42,6 +42,7 @@ class EventLog:
         self.full = False
         self.unlogged = 0  # jumps counted but not logged, this session (log full)
         self.boot = 0
+        self.log_id = ""  # set by open(): logboot reads or creates log/id
         # Lifetime totals of what is on flash (the checkpoint plus the records after it);
         # they change only when records are written, so a checkpoint is always exact.
         self.sessions = 0
@@ -116,6 +117,7 @@ class EventLog:
     def _checkpoint(self):
         """Totals up to the last flushed record, written atomically (tmp + rename)."""
         cp = {
+            "id": self.log_id,
             "boot": self.boot,
             "seq": self.last_seq,
             "sessions": self.sessions,
@@ -127,6 +129,11 @@ class EventLog:
         with open(tmp, "w") as f:
             json.dump(cp, f)
         os.rename(tmp, self._path("state.json"))
+
+    def next_boot(self):
+        """A new boot number without a reboot (session ids stay unique past 1023 sessions)."""
+        self.boot += 1
+        self._checkpoint()
 
     # --- space ---
     def _free_bytes(self):

@@ -15,16 +15,30 @@ def _exists(path):
         return False
 
 
+def _int(d, key, default):
+    """An integer from the checkpoint, or default: a damaged state.json ({"boot": "x"},
+    floats, a list) must not stop the clip."""
+    v = d.get(key, default) if isinstance(d, dict) else default
+    return v if isinstance(v, int) and not isinstance(v, bool) and -1 <= v < (1 << 31) else default
+
+
 def recover(log):
     if not _exists(log.root):
         os.mkdir(log.root)
-    cp = _read_json(log, "state.json") or {}
-    log.boot = cp.get("boot", 0) + 1
-    log.sessions = cp.get("sessions", 0)
-    log.jumps = cp.get("jumps", 0)
-    log.last_seq = cp.get("seq", -1)  # records up to here are in the totals
-    log.open_id = cp.get("open", -1)
-    log.open_jumps = cp.get("open_jumps", 0)
+    cp = _read_json(log, "state.json")
+    if not isinstance(cp, dict):
+        cp = {}
+    log.log_id = _log_id(log, cp)
+    # The totals come from the checkpoint when it is sound. The identifiers must never go
+    # back, whatever happened to it: the record numbers continue from the newest of the
+    # checkpoint, the segment names, the records themselves and the host's acknowledgement;
+    # the boot number from the checkpoint and the session ids in the newest segment.
+    boot = _int(cp, "boot", 0)
+    log.sessions = _int(cp, "sessions", 0)
+    log.jumps = _int(cp, "jumps", 0)
+    log.last_seq = _int(cp, "seq", -1)  # records up to here are in the totals
+    log.open_id = _int(cp, "open", -1)
+    log.open_jumps = _int(cp, "open_jumps", 0)
     log.ack = log._read_ack()
     segs = log.segments()
     if segs:
@@ -35,6 +49,12 @@ def recover(log):
         first = lf.segment_seq(log.seg)
         if first - 1 > log.last_seq:
             log.last_seq = first - 1
+        b = _newest_boot(data)
+        if b > boot:
+            boot = b
+    if log.ack > log.last_seq:
+        log.last_seq = log.ack  # the host holds records up to here: never number one again
+    log.boot = boot + 1
     log.seq = log.last_seq + 1
     log._check_space()
     if log.open_id >= 0:
@@ -47,6 +67,47 @@ def recover(log):
         log.note("log: session %d was left open (power cut?); closed with %d jumps" % (closed, jumps))
     log.flush()
     log._checkpoint()
+
+
+def _log_id(log, cp):
+    """The log's identity: random, born with the log, kept in log/id and in the checkpoint.
+    A host keys what it synced on it, so a log that is re-created (erased flash, a new
+    filesystem) is never merged with the one before it."""
+    try:
+        with open(log._path("id")) as f:
+            lid = f.read().strip()
+        if len(lid) == 16:
+            return lid
+    except OSError:
+        pass
+    lid = cp.get("id")
+    if not (isinstance(lid, str) and len(lid) == 16):
+        lid = new_log_id()
+    with open(log._path("id"), "w") as f:
+        f.write(lid)
+    return lid
+
+
+def new_log_id():
+    import binascii
+
+    return binascii.hexlify(os.urandom(8)).decode()
+
+
+def _newest_boot(data):
+    """The highest boot number among the session ids of the records in data."""
+    boot = 0
+    o = 0
+    while o < len(data):
+        size = lf.check(data, o, len(data))
+        if size == 0:
+            break
+        if data[o + 1] in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_SESSION_END):
+            b = lf.get_u32(data, o + lf.HEADER) >> 10
+            if b > boot:
+                boot = b
+        o += size
+    return boot
 
 
 def _read_json(log, name):

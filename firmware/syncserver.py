@@ -52,6 +52,13 @@ def info(app=None):
             state = json.load(f)
     except (OSError, ValueError):
         state = {}
+    if not isinstance(state, dict):
+        state = {}
+    try:
+        with open(ROOT + "/id") as f:
+            log_id = f.read().strip()
+    except OSError:
+        log_id = ""
     rtc_set = bytes(machine.RTC().memory()[:6]) == RTC_MAGIC
     version = "unknown"
     try:
@@ -64,8 +71,9 @@ def info(app=None):
         "protocol": PROTOCOL,
         "firmware": version,
         "device": binascii.hexlify(machine.unique_id()).decode(),
+        "log_id": log_id,
         "boot": state.get("boot", 0),
-        "last_seq": state.get("seq", -1),
+        "last_seq": app.log.last_seq if app is not None and app.log is not None else _last_seq(state),
         "ack": _read_int("ack", -1),
         "sessions": state.get("sessions", 0),
         "jumps": state.get("jumps", 0),
@@ -76,6 +84,37 @@ def info(app=None):
         "notes": app.notes[-4:] if app is not None else [],
     }
     print("JCINFO " + json.dumps(d))
+
+
+def _last_seq(state):
+    """The newest record on flash: the checkpoint's, or past it the newest segment's."""
+    seq = state.get("seq", -1)
+    if not isinstance(seq, int):
+        seq = -1
+    segs = _segments()
+    if segs:
+        first = lf.segment_seq(segs[-1])
+        if first - 1 > seq:
+            seq = first - 1
+    return seq
+
+
+def rekey(app=None):
+    """The host found this log older than what it has already synced (a restored flash
+    image): give the log a new identity, so that the records it writes from now on are
+    not mistaken for the ones the host holds under the old one."""
+    lease.renew()
+    import logboot
+
+    lid = logboot.new_log_id()
+    tmp = ROOT + "/id.tmp"
+    with open(tmp, "w") as f:
+        f.write(lid)
+    os.rename(tmp, ROOT + "/id")
+    if app is not None and app.log is not None:
+        app.log.log_id = lid
+        app.log._checkpoint()
+    print("JCREKEY " + lid)
 
 
 def _frame(out, ftype, payload):

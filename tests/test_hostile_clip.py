@@ -55,3 +55,65 @@ def test_a_config_problem_is_logged_once_not_at_every_boot(tmp_path):
         sizes.append(len(notes))
         assert "config: " in board.console_text()  # still said on the console every boot
     assert sizes[0] >= 1 and sizes == [sizes[0]] * 3, sizes  # logged at the first boot only
+
+
+STATE_DAMAGE = [None, b"", b"garbage{", b'{"boot": "x"}', b'{"boot": 0, "seq": -1, "sessions": 0}', b"[1, 2]", b'{"boot": 1e999}']
+
+
+@pytest.mark.parametrize("damage", STATE_DAMAGE, ids=["deleted", "empty", "garbled", "boot-x", "reset", "list", "inf"])
+def test_damaged_log_state_never_reuses_a_session_id_or_merges_sessions(tmp_path, damage):
+    from jumpclip.store import Store
+    from test_log_identity import TRACE_A, TRACE_B, Clip, jumps_in, no_session_merged
+
+    store = Store(tmp_path / "db.sqlite")
+    clip = Clip(tmp_path / "a")
+    try:
+        clip.count(TRACE_A)
+        clip.sync(store)
+        clip.board.stop()
+        if damage is None:
+            flash.remove_file(clip.board.image, "log/state.json")
+        else:
+            flash.write_file(clip.board.image, "log/state.json", damage)
+        clip.started = False
+        clip.count(TRACE_B)
+        assert "Traceback" not in clip.board.console_text()
+        res = clip.sync(store)
+    finally:
+        clip.stop()
+    assert res.imported.new_jumps == jumps_in(TRACE_B) and res.imported.new_sessions >= 1
+    ids = [(s["log_id"], s["session_id"]) for s in store.sessions()]
+    assert len(ids) == len(set(ids))
+    assert store.count_jumps() == jumps_in(TRACE_A) + jumps_in(TRACE_B)
+    no_session_merged(store)
+
+
+def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_path):
+    # Session ids hold 10 bits of session number. Every sync, record or config change
+    # starts a session; the 1024th of one boot used to wrap onto session 0's id.
+    from jumpclip import sync as syncmod
+    from jumpclip.store import Store
+    from jumpclip.transport import SerialTransport
+    from test_chip_witness import served_board
+
+    store = Store(tmp_path / "db.sqlite")
+    board, port = served_board(tmp_path, time_scale=1, config={"idle_min": 0})
+    try:
+        assert board.wait_for("counting: session 1 of boot 1", 20)
+        t = SerialTransport(port, timeout=2, quiet=0.1)
+        t.open()
+        t.interrupt()
+        t.enter_raw()
+        t.exec("app.sessions = 1022")  # as after 1,022 sessions since boot
+        for name in ("1023 of boot 1", "1 of boot 2", "2 of boot 2"):  # past 1023: a new boot number
+            t.exec_detached("app.run()")
+            assert board.wait_for("counting: session " + name, 20)
+            t.interrupt()
+            t.enter_raw()
+        t.close()
+        syncmod.sync(SerialTransport(port, timeout=2, quiet=0.1), store, restart=False)
+    finally:
+        board.stop()
+    ids = sorted(s["session_id"] for s in store.sessions())
+    assert len(ids) == len(set(ids))
+    assert [(i >> 10, i & 0x3FF) for i in ids[-3:]] == [(1, 1023), (2, 1), (2, 2)]

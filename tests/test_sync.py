@@ -83,7 +83,7 @@ def test_deploy_sync_two_sessions_then_nothing_new(two_sessions, tmp_path):
     sessions = [r for r in store.sessions() if r["jumps"]]
     assert len(sessions) == 2
     # The right airtimes: what the host's replay of each trace says, sample for sample.
-    airs = [[air for _, air, _ in store.jumps(s["device_id"], s["session_id"])] for s in sessions]
+    airs = [[air for _, air, _ in store.jumps(s["log_id"], s["session_id"])] for s in sessions]
     assert airs == [expected_air(TRACE_A), expected_air(TRACE_B)]
     assert res.wire_bytes / k <= 16 + 400 / k  # bulk cost per jump, plus fixed session records
     # Sync again: nothing new, nothing twice.
@@ -150,7 +150,8 @@ def test_cut_link_at_many_points_loses_and_doubles_nothing(two_sessions, tmp_pat
         except (syncmod.SyncError, TransportError):
             failed_syncs += 1
         # Nothing unacknowledged may be gone from the device.
-        acked = store.acked_seq("a4cf12345678")
+        logs = store.logs_of("a4cf12345678")
+        acked = logs[0]["acked_seq"] if logs else -1
         on_device = {j.seq for j in read_files(_device_log(b)).jumps}
         unacknowledged = {s for s in golden_jump_seqs if s > acked}
         assert unacknowledged <= on_device, f"cut after {n} bytes: unacknowledged records deleted"

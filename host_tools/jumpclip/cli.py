@@ -83,17 +83,29 @@ def main() -> None:
 @click.option("--workdir", type=click.Path(file_okay=False), help="Keep the flash image and logs here.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.json to put on the flash.")
 @click.option("--no-sensor", is_flag=True, help="Boot with no MPU6050 on the bus.")
-def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor: bool) -> None:
-    """Start the virtual board on a trace and serve its USB console on a pseudo-terminal."""
+@click.option("--device-id", help="The board's unique id, 12 hex digits (default a4cf12345678).")
+def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor: bool, device_id: str | None) -> None:
+    """Start the virtual board on a trace and serve its USB console on a pseudo-terminal.
+    With --workdir, the flash (and its log) persists from one run to the next."""
     from .sim.board import BoardError, BoardOptions, VirtualBoard
     from .traces import TraceError
 
     cfg = _read_config(config_path) if config_path else None
+    extra = {}
+    if device_id is not None:
+        if len(device_id) != 12 or any(c not in "0123456789abcdefABCDEF" for c in device_id):
+            fail(f"--device-id {device_id!r}: give 12 hex digits, like a4cf12345678")
+        extra["unique_id"] = device_id.lower()
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="jumpclip-sim-"))
     # Real time: a person at the REPL, `record` and `sync` meet the clip as they would a real one.
-    board = VirtualBoard(wd, BoardOptions(config=cfg, sensor=not no_sensor, time_scale=1))
+    board = VirtualBoard(wd, BoardOptions(config=cfg, sensor=not no_sensor, time_scale=1, extra=extra))
     try:
-        board.flash_firmware()
+        if not board.image.exists():
+            board.flash_firmware()
+        elif cfg is not None:  # an existing board keeps its log; only the config changes
+            from .sim import flash
+
+            flash.write_file(board.image, "config.json", json.dumps(cfg).encode())
         board.load_trace(trace_path)
         port = board.serve()
         board.start(interactive=True)
@@ -378,7 +390,7 @@ def show(session: int, db_path: str | None) -> None:
     if row is None:
         fail(f"no session #{session}: `jumpclip sessions` lists them")
     out.print(report.session_header(row))
-    out.print(report.jumps_table(row, store.jumps(row["device_id"], row["session_id"])))
+    out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"])))
 
 
 @main.command()
@@ -562,7 +574,7 @@ def rescue(dump: str, db_path: str | None, device_id: str | None) -> None:
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
     store = open_store(db_path)
     try:
-        res = store.import_log(device, log, None, "rescue")
+        res = store.import_log(device, log, None, "rescue", log_id=log.log_id)
     except StoreError as e:
         fail(str(e))
     out.print(f"rescued {device}: {res.new_sessions} new sessions, {res.new_jumps} new jumps ({res.total_jumps} in the database)")

@@ -72,7 +72,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     first = today - dt.timedelta(days=n_days - 1)
     by_date: dict[dt.date | None, Day] = {}
     for s in store.sessions():
-        jumps = store.jumps(s["device_id"], s["session_id"])
+        jumps = store.jumps(s["log_id"], s["session_id"])
         if not jumps:
             continue
         rate = s["rate_hz"] or 200

@@ -78,6 +78,19 @@ class LogContents:
     records: int = 0
     bytes: int = 0
     last_seq: int = -1
+    log_id: str = ""  # from log/id, when the files include it (a rescued image)
+
+    def newer_than(self, seq: int) -> "LogContents":
+        """Only the records numbered above seq (what a host that holds up to seq lacks)."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            starts=[r for r in self.starts if r.seq > seq],
+            jumps=[r for r in self.jumps if r.seq > seq],
+            ends=[r for r in self.ends if r.seq > seq],
+            notes=[r for r in self.notes if r.seq > seq],
+        )
 
     def report(self) -> list[str]:
         lines = [str(d) for d in self.damage]
@@ -170,7 +183,10 @@ def read_files(files: dict[str, bytes]) -> LogContents:
     seen: set[int] = set()
     for name in sorted(files):
         if lf.segment_seq(name) < 0:
-            if name not in ("state.json", "state.tmp", "ack", "tmp"):
+            if name == "id":
+                text = files[name].decode(errors="replace").strip()
+                out.log_id = text if len(text) == 16 and all(c in "0123456789abcdef" for c in text) else ""
+            if name not in ("state.json", "state.tmp", "ack", "ack.tmp", "tmp", "id", "id.tmp", "config.seen"):
                 out.foreign.append(name)
             continue
         parse_segment(files[name], name, out, seen)

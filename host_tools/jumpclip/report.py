@@ -93,7 +93,7 @@ def rows_for_export(store: Store):
     for s in store.sessions():
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]) if s["wall_start"] else None
-        jumps = store.jumps(s["device_id"], s["session_id"])
+        jumps = store.jumps(s["log_id"], s["session_id"])
         yield s, rate, start, jumps
 
 

@@ -1,8 +1,9 @@
 """The desktop database: SQLite through the standard library.
 
-Devices, sessions and jumps are keyed by what the clip wrote (device id, session id, record
+Sessions and jumps are keyed by what the clip wrote (its log's random id, session id, record
 sequence number), so importing the same records twice changes nothing: a sync that was cut
-and repeated, a rescue of a log already synced, all count once. Schema changes go through
+and repeated, a rescue of a log already synced, all count once. A clip (device id) may have
+had several logs: one per erased or re-created flash, or restored image. Schema changes go through
 MIGRATIONS and PRAGMA user_version.
 """
 
@@ -77,6 +78,50 @@ MIGRATIONS = [
         new_jumps    INTEGER NOT NULL
     );
     """,
+    # 2: logs. A clip's log has its own random id (born with the log on the flash); what is
+    # synced is keyed on it, so a re-created log is never merged with the one before it.
+    # Logs synced before ids existed keep their device id as their log id.
+    """
+    CREATE TABLE logs (
+        log_id      TEXT PRIMARY KEY,
+        device_id   TEXT NOT NULL REFERENCES devices(device_id),
+        first_seen  TEXT NOT NULL,
+        last_sync   TEXT,
+        acked_seq   INTEGER NOT NULL DEFAULT -1,
+        origin      TEXT                  -- how this log began, when it followed another
+    );
+    INSERT INTO logs(log_id, device_id, first_seen, last_sync, acked_seq)
+        SELECT device_id, device_id, first_seen, last_sync, acked_seq FROM devices;
+    CREATE TABLE sessions2 (
+        id               INTEGER PRIMARY KEY,
+        log_id           TEXT NOT NULL REFERENCES logs(log_id),
+        session_id       INTEGER NOT NULL,
+        boot             INTEGER,
+        start_seq        INTEGER,
+        device_time      INTEGER,
+        rtc_set          INTEGER,
+        wall_start       TEXT,
+        wall_source      TEXT NOT NULL,
+        config_hash      INTEGER,
+        rate_hz          INTEGER,
+        range_g          INTEGER,
+        firmware         TEXT,
+        end_seq          INTEGER,
+        reported_jumps   INTEGER,
+        duration_samples INTEGER,
+        fifo_overflows   INTEGER,
+        end_reason       INTEGER,
+        unlogged_jumps   INTEGER,
+        qualifying       INTEGER,
+        UNIQUE (log_id, session_id)
+    );
+    INSERT INTO sessions2 SELECT * FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions2 RENAME TO sessions;
+    ALTER TABLE jumps RENAME COLUMN device_id TO log_id;
+    ALTER TABLE notes RENAME COLUMN device_id TO log_id;
+    ALTER TABLE syncs RENAME COLUMN device_id TO log_id
+    """,
 ]
 
 
@@ -144,13 +189,27 @@ class Store:
         self.db.close()
 
     # --- import ---
-    def import_log(self, device_id: str, log: LogContents, clock: DeviceClock | None, source: str) -> ImportResult:
-        """Insert everything new from a parsed log in one transaction."""
+    def log_for(self, device_id: str, log_id: str) -> sqlite3.Row | None:
+        self.db.row_factory = sqlite3.Row
+        row = self.db.execute("SELECT * FROM logs WHERE log_id=?", (log_id or device_id,)).fetchone()
+        self.db.row_factory = None
+        return row
+
+    def logs_of(self, device_id: str) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        rows = self.db.execute("SELECT * FROM logs WHERE device_id=? ORDER BY first_seen, rowid", (device_id,)).fetchall()
+        self.db.row_factory = None
+        return rows
+
+    def import_log(self, device_id: str, log: LogContents, clock: DeviceClock | None, source: str,
+                   log_id: str = "", origin: str | None = None, acked: int = -1) -> ImportResult:
+        """Insert everything new from a parsed log in one transaction. log_id "" is a log
+        from firmware older than log ids: its device id stands for it."""
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                result = self._import(device_id, log, clock, source, now)
+                result = self._import(device_id, log_id or device_id, log, clock, source, now, origin, acked)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
@@ -159,60 +218,83 @@ class Store:
             raise StoreError(self._explain(e)) from None
         return result
 
-    def _import(self, device_id: str, log: LogContents, clock: DeviceClock | None, source: str, now: str) -> ImportResult:
+    def _import(self, device_id: str, log_id: str, log: LogContents, clock: DeviceClock | None, source: str, now: str,
+                origin: str | None, acked: int) -> ImportResult:
         db = self.db
         db.execute("INSERT OR IGNORE INTO devices(device_id, first_seen) VALUES (?, ?)", (device_id, now))
-        started = "SELECT COUNT(*) FROM sessions WHERE device_id=? AND start_seq IS NOT NULL"
-        sessions_before = db.execute(started, (device_id,)).fetchone()[0]
+        db.execute("INSERT OR IGNORE INTO logs(log_id, device_id, first_seen, origin, acked_seq) VALUES (?, ?, ?, ?, ?)",
+                   (log_id, device_id, now, origin, acked))
+        started = "SELECT COUNT(*) FROM sessions WHERE log_id=? AND start_seq IS NOT NULL"
+        sessions_before = db.execute(started, (log_id,)).fetchone()[0]
         for s in log.starts:
             wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
             db.execute(
-                "INSERT INTO sessions(device_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
+                "INSERT INTO sessions(log_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
                 " wall_source, config_hash, rate_hz, range_g, firmware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(device_id, session_id) DO UPDATE SET"
+                " ON CONFLICT(log_id, session_id) DO UPDATE SET"
                 " boot=excluded.boot, start_seq=excluded.start_seq, device_time=excluded.device_time,"
                 " rtc_set=excluded.rtc_set, wall_start=excluded.wall_start, wall_source=excluded.wall_source,"
                 " config_hash=excluded.config_hash, rate_hz=excluded.rate_hz, range_g=excluded.range_g,"
                 " firmware=excluded.firmware WHERE sessions.start_seq IS NULL",
-                (device_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g, s.firmware),
+                (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g, s.firmware),
             )
-        known = {r[0] for r in db.execute("SELECT session_id FROM sessions WHERE device_id=?", (device_id,))}
+        known = {r[0] for r in db.execute("SELECT session_id FROM sessions WHERE log_id=?", (log_id,))}
         for sid in {j.session_id for j in log.jumps} | {e.session_id for e in log.ends}:
             if sid not in known:  # its start record is gone (a partial rescue): keep the jumps anyway
-                db.execute(
-                    "INSERT INTO sessions(device_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (device_id, sid)
-                )
+                db.execute("INSERT INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (log_id, sid))
                 known.add(sid)
-        before = db.execute("SELECT COUNT(*) FROM jumps WHERE device_id=?", (device_id,)).fetchone()[0]
+        before = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
         db.executemany(
-            "INSERT OR IGNORE INTO jumps(device_id, session_id, seq, idx, t_samples, air_samples, peak_mg) VALUES (?,?,?,?,?,?,?)",
-            [(device_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg) for j in log.jumps],
+            "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg) VALUES (?,?,?,?,?,?,?)",
+            [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg) for j in log.jumps],
         )
-        after = db.execute("SELECT COUNT(*) FROM jumps WHERE device_id=?", (device_id,)).fetchone()[0]
+        after = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
         for e in log.ends:
             db.execute(
                 "UPDATE sessions SET end_seq=?, reported_jumps=?, duration_samples=?, fifo_overflows=?, end_reason=?,"
-                " unlogged_jumps=?, qualifying=? WHERE device_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
-                (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, device_id, e.session_id, e.seq),
+                " unlogged_jumps=?, qualifying=? WHERE log_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
+                (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, log_id, e.session_id, e.seq),
             )
         db.executemany(
-            "INSERT OR IGNORE INTO notes(device_id, seq, text) VALUES (?,?,?)", [(device_id, n.seq, n.text) for n in log.notes]
+            "INSERT OR IGNORE INTO notes(log_id, seq, text) VALUES (?,?,?)", [(log_id, n.seq, n.text) for n in log.notes]
         )
-        new_sessions = db.execute(started, (device_id,)).fetchone()[0] - sessions_before
+        new_sessions = db.execute(started, (log_id,)).fetchone()[0] - sessions_before
         db.execute("UPDATE devices SET last_sync=? WHERE device_id=?", (now, device_id))
+        db.execute("UPDATE logs SET last_sync=? WHERE log_id=?", (now, log_id))
         db.execute(
-            "INSERT INTO syncs(device_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
-            (device_id, now, source, log.records, log.bytes, new_sessions, after - before),
+            "INSERT INTO syncs(log_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
+            (log_id, now, source, log.records, log.bytes, new_sessions, after - before),
         )
         return ImportResult(new_sessions, after - before, after)
 
-    def acked_seq(self, device_id: str) -> int:
-        row = self.db.execute("SELECT acked_seq FROM devices WHERE device_id=?", (device_id,)).fetchone()
+    def divergence(self, log_id: str, log: LogContents) -> int:
+        """The first record of log that the database does not hold, identically, under
+        log_id (the records before it repeat that log, as a restored flash image repeats
+        the log it was copied from); log.last_seq + 1 if there is none."""
+        db = self.db
+        jumps = set(db.execute("SELECT seq, idx, t_samples, air_samples, peak_mg FROM jumps WHERE log_id=?", (log_id,)))
+        starts = set(db.execute("SELECT start_seq, session_id FROM sessions WHERE log_id=? AND start_seq IS NOT NULL", (log_id,)))
+        ends = set(db.execute("SELECT end_seq, session_id, reported_jumps FROM sessions WHERE log_id=? AND end_seq IS NOT NULL", (log_id,)))
+        notes = set(db.execute("SELECT seq, text FROM notes WHERE log_id=?", (log_id,)))
+        first = [j.seq for j in log.jumps if (j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg) not in jumps]
+        first += [r.seq for r in log.starts if (r.seq, r.session_id) not in starts]
+        first += [r.seq for r in log.ends if (r.seq, r.session_id, r.jumps) not in ends]
+        first += [r.seq for r in log.notes if (r.seq, r.text) not in notes]
+        d = min(first) if first else log.last_seq + 1
+        # Only landings are evidence: a session start or a note can be the same on two
+        # clips (same config, clock not set), a landing's sample index, airtime and peak
+        # cannot. Without a repeated landing nothing is taken for a repeat.
+        if not any(j.seq < d for j in log.jumps):
+            return min([r.seq for r in log.starts + log.ends + log.notes + log.jumps] or [d])
+        return d
+
+    def acked_seq(self, log_id: str) -> int:
+        row = self.db.execute("SELECT acked_seq FROM logs WHERE log_id=?", (log_id,)).fetchone()
         return row[0] if row else -1
 
-    def set_acked(self, device_id: str, seq: int) -> None:
+    def set_acked(self, log_id: str, seq: int) -> None:
         try:
-            self.db.execute("UPDATE devices SET acked_seq=MAX(acked_seq, ?) WHERE device_id=?", (seq, device_id))
+            self.db.execute("UPDATE logs SET acked_seq=MAX(acked_seq, ?) WHERE log_id=?", (seq, log_id))
         except sqlite3.DatabaseError as e:
             raise StoreError(self._explain(e)) from None
 
@@ -220,29 +302,32 @@ class Store:
     def sessions(self, device_id: str | None = None) -> list[sqlite3.Row]:
         self.db.row_factory = sqlite3.Row
         q = (
-            "SELECT s.*, (SELECT COUNT(*) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS jumps,"
-            " (SELECT MAX(peak_mg) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS max_peak_mg,"
-            " (SELECT MAX(air_samples) FROM jumps j WHERE j.device_id=s.device_id AND j.session_id=s.session_id) AS best_air"
-            " FROM sessions s"
+            "SELECT s.*, l.device_id AS device_id,"
+            " (SELECT COUNT(*) FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id) AS jumps,"
+            " (SELECT MAX(peak_mg) FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id) AS max_peak_mg,"
+            " (SELECT MAX(air_samples) FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id) AS best_air"
+            " FROM sessions s JOIN logs l ON l.log_id = s.log_id"
         )
         args: tuple = ()
         if device_id:
-            q += " WHERE s.device_id=?"
+            q += " WHERE l.device_id=?"
             args = (device_id,)
-        rows = self.db.execute(q + " ORDER BY s.device_id, s.boot, s.session_id", args).fetchall()
+        rows = self.db.execute(q + " ORDER BY l.device_id, l.first_seen, l.rowid, s.boot, s.session_id", args).fetchall()
         self.db.row_factory = None
         return rows
 
     def session(self, row_id: int) -> sqlite3.Row | None:
         self.db.row_factory = sqlite3.Row
-        row = self.db.execute("SELECT * FROM sessions WHERE id=?", (row_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT s.*, l.device_id AS device_id FROM sessions s JOIN logs l ON l.log_id = s.log_id WHERE s.id=?", (row_id,)
+        ).fetchone()
         self.db.row_factory = None
         return row
 
-    def jumps(self, device_id: str, session_id: int) -> list[tuple[int, int, int]]:
+    def jumps(self, log_id: str, session_id: int) -> list[tuple[int, int, int]]:
         return self.db.execute(
-            "SELECT t_samples, air_samples, peak_mg FROM jumps WHERE device_id=? AND session_id=? ORDER BY seq, idx",
-            (device_id, session_id),
+            "SELECT t_samples, air_samples, peak_mg FROM jumps WHERE log_id=? AND session_id=? ORDER BY seq, idx",
+            (log_id, session_id),
         ).fetchall()
 
     def count_jumps(self) -> int:

@@ -101,6 +101,43 @@ class _Damaged(Exception):
     pass
 
 
+def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last: int,
+               warnings: list[str]) -> tuple[str, int, str | None, str | None]:
+    """(log id to file the records under, the newest record the database holds of it, how
+    the log began if it is new, an earlier log whose records it may repeat).
+
+    A log the database does not know is a new log: nothing is merged into an earlier one.
+    A log the database knows whose newest record is older than what was synced came from
+    a restored flash image: the clip takes a new id, and its records are filed under that.
+    In both cases the records that repeat the earlier log (a restored image holds the
+    beginning of the log it was copied from) are recognised by content and not imported
+    again."""
+    key = log_id or device
+    known = store.log_for(device, log_id)
+    if known is None:
+        earlier = store.logs_of(device)
+        if not earlier:
+            return log_id, -1, None, None
+        warnings.append(
+            f"this clip has a new log ({key}): its flash was erased or re-formatted since the last sync; "
+            f"what was synced from its earlier log stays in the database as it was"
+        )
+        prev = earlier[-1]["log_id"]
+        return log_id, -1, f"new log after {prev}", prev
+    acked = int(known["acked_seq"])
+    if device_last >= acked or not log_id:
+        return log_id, acked, None, None
+    reply = t.exec("_s.rekey(globals().get('app'))")
+    new_id = reply.strip().split()[-1] if reply.strip().startswith("JCREKEY") else ""
+    if len(new_id) != 16:
+        raise SyncError(f"the clip's log is older than what was synced, and it did not take a new identity ({reply[:40]!r}); sync again")
+    warnings.append(
+        f"this clip's log is older than what was synced (its newest record is #{device_last}, the database has #{acked}): "
+        f"a restored flash image? It goes on as a new log ({new_id}); nothing synced before is lost or counted twice"
+    )
+    return new_id, -1, f"restored image of {key}", key
+
+
 def sync(
     t: Transport,
     store: Store,
@@ -120,14 +157,19 @@ def sync(
                 f"the device speaks sync protocol {info.get('protocol')} (firmware {info.get('firmware')}), "
                 f"this jumpclip speaks {PROTOCOL}: update the firmware with `jumpclip deploy` or update jumpclip"
             )
-        device = str(info["device"])
-        host_time = now or dt.datetime.now(dt.timezone.utc)
-        clock = DeviceClock(int(info["time"]), bool(info["rtc_set"]), int(info["boot"]), host_time)
+        try:
+            device = str(info["device"])
+            log_id = str(info.get("log_id") or "")  # "" from firmware older than log ids
+            device_last = int(info.get("last_seq", -1))
+            clock = DeviceClock(int(info["time"]), bool(info["rtc_set"]), int(info["boot"]), now or dt.datetime.now(dt.timezone.utc))
+        except (KeyError, TypeError, ValueError):
+            raise SyncError(f"the device on {t.port} described itself incompletely: update its firmware with `jumpclip deploy`") from None
+        host_time = clock.host_time
         if on_start:
             on_start(info)
-        after = store.acked_seq(device)
-        start_in = t.bytes_in
         warnings: list[str] = []
+        log_id, after, origin, repeats = _which_log(t, store, device, log_id, device_last, warnings)
+        start_in = t.bytes_in
         for attempt in range(RETRIES):
             try:
                 files = _receive(t, after, on_bytes)
@@ -143,14 +185,17 @@ def sync(
         wire = t.bytes_in - start_in
         log = logread.read_files(files)
         warnings += log.report()
-        result = store.import_log(device, log, clock, "sync")
+        new = log.newer_than(after)
+        if repeats is not None:
+            new = new.newer_than(store.divergence(repeats, new) - 1)
+        result = store.import_log(device, new, clock, "sync", log_id=log_id, origin=origin, acked=after)
         acked = after
         if log.last_seq > after:
             reply = t.exec(f"_s.ack({log.last_seq})")
             if not reply.startswith("JCACK"):
                 raise SyncError(f"the device did not confirm the acknowledgement ({reply[:40]!r}); sync again")
             acked = log.last_seq
-            store.set_acked(device, acked)
+            store.set_acked(log_id or device, acked)
         clock_set = False
         if set_clock:
             secs = int((host_time - EPOCH_2000).total_seconds())

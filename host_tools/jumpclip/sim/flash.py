@@ -56,6 +56,12 @@ def write_file(image: str | Path, name: str, data: bytes) -> None:
     Path(image).write_bytes(bytes(fs.context.buffer))
 
 
+def remove_file(image: str | Path, name: str) -> None:
+    fs = open_image(image)
+    fs.remove(name)
+    Path(image).write_bytes(bytes(fs.context.buffer))
+
+
 def read_file(image: str | Path, name: str) -> bytes:
     fs = open_image(image)
     with fs.open(name, "rb") as f:
