@@ -348,3 +348,40 @@ def test_sessions_show_export(tmp_path):
     res = run_cli("show", "99", "--db", str(db))
     assert res.exit_code != 0 and "no session #99" in res.output
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM jumps").fetchone()[0] == k
+
+
+def test_a_port_that_never_stops_sending_is_given_up_on(db, monkeypatch):
+    # Bytes arrive all the time, so the silence timeout never fires: an overall deadline must.
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    name = os.ttyname(slave)
+    stop = threading.Event()
+
+    def chatter():
+        while not stop.is_set():
+            try:
+                os.write(master, b"noise ")
+                while True:  # drain what the host sends, so that neither side blocks
+                    import select
+
+                    r, _, _ = select.select([master], [], [], 0)
+                    if not r:
+                        break
+                    os.read(master, 4096)
+            except OSError:
+                return
+            time.sleep(0.01)
+
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    threading.Thread(target=chatter, daemon=True).start()
+    try:
+        before = db_digest(db)
+        t0 = time.monotonic()
+        res = run_cli("sync", "--port", name, "--db", str(db))
+        took = time.monotonic() - t0
+        assert_clean_failure(res, db, before, "does not answer like MicroPython")
+        assert took < 30
+    finally:
+        stop.set()
+        os.close(master)
+        os.close(slave)

@@ -116,19 +116,30 @@ class SerialTransport:
         self.bytes_in += len(data)
         return data
 
+    MAX_REPLY = 1 << 20  # a command's reply is a few KB; a device that sends more is not answering
+
     def _read_until(self, ending: bytes, timeout: float) -> bytes:
         data = self._pending
         self._pending = b""
         end = time.monotonic() + timeout
+        # The timeout is for silence; the deadline bounds the whole reply, so a port that
+        # keeps sending bytes (noise, another program, a runaway device) cannot hold us.
+        deadline = time.monotonic() + max(10.0, 4 * timeout)
         while ending not in data:
-            if time.monotonic() > end:
+            now = time.monotonic()
+            if now > end:
                 raise TransportError(
                     f"the device on {self.port} stopped answering (waited {timeout:.0f} s): "
                     "unplug and replug it, then try again"
                 )
+            if now > deadline or len(data) > self.MAX_REPLY:
+                raise TransportError(
+                    f"the device on {self.port} keeps sending without answering: is it a jumpclip? "
+                    "unplug and replug it, then try again"
+                )
             chunk = self._read_some()
             if chunk:
-                end = time.monotonic() + timeout  # the timeout is for silence, not for the whole reply
+                end = time.monotonic() + timeout
             data += chunk
         i = data.index(ending) + len(ending)
         self._pending = data[i:]
@@ -139,9 +150,12 @@ class SerialTransport:
         data = self._pending
         self._pending = b""
         end = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout + n / 1000  # at least 1 KB/s; 115200 baud is 11 KB/s
         while len(data) < n:
             if time.monotonic() > end:
                 raise TransportError(f"the device on {self.port} stopped sending mid-transfer: run the command again")
+            if time.monotonic() > deadline:
+                raise TransportError(f"the device on {self.port} sends too slowly (under 1 KB/s): try another cable or USB port")
             chunk = self._read_some(n - len(data))
             if chunk:
                 end = time.monotonic() + timeout
