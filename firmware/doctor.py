@@ -64,7 +64,7 @@ def facts(app=None):
         d["family"] = _family(who) if who >= 0 else "no answer"
         d["i2c_failed"] = failed
         d["i2c_tries"] = _I2C_TRIES
-        d["i2c_errors_since_boot"] = app.i2c_errors
+        d["i2c_errors_since_boot"] = app.i2c_errors + (app.sensor.bus_errors if app.sensor is not None else 0)
         d["fifo_overflows_session"] = app.fifo_overflows
         d["rate_hz"] = app.rate_hz
         d["sensor_up"] = app.sensor is not None

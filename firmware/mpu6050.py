@@ -70,6 +70,7 @@ class MPU6050:
         self.addr = addr
         self.warning = None
         self.fifo_overflows = 0
+        self.bus_errors = 0  # failed transfers that a retry recovered
         self._b1 = bytearray(1)
         self._b2 = bytearray(2)
         try:
@@ -141,10 +142,20 @@ class MPU6050:
         self._write(_USER_CTRL, _USER_FIFO_EN)
         self._read(_INT_STATUS)  # clear a stale overflow flag
 
+    def _read_into(self, reg, buf):
+        """A burst read, tried twice: one failed transfer (a timeout, noise on the bus) is
+        retried before it becomes an error, so it costs neither the FIFO's contents nor a
+        reconnect. The one place where the driver retries."""
+        try:
+            self.i2c.readfrom_mem_into(self.addr, reg, buf)
+        except OSError:
+            self.bus_errors += 1
+            self.i2c.readfrom_mem_into(self.addr, reg, buf)
+
     def fifo_count(self):
         """Bytes waiting in the FIFO."""
         b = self._b2
-        self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
+        self._read_into(_FIFO_COUNTH, b)
         return (b[0] << 8) | b[1]
 
     def samples_waiting(self):
@@ -165,7 +176,7 @@ class MPU6050:
     def read_fifo_into(self, buf):
         """Burst-read len(buf) bytes (a whole number of samples) from the FIFO into buf.
         The caller checks fifo_count() first; buf is a preallocated buffer or memoryview."""
-        self.i2c.readfrom_mem_into(self.addr, _FIFO_R_W, buf)
+        self._read_into(_FIFO_R_W, buf)
 
     def read_accel_into(self, buf6):
         """One sample from the output registers (not the FIFO), for checks and the REPL."""

@@ -117,3 +117,14 @@ def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_p
     ids = sorted(s["session_id"] for s in store.sessions())
     assert len(ids) == len(set(ids))
     assert [(i >> 10, i & 0x3FF) for i in ids[-3:]] == [(1, 1023), (2, 1), (2, 2)]
+
+
+def test_a_failed_i2c_transfer_costs_no_jump_and_no_overflow(tmp_path):
+    # Bus errors while jumping, on the FIFO count and on the burst reads alike: each is
+    # retried, so the FIFO keeps its contents and every jump is counted.
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 8, 5.0)])
+    faults = list(range(2000, 18000, 1300))
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"i2c_error_at_ms": faults}))
+    assert len(run.jumps()) == 8
+    assert run.report["models"][0]["overflows"] == 0
+    assert "sensor lost" not in run.console and "0 FIFO overflows" in run.console

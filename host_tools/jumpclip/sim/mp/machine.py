@@ -185,6 +185,13 @@ class I2C:
         if s.glitches and s.clock_us >= s.glitches[0]:
             s.glitches.pop(0)  # fault injection: something the firmware did not foresee
             raise ValueError("injected glitch")
+        if s.bus_errors and s.clock_us >= s.bus_errors[0]:
+            # A transfer that times out (noise, a slow clock stretch): the esp32 port raises
+            # OSError(ETIMEDOUT) for ESP_ERR_TIMEOUT (ports/esp32/machine_i2c.c). The model
+            # fails it before any data byte, so the sensor's FIFO keeps its contents.
+            s.bus_errors.pop(0)
+            s.i2c_cost(0, self.freq)
+            raise OSError(errno.ETIMEDOUT)
         d = self._dev(addr)
         s.i2c_cost(len(buf), self.freq)
         d.read_into(memaddr, buf)
