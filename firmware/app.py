@@ -25,8 +25,8 @@ from detector import MAX_INDEX, Detector, mg_to_m2
 from detector_viper import feed as feed_native
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
-VERSION = "0.1.0"
-VERSION_TUPLE = (0, 1, 0)
+VERSION = "0.2.0"
+VERSION_TUPLE = (0, 2, 0)
 
 
 def load_config():
@@ -254,6 +254,8 @@ class App:
                 self.rate_hz,
                 self.cfg["range_g"],
                 VERSION_TUPLE,
+                self.daily.qualify_mg,
+                self.daily.target,
             )
         self.note(
             "counting: session %s, %d Hz, +-%d g, firmware %s"

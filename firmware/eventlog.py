@@ -194,7 +194,7 @@ class EventLog:
             self.jrec = -1
             self._seal(o, lf.T_JUMPS, lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES)
 
-    def begin_session(self, session_id, device_id, rtc_epoch, rtc_set, config_hash, rate_hz, range_g, version):
+    def begin_session(self, session_id, device_id, rtc_epoch, rtc_set, config_hash, rate_hz, range_g, version, qualify_mg=0, daily_target=0):
         self.session_id = session_id
         self.session_jumps = 0
         self.unlogged = 0
@@ -213,6 +213,10 @@ class EventLog:
         for i in range(3):
             b[p + 26 + i] = version[i]
         b[p + 29] = 0
+        # What counts as a qualifying impact, and the day's target, as this session counted
+        # them: the desktop report uses the clip's own settings (one definition).
+        lf.put_u16(b, p + 30, qualify_mg)
+        lf.put_u16(b, p + 32, daily_target)
         self._seal(o, lf.T_SESSION_START, lf.START_BYTES)
         self.flush()
         self._checkpoint()

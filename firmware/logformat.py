@@ -31,7 +31,8 @@ T_NOTE = const(0x20)
 
 JUMP_BYTES = const(8)  # offset u32 (samples from session start), air u16 (samples), peak u16 (mg)
 JUMPS_HEAD = const(4)  # session id u32, then the jumps
-START_BYTES = const(30)
+START_BYTES = const(34)  # ... then qualify mg u16, daily target u16 (firmware 0.2)
+START_BYTES_V1 = const(30)  # written by firmware 0.1: without the daily-target settings
 END_BYTES = const(26)
 
 # SESSION_END reasons

@@ -90,3 +90,37 @@ def test_html_renders_in_headless_chromium(demo, tmp_path):
     lo, hi = img.getextrema()
     assert hi - lo > 100  # not blank: text, table and chart are drawn
     assert len(set(img.resize((64, 50)).tobytes())) > 20
+
+
+def test_the_report_counts_with_each_sessions_own_settings(tmp_path):
+    # One definition of a qualifying impact: the clip's. A session recorded with
+    # qualify_g 4.2 and a target of 30 counts a 4.0 g landing as ordinary; a session from
+    # firmware that did not record its settings counts with the defaults (3.9 g, 50).
+    from jumpclip.logread import Jump, LogContents, SessionStart
+    from jumpclip.store import Store
+
+    store = Store(tmp_path / "db.sqlite")
+    now = int((dt.datetime.now(dt.timezone.utc) - dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()) - 3600
+    old = SessionStart(0, 1025, 1, "a4cf12345678", now, True, 1, 200, 16, "0.1.0")
+    new = SessionStart(10, 1026, 1, "a4cf12345678", now + 60, True, 1, 200, 16, "0.2.0", 4200, 30)
+    jumps = [Jump(1, 1025, 0, 200, 60, 4000), Jump(11, 1026, 0, 200, 60, 4000), Jump(11, 1026, 1, 400, 60, 4300)]
+    store.import_log("a4cf12345678", LogContents(starts=[old, new], jumps=jumps), None, "test")
+    st = loading.Settings()
+    (today,) = [d for d in loading.days(store, 1, settings=st) if d.jumps]
+    assert today.qualifying == 2 and today.target == 30  # 4.0 under 3.9 (old) + 4.3 under 4.2 (new)
+    assert "as set on the clip" in st.describe() and "3.9, 4.2 g" in st.describe()
+    st = loading.Settings()
+    (today,) = [d for d in loading.days(store, 1, qualify_g=3.9, target=50, settings=st) if d.jumps]
+    assert today.qualifying == 3 and today.target == 50
+    assert "command line" in st.describe()
+
+
+def test_report_refuses_nonsense_settings(tmp_path):
+    from click.testing import CliRunner
+
+    from jumpclip.cli import main
+
+    for args in (["--qualify-g", "nan"], ["--qualify-g", "inf"], ["--target", "-5"], ["--qualify-g", "0"]):
+        res = CliRunner().invoke(main, ["report", "--db", str(tmp_path / "none.sqlite"), *args])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "none.sqlite").exists()

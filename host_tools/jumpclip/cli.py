@@ -29,6 +29,14 @@ class UserError(click.ClickException):
         err.print(f"[bold red]error:[/] {self.format_message()}", highlight=False)
 
 
+def _usage_error_in_one_line(self, file=None) -> None:
+    cmd = self.ctx.command_path if self.ctx is not None else "jumpclip"
+    err.print(f"[bold red]error:[/] {self.format_message()} (see `{cmd} --help`)", highlight=False)
+
+
+click.exceptions.UsageError.show = _usage_error_in_one_line  # type: ignore[method-assign]  # one line, no "Usage:" block
+
+
 def fail(msg: str) -> None:
     raise UserError(msg)
 
@@ -44,13 +52,70 @@ db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), hel
 port_option = click.option("--port", help="Serial port of the clip (default: find it).")
 
 
-def open_store(db_path: str | None):
+def open_store(db_path: str | None, create: bool = True):
+    """The database. Commands that only read it (create=False) do not create one."""
     from .store import Store, StoreError
 
+    path = Path(db_path) if db_path else default_db()
+    if not create and not path.exists():
+        fail(f"no database at {path} yet: sync the clip first (`jumpclip sync`)" + ("" if db_path else ", or name one with --db"))
     try:
-        return Store(db_path or default_db())
+        return Store(path)
     except StoreError as e:
         fail(str(e))
+
+
+def output_path(path: str, *inputs: str | Path | None, what: str = "file") -> Path:
+    """A path to write: its folder is created, and it may not be one of the command's
+    inputs (a trace, the database): writing there would destroy what is being read."""
+    p = Path(path)
+    for src in inputs:
+        if src is None:
+            continue
+        try:
+            same = p.exists() and Path(src).exists() and p.samefile(src)
+        except OSError:
+            same = False
+        if same or p.resolve() == Path(src).resolve():
+            fail(f"{path} is also an input of this command ({src}): choose another {what}")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot create the folder {p.parent}: {e.strerror}")
+    if p.is_dir():
+        fail(f"{path} is a folder: give a file name")
+    return p
+
+
+def write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text)
+    except OSError as e:
+        fail(f"cannot write {path}: {e.strerror}")
+
+
+class Commands(click.Group):
+    """The command table. Errors that reach it from any command (a damaged database, a
+    full disk, an unwritable file) end in one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as e:
+            text = str(e)
+            if "malformed" in text or "not a database" in text:
+                raise UserError("the database is damaged (" + text + "): move it aside and sync again, or name another with --db") from None
+            if "full" in text:
+                raise UserError("the disk is full: free some space and run the command again") from None
+            raise UserError(f"database error: {text}") from None
+        except OSError as e:
+            if e.errno == 28:  # ENOSPC
+                raise UserError("the disk is full: free some space and run the command again") from None
+            if e.filename:
+                raise UserError(f"{e.filename}: {e.strerror}") from None
+            raise
 
 
 def choose_port(port: str | None) -> str:
@@ -71,7 +136,7 @@ def choose_port(port: str | None) -> str:
     return found[k - 1][0]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jumpclip")
 def main() -> None:
     """Desktop tools for the jumpclip jump counter."""
@@ -204,7 +269,7 @@ def synth(out_dir: str, seed: int, names: tuple[str, ...]) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detector config (JSON), as on the clip.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema in the README).")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write one PNG per file here.")
-@click.option("--tolerance-ms", default=100, show_default=True, help="How close a landing must be to a true one.")
+@click.option("--tolerance-ms", default=100, show_default=True, type=click.IntRange(1, 2000), help="How close a landing must be to a true one.")
 @click.option("--reference", is_flag=True, help="Use the streaming reference instead of the numpy fast path (same events).")
 def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_dir: str | None, tolerance_ms: int, reference: bool) -> None:
     """Run traces through the firmware's detector; score them where ground truth exists."""
@@ -237,7 +302,7 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_
 @click.option("--objective", type=click.Choice(["f1", "count"]), default="f1", show_default=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Start from this config (rate, range, other keys).")
 @click.option("--out", "out_path", default="config.json", show_default=True, type=click.Path(dir_okay=False), help="Where to write the chosen config.")
-@click.option("--tolerance-ms", default=100, show_default=True)
+@click.option("--tolerance-ms", default=100, show_default=True, type=click.IntRange(1, 2000))
 def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> None:
     """Sweep detector settings on labelled traces; cross-validate; write config.json."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -246,6 +311,7 @@ def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> No
     from .traces import TraceError
 
     base = _read_config(config_path) if config_path else {}
+    dest = output_path(out_path, *_expand(paths), config_path)
     try:
         grid = tunemod.parse_grid(grid_spec or tunemod.DEFAULT_GRID)
         with Progress(TextColumn("tuning"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
@@ -258,7 +324,7 @@ def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> No
     out.print(f"  training {name}:   {res.train_score:.4f} (mean over folds)")
     out.print(f"  validation {name}: {res.validation_score:.4f} (held-out folds; TP {res.validation.tp}, FP {res.validation.fp}, FN {res.validation.fn})")
     out.print(f"  chosen on all data: {json.dumps(res.best)} ({name} {res.best_score:.4f})")
-    Path(out_path).write_text(json.dumps(res.best, indent=1) + "\n")
+    write_text(dest, json.dumps(res.best, indent=1) + "\n")
     out.print(f"wrote {out_path}: put it on the clip with `jumpclip config set` (key by key) or copy it as config.json with `mpremote`")
 
 
@@ -328,8 +394,10 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
     from .store import StoreError
     from .transport import SerialTransport, TransportError
 
-    store = open_store(db_path)
+    path = Path(db_path) if db_path else default_db()
+    new_db = not path.exists()
     dev = choose_port(port)
+    store = open_store(db_path)
     progress = Progress(
         TextColumn("[bold]syncing[/]"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[what]}"),
         console=err, transient=True,
@@ -348,6 +416,9 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
         with progress:
             res = syncmod.sync(SerialTransport(dev), store, on_start=started, on_bytes=got, restart=not no_restart)
     except (syncmod.SyncError, TransportError, StoreError) as e:
+        if new_db:  # a failed first sync leaves no empty database behind
+            store.close()
+            path.unlink(missing_ok=True)
         fail(str(e))
     for w in res.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -366,26 +437,32 @@ def sessions(db_path: str | None, show_all: bool) -> None:
     """List the sessions in the database."""
     from . import report
 
+    path = Path(db_path) if db_path else default_db()
+    if not path.exists():
+        out.print(f"no sessions yet: plug in the clip and run `jumpclip sync` (the database will be {path})", highlight=False)
+        return
     store = open_store(db_path)
     rows = store.sessions()
     shown = [r for r in rows if show_all or r["jumps"]]
     if not shown:
         out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not rows else f"{len(rows)} sessions, all without jumps (--all lists them)")
+        out.print(f"[dim]database: {store.path}[/]", highlight=False)
         return
     out.print(report.sessions_table(shown))
     hidden = len(rows) - len(shown)
     if hidden:
         out.print(f"[dim]{hidden} sessions without jumps not shown (--all)[/]")
+    out.print(f"[dim]database: {store.path}[/]", highlight=False)
 
 
 @main.command()
-@click.argument("session", type=int)
+@click.argument("session", type=click.IntRange(1, 2**62))
 @db_option
 def show(session: int, db_path: str | None) -> None:
     """The jumps of one session (its # in `jumpclip sessions`)."""
     from . import report
 
-    store = open_store(db_path)
+    store = open_store(db_path, create=False)
     row = store.session(session)
     if row is None:
         fail(f"no session #{session}: `jumpclip sessions` lists them")
@@ -402,10 +479,11 @@ def export(db_path: str | None, fmt: str, out_path: str | None) -> None:
     """Export every session and jump."""
     from . import report
 
-    store = open_store(db_path)
+    store = open_store(db_path, create=False)
+    dest = output_path(out_path, store.path) if out_path else None
     text = report.export_csv(store) if fmt == "csv" else report.export_json(store)
-    if out_path:
-        Path(out_path).write_text(text)
+    if dest:
+        write_text(dest, text)
         err.print(f"wrote {out_path}")
     else:
         sys.stdout.write(text)
@@ -486,24 +564,30 @@ def doctor(port: str | None, seconds: float) -> None:
 @click.option("--days", "n_days", default=30, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--png", "png_path", type=click.Path(dir_okay=False), help="Chart: daily qualifying impacts and landing peaks.")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="One self-contained page for a coach or physiotherapist.")
-@click.option("--qualify-g", default=3.9, show_default=True, help="Landing peak that counts as a qualifying impact.")
-@click.option("--target", default=50, show_default=True, help="Qualifying impacts per day.")
+@click.option("--qualify-g", type=click.FloatRange(1.5, 15.0), callback=lambda c, p, v: _finite(p, v), help="Landing peak that counts as a qualifying impact (default: the clip's own setting).")
+@click.option("--target", type=click.IntRange(1, 1000), help="Qualifying impacts per day (default: the clip's own setting).")
 def report(db_path, n_days, png_path, html_path, qualify_g, target) -> None:
     """Daily bone-loading report: qualifying impacts against the target, streak, osteogenic index."""
     from . import loading
 
-    store = open_store(db_path)
-    ds = loading.days(store, n_days, qualify_g=qualify_g, target=target)
+    store = open_store(db_path, create=False)
+    png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
+    html_out = output_path(html_path, store.path, png_path) if html_path else None
+    st = loading.Settings()
+    ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st)
     if not any(d.jumps for d in ds):
         out.print(f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`")
     else:
-        out.print(loading.terminal_table(ds, qualify_g, target))
+        out.print(loading.terminal_table(ds, st))
         out.print(f"current streak: {loading.current_streak(ds)} day(s)")
     if png_path:
-        loading.png(ds, png_path, qualify_g, target)
+        try:
+            loading.png(ds, png_out, st)
+        except OSError as e:
+            fail(f"cannot write {png_path}: {e.strerror}")
         out.print(f"wrote {png_path}")
     if html_path:
-        Path(html_path).write_text(loading.html_page(ds, qualify_g, target))
+        write_text(html_out, loading.html_page(ds, st))
         out.print(f"wrote {html_path}")
 
 
@@ -578,6 +662,15 @@ def rescue(dump: str, db_path: str | None, device_id: str | None) -> None:
     except StoreError as e:
         fail(str(e))
     out.print(f"rescued {device}: {res.new_sessions} new sessions, {res.new_jumps} new jumps ({res.total_jumps} in the database)")
+
+
+def _finite(param, value):
+    """click's FloatRange lets NaN through (every comparison with it is false)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number", param=param)
+    return value
 
 
 def _read_config(path: str) -> dict:

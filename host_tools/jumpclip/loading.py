@@ -44,6 +44,7 @@ class Day:
     oi: float = 0.0
     sessions: int = 0
     estimated: bool = False  # some start times were estimated (the clip's clock was unset)
+    target: int = TARGET  # the day's target: the clip's, as its last session that day had it
     target_met: bool = False
     streak: int = 0
 
@@ -67,14 +68,58 @@ def osteogenic_index(peaks_g: list[float]) -> float:
     return statistics.fmean(peaks_g) * math.log(1 + len(peaks_g))
 
 
-def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g: float = QUALIFY_G, target: int = TARGET) -> list[Day]:
+@dataclass
+class Settings:
+    """What the report counts with: the clip's own settings, session by session, unless the
+    command line overrides them."""
+
+    qualify_g: float | None = None  # an override (--qualify-g), else None
+    target: int | None = None  # an override (--target), else None
+    seen: set = field(default_factory=set)  # (qualify g, target) the sessions were recorded with
+
+    def describe(self) -> str:
+        if self.qualify_g is not None and self.target is not None:
+            return f"landing peak >= {self.qualify_g:g} g; target {self.target}/day (set on the command line, not the clip's settings)"
+        q = f"{self.qualify_g:g} g (--qualify-g)" if self.qualify_g is not None else None
+        t = f"{self.target}/day (--target)" if self.target is not None else None
+        qs = sorted({a for a, _ in self.seen})
+        ts = sorted({b for _, b in self.seen})
+        q = q or (f"{qs[0]:g} g" if len(qs) == 1 else "the clip's setting in each session (" + ", ".join(f"{v:g}" for v in qs) + " g)")
+        t = t or (f"{ts[0]}/day" if len(ts) == 1 else "the clip's setting each day (" + ", ".join(map(str, ts)) + ")")
+        return f"landing peak >= {q}; target {t}" + ("" if self.qualify_g is not None and self.target is not None else ", as set on the clip")
+
+    @property
+    def headline(self) -> tuple[float, int]:
+        """One threshold and target to draw: the override, else the most recent session's."""
+        last = self.last or (QUALIFY_G, TARGET)
+        return (self.qualify_g if self.qualify_g is not None else last[0], self.target if self.target is not None else last[1])
+
+    last: tuple[float, int] | None = None
+    last_when: str = ""
+
+
+def session_settings(s) -> tuple[float, int]:
+    """(qualify g, daily target) a session was recorded with; the defaults for sessions from
+    firmware that did not record them (0.1)."""
+    q = s["qualify_mg"] / 1000 if s["qualify_mg"] else QUALIFY_G
+    t = s["daily_target"] if s["daily_target"] else TARGET
+    return q, t
+
+
+def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g: float | None = None,
+         target: int | None = None, settings: Settings | None = None) -> list[Day]:
     today = today or dt.datetime.now().astimezone().date()
     first = today - dt.timedelta(days=n_days - 1)
     by_date: dict[dt.date | None, Day] = {}
+    st = settings if settings is not None else Settings()
+    st.qualify_g, st.target = qualify_g, target
+    day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
     for s in store.sessions():
         jumps = store.jumps(s["log_id"], s["session_id"])
         if not jumps:
             continue
+        sq, stg = session_settings(s)
+        q = qualify_g if qualify_g is not None else sq
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]).astimezone() if s["wall_start"] else None
         per_day: dict[dt.date | None, list[tuple[int, int, int]]] = {}
@@ -84,10 +129,16 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         for d, js in per_day.items():
             if d is not None and not (first <= d <= today):
                 continue
+            st.seen.add((sq, stg))
+            when = s["wall_start"] or ""
+            if d not in day_target or when >= day_target[d][0]:
+                day_target[d] = (when, stg)
+                if st.last is None or when >= st.last_when:
+                    st.last, st.last_when = (sq, stg), when
             day = by_date.setdefault(d, Day(d))
             peaks = [p / 1000 for _, _, p in js]
             day.jumps += len(js)
-            day.qualifying += sum(1 for p in peaks if p >= qualify_g)
+            day.qualifying += sum(1 for p in peaks if p >= q)
             day.peaks_g += peaks
             day.heights_cm += [height_cm(a, rate) for _, a, _ in js]
             day.oi += osteogenic_index(peaks)
@@ -95,15 +146,20 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
             day.estimated |= s["wall_source"] == "estimated"
     out = []
     streak = 0
+    default_target = target if target is not None else st.headline[1]
     for k in range(n_days):
         d = first + dt.timedelta(days=k)
         day = by_date.get(d, Day(d))
-        day.target_met = day.qualifying >= target
+        day.target = target if target is not None else day_target.get(d, ("", default_target))[1]
+        day.target_met = day.qualifying >= day.target
         streak = streak + 1 if day.target_met else 0
         day.streak = streak
         out.append(day)
     if None in by_date:
-        out.append(by_date[None])
+        day = by_date[None]
+        day.target = target if target is not None else day_target.get(None, ("", default_target))[1]
+        day.target_met = day.qualifying >= day.target
+        out.append(day)
     return out
 
 
@@ -117,7 +173,7 @@ def current_streak(ds: list[Day]) -> int:
     return dated[-2].streak if len(dated) > 1 else 0
 
 
-def rows(ds: list[Day], target: int = TARGET) -> list[list[str]]:
+def rows(ds: list[Day]) -> list[list[str]]:
     """The table's cells, shared by the terminal and the HTML page (so they agree)."""
     out = []
     for d in ds:
@@ -127,7 +183,7 @@ def rows(ds: list[Day], target: int = TARGET) -> list[list[str]]:
             [
                 d.date.isoformat() + ("~" if d.estimated else "") if d.date else "date unknown",
                 str(d.jumps),
-                f"{d.qualifying}/{target}",
+                f"{d.qualifying}/{d.target}",
                 "yes" if d.target_met else "no",
                 str(d.streak) if d.date else "",
                 f"{d.peak_g:.1f}",
@@ -142,21 +198,21 @@ def rows(ds: list[Day], target: int = TARGET) -> list[list[str]]:
 HEADERS = ["day", "jumps", "qualifying", "target met", "streak", "peak g", "median g", "mean height cm", "osteogenic index"]
 
 
-def terminal_table(ds: list[Day], qualify_g: float, target: int):
+def terminal_table(ds: list[Day], st: Settings):
     from rich.table import Table
 
-    t = Table(caption=f"qualifying: landing peak >= {qualify_g} g; target {target}/day; ~ start times estimated. Not medical advice.",
-              caption_justify="left")
+    t = Table(caption=f"qualifying: {st.describe()}; ~ start times estimated. Not medical advice.", caption_justify="left")
     for h in HEADERS:
         t.add_column(h, justify="left" if h == "day" else "right")
-    for r in rows(ds, target):
+    for r in rows(ds):
         t.add_row(*r)
     return t
 
 
-def png(ds: list[Day], path_or_buf, qualify_g: float = QUALIFY_G, target: int = TARGET) -> None:
+def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     import matplotlib
 
+    qualify_g, target = (st or Settings()).headline
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -179,12 +235,14 @@ def png(ds: list[Day], path_or_buf, qualify_g: float = QUALIFY_G, target: int = 
     plt.close(fig)
 
 
-def html_page(ds: list[Day], qualify_g: float = QUALIFY_G, target: int = TARGET) -> str:
+def html_page(ds: list[Day], st: Settings | None = None) -> str:
+    st = st or Settings()
+    qualify_g, target = st.headline
     buf = io.BytesIO()
-    png(ds, buf, qualify_g, target)
+    png(ds, buf, st)
     img = base64.b64encode(buf.getvalue()).decode()
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows(ds, target))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows(ds))
     streak = current_streak(ds)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>jumpclip loading report</title>
@@ -196,7 +254,7 @@ td:first-child, th:first-child {{ text-align: left; }}
 .note {{ color: #555; max-width: 50em; }}
 </style></head><body>
 <h1>Bone-loading report</h1>
-<p><strong id="streak">Current streak: {streak} day(s)</strong> meeting {target} qualifying impacts (landing peak &ge; {qualify_g} g).</p>
+<p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
 <img alt="qualifying impacts per day and landing peaks" src="data:image/png;base64,{img}" width="1200" height="400">
 <table id="days"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;

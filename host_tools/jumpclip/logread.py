@@ -26,6 +26,8 @@ class SessionStart:
     rate_hz: int
     range_g: int
     firmware: str
+    qualify_mg: int | None = None  # the clip's qualifying-impact threshold (firmware 0.2 on)
+    daily_target: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,8 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     t = b[o + 1]
     p = o + lf.HEADER
     length = size - lf.OVERHEAD
-    if t == lf.T_SESSION_START and length >= lf.START_BYTES:
+    if t == lf.T_SESSION_START and length >= lf.START_BYTES_V1:
+        settings = length >= lf.START_BYTES and lf.get_u16(b, p + 30) > 0
         out.starts.append(
             SessionStart(
                 seq,
@@ -152,6 +155,8 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
                 lf.get_u16(b, p + 23),
                 b[p + 25],
                 f"{b[p + 26]}.{b[p + 27]}.{b[p + 28]}",
+                lf.get_u16(b, p + 30) if settings else None,
+                lf.get_u16(b, p + 32) if settings else None,
             )
         )
     elif t == lf.T_JUMPS and length >= lf.JUMPS_HEAD:

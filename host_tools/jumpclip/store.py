@@ -122,6 +122,12 @@ MIGRATIONS = [
     ALTER TABLE notes RENAME COLUMN device_id TO log_id;
     ALTER TABLE syncs RENAME COLUMN device_id TO log_id
     """,
+    # 3: what counted as a qualifying impact, and the daily target, when the session ran
+    # (firmware 0.2 on; NULL before): the report uses the clip's own settings.
+    """
+    ALTER TABLE sessions ADD COLUMN qualify_mg INTEGER;
+    ALTER TABLE sessions ADD COLUMN daily_target INTEGER
+    """,
 ]
 
 
@@ -171,6 +177,9 @@ class Store:
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            # Tables, but not ours: another application's database. Never add to it.
+            raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
         if version > len(MIGRATIONS):
             raise StoreError(f"database {self.path} was written by a newer jumpclip (schema {version}); upgrade jumpclip")
         for i in range(version, len(MIGRATIONS)):
@@ -230,13 +239,15 @@ class Store:
             wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
             db.execute(
                 "INSERT INTO sessions(log_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
-                " wall_source, config_hash, rate_hz, range_g, firmware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " wall_source, config_hash, rate_hz, range_g, firmware, qualify_mg, daily_target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(log_id, session_id) DO UPDATE SET"
                 " boot=excluded.boot, start_seq=excluded.start_seq, device_time=excluded.device_time,"
                 " rtc_set=excluded.rtc_set, wall_start=excluded.wall_start, wall_source=excluded.wall_source,"
                 " config_hash=excluded.config_hash, rate_hz=excluded.rate_hz, range_g=excluded.range_g,"
-                " firmware=excluded.firmware WHERE sessions.start_seq IS NULL",
-                (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g, s.firmware),
+                " firmware=excluded.firmware, qualify_mg=excluded.qualify_mg, daily_target=excluded.daily_target"
+                " WHERE sessions.start_seq IS NULL",
+                (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g,
+                 s.firmware, s.qualify_mg, s.daily_target),
             )
         known = {r[0] for r in db.execute("SELECT session_id FROM sessions WHERE log_id=?", (log_id,))}
         for sid in {j.session_id for j in log.jumps} | {e.session_id for e in log.ends}:
