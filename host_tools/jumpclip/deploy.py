@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .fw import FIRMWARE_DIR, REPO_ROOT
+from .fw import FIRMWARE_DIR, build_dir
 
 # sys.implementation._mpy >> 10 -> mpy-cross -march (MicroPython's MP_NATIVE_ARCH numbering)
 ARCHS = {
@@ -112,7 +112,7 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
             "flash a matching MicroPython, or install the mpy-cross of the device's MicroPython version"
         )
     log(f"device runs .mpy v{version}.{sub} on {arch}; compiling firmware/ with mpy-cross -march={arch}")
-    built = compile_firmware(arch, REPO_ROOT / "build" / "deploy" / arch)
+    built = compile_firmware(arch, build_dir() / "deploy" / arch)
     cp = mpremote(port, "fs", "cp", *(str(p) for p in built), ":", timeout=300)
     unchanged = len(re.findall(r"^Up to date:", cp, re.M))
     shadowing = sorted(p.stem + ".py" for p in built if p.suffix == ".mpy" and p.stem + ".py" in on_device)

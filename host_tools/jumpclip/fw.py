@@ -2,8 +2,9 @@
 
 The detector and the config rules run on the clip and here, from the same files in
 firmware/. They import each other by their device names (`import detector`), so they are
-loaded under those names. jumpclip is installed editable (`make setup`), so this file
-sits in the repository beside firmware/.
+loaded under those names. From a checkout (`make setup` installs jumpclip editable) the
+files are the repository's firmware/ itself; an installed wheel carries a copy of them,
+made when the wheel is built (setup.py), as the package data `jumpclip/_firmware/`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,17 @@ from pathlib import Path
 from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
+IN_CHECKOUT = (REPO_ROOT / "firmware" / "main.py").is_file() and (REPO_ROOT / "pyproject.toml").is_file()
+FIRMWARE_DIR = REPO_ROOT / "firmware" if IN_CHECKOUT else Path(__file__).resolve().parent / "_firmware"
+
+
+def build_dir() -> Path:
+    """Where generated files go: build/ in a checkout, the user's cache folder otherwise."""
+    if IN_CHECKOUT:
+        return REPO_ROOT / "build"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("jumpclip", appauthor=False))
 
 # Firmware modules that are pure computation and so also run under CPython.
 SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily")
@@ -37,7 +48,7 @@ def load(name: str) -> ModuleType:
         return mod
     path = FIRMWARE_DIR / f"{name}.py"
     if not path.is_file():
-        raise ImportError(f"{path} is missing: jumpclip must run from its repository checkout")
+        raise ImportError(f"{path} is missing: reinstall jumpclip (its firmware files are part of the package)")
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
