@@ -21,7 +21,7 @@ import logformat as lf
 import ui
 from daily import Daily
 from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
-from detector import MAX_INDEX, Detector, mg_to_m2
+from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
@@ -330,7 +330,7 @@ class App:
                     self.note("daily count: %r" % e)
             if self.cfg["echo_events"]:
                 air = det.ev_air[k]
-                h_mm = 9807 * air * air * 1000 // (8 * self.rate_hz * self.rate_hz) // 1000
+                h_mm = height_mm(air, self.rate_hz)
                 print(
                     "jump %d t=%.3fs peak=%.2fg air=%dms h=%d.%dcm"
                     % (

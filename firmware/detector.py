@@ -285,6 +285,15 @@ class Detector:
         return isqrt(m2) * 1000 // (self.lsb_per_g >> SHIFT)
 
 
+def height_mm(air_samples, rate_hz):
+    """Jump height from flight time, the one definition (the clip's echo, replay, reports):
+    h = g t^2 / 8 for a take-off and landing at the same height, g = 9.80665 m/s^2, in
+    whole millimetres, rounded; integer math, so both interpreters agree to the digit.
+    Called once per jump, not per sample (its intermediate may exceed a small int)."""
+    d = 800 * rate_hz * rate_hz
+    return (980665 * air_samples * air_samples + d // 2) // d
+
+
 def isqrt(n):
     # Newton's method on integers: identical on both interpreters (no float sqrt).
     if n <= 0:

@@ -120,3 +120,39 @@ def test_record_then_replay_gives_the_same_events(tmp_path, range_g):
     got, _ = replay.detect_trace(rec, cfg)
     shifted = [(e.index + k0, e.peak_m2, e.air) for e in want]
     assert [e.as_tuple() for e in got] == shifted and len(got) == 6
+
+
+def _max_matching(pred, truth, tol):
+    """Exhaustive maximum bipartite matching (augmenting paths): the oracle for score.match."""
+    adj = [[k for k, y in enumerate(truth) if abs(x - y) <= tol] for x in pred]
+    owner: dict[int, int] = {}
+
+    def augment(i, seen):
+        for k in adj[i]:
+            if k not in seen:
+                seen.add(k)
+                if k not in owner or augment(owner[k], seen):
+                    owner[k] = i
+                    return True
+        return False
+
+    return sum(augment(i, set()) for i in range(len(pred)))
+
+
+def test_match_is_a_maximum_matching():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from jumpclip.score import match
+
+    assert match([0.0, 0.09], [0.08, 0.17], 0.1) == (2, 0, 0)  # a greedy nearest-first pairing finds 1
+    times = st.lists(st.integers(0, 60).map(lambda k: k / 100), max_size=9)
+
+    @settings(max_examples=400, deadline=None)
+    @given(times, times)
+    def check(pred, truth):
+        tp, fp, fn = match(pred, truth, 0.1)
+        assert tp == _max_matching(pred, truth, 0.1)
+        assert tp + fp == len(pred) and tp + fn == len(truth)
+
+    check()

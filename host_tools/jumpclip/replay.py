@@ -12,7 +12,6 @@ from .fw import detector as fwdetector
 from .sim import feed
 from .traces import Trace
 
-G = 9.80665
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def event_fields(ev: Event, c: dict, t0: float = 0.0) -> dict:
         "t_s": round(t0 + ev.index / rate, 4),
         "peak_g": round(float(np.sqrt(ev.peak_m2)) / lsb, 3),
         "airtime_s": round(air_s, 4),
-        "height_cm": round(100 * G * air_s * air_s / 8, 1),
+        "height_cm": fwdetector.height_mm(int(ev.air), int(rate)) / 10,
     }
 
 

@@ -12,14 +12,15 @@ from rich.table import Table
 
 from .store import Store
 
-G = 9.80665
 WALL_MARK = {"rtc": "", "estimated": "~", "unknown": "?"}
 END_REASONS = {1: "synced", 2: "idle", 3: "button", 4: "low battery", 5: "rollover", 6: "power cut"}
 
 
 def height_cm(air_samples: int, rate_hz: int) -> float:
-    t = air_samples / rate_hz
-    return 100 * G * t * t / 8
+    """The firmware's definition (detector.height_mm), in cm."""
+    from .fw import detector
+
+    return detector.height_mm(int(air_samples), int(rate_hz)) / 10
 
 
 def start_text(row: sqlite3.Row) -> str:

@@ -183,3 +183,17 @@ def test_isqrt():
     for n in (0, 1, 2, 3, 4, 15, 16, 17, 99980001, 805306368):
         r = detector.isqrt(n)
         assert r * r <= n < (r + 1) * (r + 1)
+
+
+def test_jump_height_is_one_integer_definition():
+    import detector
+
+    # h = g t^2 / 8: a 0.5 s flight is 306.5 mm (9.80665 * 0.25 / 8 m), rounded to 306.
+    assert detector.height_mm(100, 200) == 306
+    assert detector.height_mm(0, 200) == 0
+    assert detector.height_mm(200, 200) == 1226  # 1 s of flight: 1.2258 m
+    # Whole millimetres at every rate, the same on the clip and the desktop.
+    for rate in (100, 125, 200, 250, 500, 1000):
+        for air in (1, 37, 150, 999, 3000):
+            exact = 9.80665 * (air / rate) ** 2 / 8 * 1000
+            assert abs(detector.height_mm(air, rate) - exact) <= 0.5 + 1e-9
