@@ -40,8 +40,12 @@ def record(seconds, cfg=None, i2c=None):
     if i2c is None:
         i2c = machine.I2C(board.I2C_ID, scl=machine.Pin(board.I2C_SCL), sda=machine.Pin(board.I2C_SDA), freq=board.I2C_FREQ)
     rate = cfg["rate_hz"]
-    s = MPU6050(i2c, board.MPU_ADDR)
-    s.configure(rate, cfg["range_g"], cfg["dlpf_hz"])
+    try:
+        s = MPU6050(i2c, board.MPU_ADDR)
+        s.configure(rate, cfg["range_g"], cfg["dlpf_hz"])
+    except OSError as e:
+        print("JCERR %s" % e)  # the host says it in one line: a sensor problem, not the firmware
+        return
     try:
         from app import VERSION
     except ImportError:

@@ -156,3 +156,18 @@ def test_match_is_a_maximum_matching():
         assert tp + fp == len(pred) and tp + fn == len(truth)
 
     check()
+
+
+def test_record_without_a_sensor_names_the_sensor_not_the_firmware(tmp_path):
+    b = VirtualBoard(tmp_path / "b", BoardOptions(sensor=False, config={"idle_min": 0}))
+    b.flash_firmware()
+    b.load_trace(DATA / "car_ride_s1.csv")
+    port = b.serve()
+    b.start(interactive=True)
+    try:
+        assert b.wait_for("sensor error", 20)
+        res = CliRunner().invoke(main, ["record", "--port", port, "--out", str(tmp_path / "r.csv"), "--seconds", "2"])
+    finally:
+        b.stop()
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "sensor did not start" in res.output and "deploy" not in res.output, res.output

@@ -385,3 +385,27 @@ def test_a_port_that_never_stops_sending_is_given_up_on(db, monkeypatch):
         stop.set()
         os.close(master)
         os.close(slave)
+
+
+def test_a_sync_that_fails_after_taking_over_gives_the_clip_back(tmp_path):
+    # The database is locked by another writer: the sync fails after the clip handed over.
+    # The clip must count again, and the one-line error must say so.
+    b = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}))
+    b.flash_firmware()
+    b.load_trace(IDLE)
+    port = b.serve()
+    b.start(interactive=True)
+    db = tmp_path / "db.sqlite"
+    Store(db).close()
+    locker = sqlite3.connect(db, timeout=0)
+    locker.execute("BEGIN IMMEDIATE")  # readers may open it, no other writer may import
+    try:
+        assert b.wait_for("counting: session 1", 20)
+        res = CliRunner().invoke(main, ["sync", "--port", port, "--db", str(db)])
+        assert res.exit_code == 1 and "Traceback" not in res.output
+        assert "the clip is counting again" in res.output, res.output
+        assert b.wait_for("counting: session 2", 20)
+    finally:
+        locker.rollback()
+        locker.close()
+        b.stop()

@@ -319,6 +319,8 @@ def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> No
             res = tunemod.tune(_expand(paths), grid, objective, tolerance_ms / 1000, lambda k, n: pr.update(task, completed=k), base)
     except (tunemod.TuneError, TraceError) as e:
         fail(str(e))
+    except ValueError as e:  # the starting config breaks a rule (config.check)
+        fail(f"{config_path}: {e}")
     name = "F1" if objective == "f1" else "-|count error|"
     out.print(f"{res.configs} configurations, {res.folds} cross-validation folds (by subject when the traces name one)")
     out.print(f"  training {name}:   {res.train_score:.4f} (mean over folds)")

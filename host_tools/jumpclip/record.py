@@ -25,10 +25,16 @@ class Recording:
 
 
 def receive(t: Transport, seconds: int) -> Recording:
-    t.exec_start(f"import recorder; recorder.record({int(seconds)})")
+    # The counting loop's own bus when the app runs (a second I2C object on the same pins is
+    # not needed), else one recorder makes.
+    t.exec_start(f"import recorder; recorder.record({int(seconds)}, None, globals().get('app') and app.i2c)")
     line = b""
     while not line.endswith(b"\n"):
         line += t.read_exact(1, timeout=10)
+    if line.startswith(b"JCERR "):
+        t.exec_finish()
+        msg = line[6:].decode(errors="replace").strip()
+        raise TransportError(f"the clip's sensor did not start ({msg}): check its wiring; `jumpclip doctor` says more")
     if not line.startswith(b"JCREC "):
         raise TransportError(f"the clip did not start recording ({line[:60]!r}): run `jumpclip deploy`")
     info = json.loads(line[6:])

@@ -171,6 +171,8 @@ class Store:
             return f"database {self.path} is read-only: make it writable or choose another with --db"
         if "not a database" in msg or "malformed" in msg:
             return f"database {self.path} is damaged or not a jumpclip database: move it aside or choose another with --db"
+        if "locked" in msg:
+            return f"database {self.path} is locked by another program writing to it: close it and sync again"
         if "unable to open" in msg:
             return f"cannot open database {self.path}: check the folder exists and is writable, or use --db"
         return f"database {self.path}: {msg}"

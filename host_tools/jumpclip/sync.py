@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import logread
-from .store import EPOCH_2000, DeviceClock, ImportResult, Store
+from .store import EPOCH_2000, DeviceClock, ImportResult, Store, StoreError
 from .transport import DeviceError, Transport, TransportError
 
 PROTOCOL = 1
@@ -51,9 +51,12 @@ def _info(t: Transport) -> dict:
     for line in out.splitlines():
         if line.startswith("JCINFO "):
             try:
-                return json.loads(line[7:])
+                info = json.loads(line[7:])
             except ValueError:
                 break
+            if isinstance(info, dict):
+                return info
+            break
     raise SyncError(f"the device on {t.port} did not describe itself (got {out[:60]!r}): is jumpclip firmware on it? run `jumpclip deploy`")
 
 
@@ -75,6 +78,8 @@ def _receive(t: Transport, after: int, on_bytes: Callable[[int], None] | None) -
         if binascii.crc32(payload, binascii.crc32(head[2:5])) & 0xFFFFFFFF != crc:
             raise _Damaged("a frame failed its CRC")
         if ftype == F_FILE:
+            if len(payload) < 4:
+                raise _Damaged("a file frame too short")
             (size,) = struct.unpack("<I", payload[:4])
             current = payload[4:].decode(errors="replace")
             sizes[current] = size
@@ -87,6 +92,8 @@ def _receive(t: Transport, after: int, on_bytes: Callable[[int], None] | None) -
             if on_bytes:
                 on_bytes(len(payload))
         elif ftype == F_END:
+            if len(payload) < 8:
+                raise _Damaged("an end frame too short")
             want_total, want_files = struct.unpack("<II", payload[:8])
             if want_total != total or want_files != len(files) or any(len(files[n]) != sizes[n] for n in files):
                 raise _Damaged("the transfer ended short")
@@ -222,9 +229,26 @@ def sync(
             device_output=device_output,
         )
     except DeviceError as e:
-        raise SyncError(f"the device reported an error: {e}") from None
+        raise SyncError(f"the device reported an error: {e}{_hand_back(t, restart)}") from None
+    except (SyncError, StoreError) as e:
+        # The clip was taken over: give it back to counting before saying what went wrong.
+        raise type(e)(f"{e}{_hand_back(t, restart)}") from None
     finally:
         t.close()
+
+
+def _hand_back(t: Transport, restart: bool) -> str:
+    """After a failure with the clip at its REPL: start counting again, and say where it is."""
+    if not restart:
+        return "; the clip is at its REPL (--no-restart)"
+    try:
+        t.exec("import syncserver as _s")  # the raw REPL answers: the link works
+        if t.exec("print('app' in globals())").strip() == "True":
+            t.exec_detached("app.run()")
+            return "; the clip is counting again"
+    except TransportError:
+        pass
+    return "; the clip is at its REPL and goes back to counting by itself within 10 minutes (or unplug it)"
 
 
 __all__ = ["sync", "SyncError", "SyncResult", "TransportError"]

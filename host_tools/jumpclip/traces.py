@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 
 COLUMNS = ("t_s", "ax_g", "ay_g", "az_g")
+MIN_RATE_HZ = 1
+MAX_RATE_HZ = 10_000
+MAX_SAMPLES = 60_000_000  # 3.5 days at 200 Hz; resampled, a trace of this length needs ~1.5 GB
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
 
 
@@ -71,7 +74,7 @@ def read_trace(path: str | Path) -> Trace:
     straight from the open file, so a large file is read once and held once (as floats)."""
     p = Path(path)
     try:
-        f = p.open("r", encoding="utf-8", newline="")
+        f = p.open("r", encoding="utf-8-sig", newline="")  # -sig: a byte-order mark (Excel) is not part of the header
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
     except IsADirectoryError:
@@ -166,6 +169,13 @@ def _parse(f, name: str, truth_path: Path | None) -> Trace:
         raise TraceError(f"{name}: fewer than 2 distinct timestamps")
 
     rate = 1.0 / float(np.median(dt))
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise TraceError(f"{name}: the timestamps say {rate:.3g} samples per second; a trace is {MIN_RATE_HZ}-{MAX_RATE_HZ} Hz "
+                         f"(t_s is in seconds)")
+    span = float(t[-1] - t[0])
+    if span * rate > MAX_SAMPLES:
+        raise TraceError(f"{name}: spans {span:.3g} s at {rate:.4g} Hz, {span * rate:.3g} samples; "
+                         f"split it into parts of at most {MAX_SAMPLES / rate / 3600:.0f} h")
     trace = Trace(name, header, t, data[:, 1:4], rate, notes)  # views: no second copy
     stated = trace.header_number("rate_hz")
     if stated is not None and stated > 0 and abs(stated - rate) / rate > 0.02:
@@ -182,9 +192,12 @@ def read_events(path: Path) -> np.ndarray:
     if not lines or lines[0].split(",")[0].strip() != "t_s":
         raise TraceError(f"{path}: an events file starts with a t_s header row")
     try:
-        return np.array([float(ln.split(",")[0]) for ln in lines[1:]], dtype=np.float64)
+        times = np.array([float(ln.split(",")[0]) for ln in lines[1:]], dtype=np.float64)
     except ValueError:
         raise TraceError(f"{path}: non-numeric landing time; each row is a time in seconds") from None
+    if not np.isfinite(times).all():
+        raise TraceError(f"{path}: a landing time is NaN or infinite; each row is a time in seconds")
+    return times
 
 
 def _first_bad_row(lines, start: int, ncols: int) -> str | None:
