@@ -66,3 +66,24 @@ def test_not_a_dump(tmp_path):
     assert res.exit_code == 1 and "no ESP32 partition table" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(main, ["rescue", str(tmp_path / "missing.bin")])
     assert res.exit_code == 1 and "no such file" in res.output
+
+
+def test_rescue_a_dump_whose_filesystem_no_longer_mounts(tmp_path):
+    # Truncated (the read stopped early) and bit-rotted dumps: littlefs cannot mount them, but
+    # the records whose CRC holds are still in the bytes. Each is recovered once, under the
+    # log's own id, and a second rescue or a sync adds nothing twice.
+    run_trace(DATA / "session_s1.csv", tmp_path / "board")
+    image = bytearray((tmp_path / "board" / "flash.img").read_bytes())
+    k = read_trace(DATA / "session_s1.csv").label_jumps
+    for i in range(0, 2 * 4096, 4096):  # wipe both superblocks: no mount
+        image[i : i + 64] = b"\xff" * 64
+    broken = tmp_path / "broken.img"
+    broken.write_bytes(bytes(image[: len(image) * 7 // 8]))  # and the dump stops before its end
+    db = tmp_path / "db.sqlite"
+    res = CliRunner().invoke(main, ["rescue", str(broken), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "raw scan" in res.output and f"{k} new jumps" in res.output, res.output
+    (log,) = Store(db).logs_of("a4cf12345678")
+    assert len(log["log_id"]) == 16  # found in a checkpoint in the bytes
+    again = CliRunner().invoke(main, ["rescue", str(broken), "--db", str(db)])
+    assert "0 new jumps" in again.output

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from littlefs import LittleFS, LittleFSError
 
-from .logread import LogContents, read_files
+from .logread import LogContents, parse_segment, read_files
 
 PARTITION_TABLE = 0x8000
 ENTRY = struct.Struct("<2sBBII16sI")  # magic, type, subtype, offset, size, label, flags
@@ -95,6 +95,24 @@ def read_log_from_image(image: bytes) -> tuple[LogContents, str | None]:
     return log, device
 
 
+def raw_scan(data: bytes) -> tuple[LogContents, str | None]:
+    """Every record whose CRC holds, wherever it lies in the bytes: for a dump whose
+    filesystem no longer mounts (truncated, bit rot). littlefs may hold older copies of a
+    block; a record number seen twice is kept once. The log id comes from a checkpoint
+    (state.json) still readable in the bytes, when there is one."""
+    import re
+    from collections import Counter
+
+    log = LogContents()
+    parse_segment(data, "raw scan", log, set())
+    log.damage = []  # everything between records is filesystem structure, not damage
+    ids = Counter(m.group(1).decode() for m in re.finditer(rb'"id": "([0-9a-f]{16})"', data))
+    if ids:
+        log.log_id = ids.most_common(1)[0][0]
+    device = log.starts[0].device_id if log.starts else None
+    return log, device
+
+
 def rescue(path: str | Path) -> tuple[LogContents, str | None, str]:
     try:
         dump = Path(path).read_bytes()
@@ -102,6 +120,12 @@ def rescue(path: str | Path) -> tuple[LogContents, str | None, str]:
         raise RescueError(f"{path}: no such file") from None
     except OSError as e:
         raise RescueError(f"{path}: cannot read ({e.strerror})") from None
-    image, where = find_filesystem(dump)
-    log, device = read_log_from_image(image)
-    return log, device, where
+    try:
+        image, where = find_filesystem(dump)
+        log, device = read_log_from_image(image)
+        return log, device, where
+    except RescueError as e:
+        log, device = raw_scan(dump)
+        if not log.records:
+            raise RescueError(f"{e}; and no intact log record anywhere in the dump") from None
+        return log, device, f"a raw scan of the dump ({e.args[0].split(':')[0]}; the files could not be read)"
