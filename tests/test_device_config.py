@@ -38,7 +38,26 @@ def test_bad_value_is_refused_with_the_allowed_range(tmp_path):
     res = CliRunner().invoke(main, ["config", "set", "impact_g", "99", "--port", "/dev/unused"])
     assert res.exit_code == 1 and "impact_g=99 not allowed (1.1..15.0)" in res.output
     res = CliRunner().invoke(main, ["config", "set", "colour", "red", "--port", "/dev/unused"])
-    assert res.exit_code == 1 and "unknown key 'colour'" in res.output
+    assert res.exit_code == 1 and "unknown key 'colour'" in res.output and "impact_g, rearm_g" in res.output
+
+
+def test_a_value_the_other_settings_would_override_is_refused_and_default_resets(tmp_path):
+    # rearm_g above impact_g (2.0 by default) is allowed alone; at boot the clip would
+    # fall back to 2.0. Refuse it before writing, and let `default` remove a key again.
+    b, port = board(tmp_path)
+    try:
+        res = CliRunner().invoke(main, ["config", "set", "rearm_g", "3", "--port", port])
+        assert res.exit_code == 1 and "conflicts with the clip's other settings" in res.output and "impact_g" in res.output, res.output
+        assert "config.json" not in flash.open_image(b.image).listdir("/")
+        res = CliRunner().invoke(main, ["config", "set", "impact_g", "4", "--port", port])
+        assert res.exit_code == 0, res.output
+        res = CliRunner().invoke(main, ["config", "set", "rearm_g", "3", "--port", port])
+        assert res.exit_code == 0, res.output
+        res = CliRunner().invoke(main, ["config", "set", "rearm_g", "default", "--port", port])
+        assert res.exit_code == 0 and "back to its default" in res.output
+        assert json.loads(flash.read_file(b.image, "config.json")) == {"impact_g": 4.0}
+    finally:
+        b.stop()
 
 
 def test_deploy_installs_a_tuned_config(tmp_path):

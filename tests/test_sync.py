@@ -409,3 +409,37 @@ def test_a_sync_that_fails_after_taking_over_gives_the_clip_back(tmp_path):
         locker.rollback()
         locker.close()
         b.stop()
+
+
+def test_sync_says_what_happened_and_shows_the_clips_notes(tmp_path):
+    # A clip whose sensor is missing counts nothing, but its notes say why: sync shows them,
+    # and so does `jumpclip notes`. A second sync of a clip that counted nothing says so.
+    b = VirtualBoard(tmp_path / "b", BoardOptions(sensor=False, config={"idle_min": 0}))
+    b.flash_firmware()
+    b.load_trace(IDLE)
+    port = b.serve()
+    b.start(interactive=True)
+    db = tmp_path / "db.sqlite"
+    try:
+        assert b.wait_for("sensor error", 20)
+        res = CliRunner().invoke(main, ["sync", "--port", port, "--db", str(db)])
+        assert res.exit_code == 0, res.output
+        assert "the clip says: sensor error: MPU6050 not found" in res.output
+        notes = CliRunner().invoke(main, ["notes", "--db", str(db)])
+        assert "sensor error: MPU6050 not found at I2C address 0x68" in notes.output
+    finally:
+        b.stop()
+    b = VirtualBoard(tmp_path / "c", BoardOptions(config={"idle_min": 0}))
+    b.flash_firmware()
+    b.load_trace(IDLE)
+    port = b.serve()
+    b.start(interactive=True)
+    try:
+        assert b.wait_for("counting: session 1", 20)
+        first = CliRunner().invoke(main, ["sync", "--port", port, "--db", str(tmp_path / "db2.sqlite")])
+        assert b.wait_for("counting: session 2", 20)
+        second = CliRunner().invoke(main, ["sync", "--port", port, "--db", str(tmp_path / "db2.sqlite")])
+        assert first.exit_code == 0 and second.exit_code == 0
+        assert "1 new session, 0 new jumps (a session without jumps" in second.output, second.output
+    finally:
+        b.stop()

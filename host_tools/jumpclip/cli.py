@@ -231,7 +231,8 @@ def demo(trace_path: str | None, db_path: str | None) -> None:
             board.stop()
         wall = time.monotonic() - t0
         out.print(
-            f"synced {res.device}: {res.imported.new_sessions} new session, {res.imported.new_jumps} new jumps "
+            f"synced {res.device}: {res.imported.new_sessions} new session{'' if res.imported.new_sessions == 1 else 's'}, "
+            f"{res.imported.new_jumps} new jump{'' if res.imported.new_jumps == 1 else 's'} "
             f"({res.wire_bytes} bytes over the port)"
         )
         out.print("\n[bold]jumpclip sessions[/]")
@@ -322,23 +323,31 @@ def tune(paths, grid_spec, objective, config_path, out_path, tolerance_ms) -> No
     except ValueError as e:  # the starting config breaks a rule (config.check)
         fail(f"{config_path}: {e}")
     name = "F1" if objective == "f1" else "-|count error|"
-    out.print(f"{res.configs} configurations, {res.folds} cross-validation folds (by subject when the traces name one)")
-    out.print(f"  training {name}:   {res.train_score:.4f} (mean over folds)")
-    out.print(f"  validation {name}: {res.validation_score:.4f} (held-out folds; TP {res.validation.tp}, FP {res.validation.fp}, FN {res.validation.fn})")
+    if res.validation_score is None:
+        err.print(f"[yellow]warning:[/] all {len(_expand(paths))} file(s) belong to one subject or file group: nothing can be held out, "
+                  "so there is no validation score; tune on several people's recordings (a `# subject:` header line)", highlight=False)
+        out.print(f"{res.configs} configurations, no cross-validation (one group)")
+    else:
+        out.print(f"{res.configs} configurations, {res.folds} cross-validation folds (by subject when the traces name one)")
+        out.print(f"  training {name}:   {res.train_score:.4f} (mean over folds)")
+        out.print(f"  validation {name}: {res.validation_score:.4f} (held-out folds; TP {res.validation.tp}, FP {res.validation.fp}, FN {res.validation.fn})")
     out.print(f"  chosen on all data: {json.dumps(res.best)} ({name} {res.best_score:.4f})")
     write_text(dest, json.dumps(res.best, indent=1) + "\n")
-    out.print(f"wrote {out_path}: put it on the clip with `jumpclip config set` (key by key) or copy it as config.json with `mpremote`")
+    out.print(f"wrote {out_path}: put it on the clip with `jumpclip deploy --config {out_path}`", highlight=False)
 
 
 def _expand(paths: tuple[str, ...]) -> list[str]:
-    """Folders stand for the traces in them (not their .events.csv)."""
+    """Folders stand for the traces in them. Ground-truth files (*.events.csv) go with their
+    trace and are never read as traces, also when a shell glob (dir/*.csv) names them."""
     out: list[str] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
             out += [str(q) for q in sorted(path.glob("*.csv")) if not q.name.endswith(".events.csv")]
-        else:
+        elif not path.name.endswith(".events.csv"):
             out.append(p)
+    if paths and not out:
+        fail("only ground-truth files (*.events.csv) given: name the traces they belong to")
     return out
 
 
@@ -424,9 +433,18 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
         fail(str(e))
     for w in res.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    imp = res.imported
+    notes = imp.new_notes
+    for n in notes[:5]:
+        out.print(f"  the clip says: {n}", highlight=False)
+    if len(notes) > 5:
+        out.print(f"  ... and {len(notes) - 5} more (`jumpclip notes`)", highlight=False)
+    plural = lambda k, word: f"{k} new {word}" + ("" if k == 1 else "s")  # noqa: E731
+    idle = " (a session without jumps: the clip counted while no one jumped, for instance since the last sync)" \
+        if imp.new_sessions and not imp.new_jumps else ""
     out.print(
-        f"synced {res.device}: [bold]{res.imported.new_sessions}[/] new sessions, [bold]{res.imported.new_jumps}[/] new jumps "
-        f"({res.records} records, {res.wire_bytes} bytes); {res.imported.total_jumps} jumps from this clip in the database"
+        f"synced {res.device}: [bold]{plural(imp.new_sessions, 'session')}[/], [bold]{plural(imp.new_jumps, 'jump')}[/]{idle}; "
+        f"{imp.total_jumps} jumps from this clip's log in the database ({store.path})"
         + ("" if res.restarted else "; the clip is at its REPL (not counting)"),
         highlight=False,
     )
@@ -455,6 +473,20 @@ def sessions(db_path: str | None, show_all: bool) -> None:
     if hidden:
         out.print(f"[dim]{hidden} sessions without jumps not shown (--all)[/]")
     out.print(f"[dim]database: {store.path}[/]", highlight=False)
+
+
+@main.command()
+@db_option
+@click.option("--last", default=20, show_default=True, type=click.IntRange(1, 10000), help="How many notes.")
+def notes(db_path: str | None, last: int) -> None:
+    """What the clips reported: sensor trouble, config fallbacks, log repairs, resets."""
+    store = open_store(db_path, create=False)
+    rows = store.notes(last)
+    if not rows:
+        out.print("no notes from any clip")
+        return
+    for device, log_id, seq, text in rows:
+        out.print(f"[dim]{device[-6:]} #{seq}[/]  {text}", highlight=False)
 
 
 @main.command()
@@ -523,20 +555,26 @@ def config_get(key: str | None, port: str | None) -> None:
 @click.argument("value")
 @port_option
 def config_set(key: str, value: str, port: str | None) -> None:
-    """Change one setting, checked against the allowed range first."""
+    """Change one setting (VALUE `default` resets it), checked against the allowed range
+    and the clip's other settings before it is written."""
     from . import device
     from .fw import config as fwconfig
     from .transport import TransportError
 
-    parsed = device.parse_value(value)
-    checked, problem = fwconfig.check(key, parsed)
-    if problem:
-        fail(problem)
+    if key not in fwconfig.SCHEMA:
+        fail(f"unknown key {key!r}; the keys are: {', '.join(fwconfig.SCHEMA)}")
+    reset = value == "default"
+    checked = fwconfig.SCHEMA[key][0]
+    if not reset:
+        checked, problem = fwconfig.check(key, device.parse_value(value))
+        if problem:
+            fail(problem)
     try:
-        device.set_config(choose_port(port), key, checked)
+        device.set_config(choose_port(port), key, checked, reset=reset)
     except TransportError as e:
         fail(str(e))
-    out.print(f"{key} = {json.dumps(checked)} (takes effect when the clip starts its next session)")
+    what = f"back to its default, {json.dumps(checked)}" if reset else json.dumps(checked)
+    out.print(f"{key} = {what} (takes effect when the clip starts its next session)")
 
 
 @main.command()

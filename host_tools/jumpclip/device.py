@@ -45,25 +45,46 @@ def read_config(port: str) -> tuple[dict, list[str]]:
         t.close()
 
 
-def set_config(port: str, key: str, value) -> None:
-    """Change one key of config.json (atomically: a temporary file, then a rename)."""
+def set_config(port: str, key: str, value, reset: bool = False) -> None:
+    """Change one key of config.json (atomically: a temporary file, then a rename), or
+    remove it (reset: back to its default). The clip checks the result against its other
+    settings first, with the same rules it applies at boot, and refuses a value that they
+    would override (rearm_g above impact_g, for example)."""
     t = _session(port)
     try:
+        change = "c.pop(k, None)" if reset else f"v = json.loads({json.dumps(json.dumps(value))})\nc[k] = v"
+        check = "False" if reset else "got[k] != v"
         code = (
-            "import json, os\n"
+            "import json, os, config\n"
             "try:\n"
             " with open('config.json') as f: c = json.load(f)\n"
             "except (OSError, ValueError):\n"
             " c = {}\n"
             "if not isinstance(c, dict): c = {}\n"
-            f"c[{json.dumps(key)}] = json.loads({json.dumps(json.dumps(value))})\n"
-            "with open('config.tmp', 'w') as f: json.dump(c, f)\n"
-            "os.rename('config.tmp', 'config.json')\n"
-            "print('OK', json.dumps(c))\n"
+            f"k = {json.dumps(key)}\n"
+            f"{change}\n"
+            "got, errs = config.validate(c)\n"
+            f"if {check}:\n"
+            " print('REFUSED', json.dumps([e for e in errs if k in e] or errs))\n"
+            "else:\n"
+            " with open('config.tmp', 'w') as f: json.dump(c, f)\n"
+            " os.rename('config.tmp', 'config.json')\n"
+            " print('OK', json.dumps(c))\n"
         )
         out = t.exec(code)
+        if out.startswith("REFUSED"):
+            try:
+                reasons = json.loads(out[8:].strip())
+            except ValueError:
+                reasons = [out[8:].strip()]
+            resume_counting(t)
+            raise ConfigRefused(f"{key}={json.dumps(value)} conflicts with the clip's other settings: {'; '.join(reasons)}")
         if "OK" not in out:
             raise TransportError(f"the device on {port} did not confirm the change: {out[:60]!r}")
         resume_counting(t, reload_config=True)
     finally:
         t.close()
+
+
+class ConfigRefused(TransportError):
+    """The value is valid alone but not with the clip's other settings."""

@@ -126,11 +126,16 @@ def summarise(files: list[dict]) -> dict:
         if t is None:
             continue
         (free if t.truth == 0 else jumps).add(t)
+    scored = jumps.tp + jumps.fp + jumps.fn > 0 or jumps.truth > 0
+    with_truth = {**jumps.metrics(), "count": jumps.count, "truth_count": jumps.truth, "minutes": round(jumps.minutes, 2)}
+    if not scored:  # nothing was scored: no F1 of 1.0 from zero events
+        for k in ("precision", "recall", "f1", "count_error"):
+            with_truth[k] = None
     return {
         "files": len(files),
         "errors": sum(1 for f in files if f["error"]),
         "events": sum(f["count"] for f in files),
-        "with_truth": {**jumps.metrics(), "count": jumps.count, "truth_count": jumps.truth, "minutes": round(jumps.minutes, 2)},
+        "with_truth": with_truth,
         "jump_free": {"files": sum(1 for f in files if f.get("_tally") is not None and f["_tally"].truth == 0),
                       "minutes": round(free.minutes, 2), "false_counts": free.count,
                       "false_per_min": round(free.per_minute, 3)},

@@ -101,12 +101,13 @@ def rows_for_export(store: Store):
 def export_csv(store: Store) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["device", "session", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s", "height_cm", "peak_g"])
+    # "session" is the number `jumpclip sessions` and `show` use; the clip's own id follows.
+    w.writerow(["device", "session", "clip_session_id", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s", "height_cm", "peak_g"])
     for s, rate, start, jumps in rows_for_export(store):
         for k, (ts, air, peak) in enumerate(jumps, 1):
             when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else ""
             w.writerow(
-                [s["device_id"], s["session_id"], s["wall_start"] or "", s["wall_source"], k, f"{ts / rate:.3f}", when,
+                [s["device_id"], s["id"], s["session_id"], s["wall_start"] or "", s["wall_source"], k, f"{ts / rate:.3f}", when,
                  f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}"]
             )
     return buf.getvalue()
@@ -118,7 +119,8 @@ def export_json(store: Store) -> str:
         out.append(
             {
                 "device": s["device_id"],
-                "session": s["session_id"],
+                "session": s["id"],  # the number `jumpclip sessions` and `show` use
+                "clip_session_id": s["session_id"],
                 "start_utc": s["wall_start"],
                 "start_source": s["wall_source"],
                 "rate_hz": rate,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .logread import LogContents
@@ -139,7 +139,8 @@ class StoreError(Exception):
 class ImportResult:
     new_sessions: int
     new_jumps: int
-    total_jumps: int  # in the database, for this device
+    total_jumps: int  # in the database, for this log
+    new_notes: list[str] = field(default_factory=list)  # what the clip reported since the last sync
 
 
 @dataclass
@@ -268,6 +269,8 @@ class Store:
                 " unlogged_jumps=?, qualifying=? WHERE log_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
                 (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, log_id, e.session_id, e.seq),
             )
+        had = {r[0] for r in db.execute("SELECT seq FROM notes WHERE log_id=?", (log_id,))}
+        new_notes = [n.text for n in log.notes if n.seq not in had]
         db.executemany(
             "INSERT OR IGNORE INTO notes(log_id, seq, text) VALUES (?,?,?)", [(log_id, n.seq, n.text) for n in log.notes]
         )
@@ -278,7 +281,7 @@ class Store:
             "INSERT INTO syncs(log_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
             (log_id, now, source, log.records, log.bytes, new_sessions, after - before),
         )
-        return ImportResult(new_sessions, after - before, after)
+        return ImportResult(new_sessions, after - before, after, new_notes)
 
     def divergence(self, log_id: str, log: LogContents) -> int:
         """The first record of log that the database does not hold, identically, under
@@ -342,6 +345,13 @@ class Store:
             "SELECT t_samples, air_samples, peak_mg FROM jumps WHERE log_id=? AND session_id=? ORDER BY seq, idx",
             (log_id, session_id),
         ).fetchall()
+
+    def notes(self, limit: int = 20) -> list[tuple[str, str, int, str]]:
+        """The newest notes the clips wrote: (device id, log id, record number, text)."""
+        return self.db.execute(
+            "SELECT l.device_id, n.log_id, n.seq, n.text FROM notes n JOIN logs l ON l.log_id = n.log_id"
+            " ORDER BY l.first_seen DESC, l.rowid DESC, n.seq DESC LIMIT ?", (limit,)
+        ).fetchall()[::-1]
 
     def count_jumps(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM jumps").fetchone()[0]

@@ -10,6 +10,7 @@ written out is the one that scores best on all the data.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -41,7 +42,12 @@ def parse_grid(spec: str) -> list[dict]:
                 a, b, step = (float(x) for x in values.split(":"))
             except ValueError:
                 raise TuneError(f"grid: {part!r}: a range is start:stop:step") from None
-            vals = list(np.round(np.arange(a, b + step / 2, step), 6))
+            if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(step)) or step <= 0 or (b - a) / step > 10_000:
+                raise TuneError(f"grid: {part!r}: a range is start:stop:step with a positive step and at most 10,000 values")
+            # Plain Python numbers (not numpy scalars): whole numbers as int, so that they
+            # read as themselves in messages and in the config written.
+            vals = [int(x) if float(x).is_integer() and fwconfig.SCHEMA[key][1] != "f" else float(x)
+                    for x in np.round(np.arange(a, b + step / 2, step), 6)]
         else:
             vals = []
             for v in values.split(","):
@@ -95,7 +101,7 @@ class TuneResult:
     best_score: float
     folds: int
     train_score: float  # mean over folds of the best training score
-    validation_score: float  # pooled over the held-out folds
+    validation_score: float | None  # pooled over the held-out folds; None with one group
     validation: score.Tally
     configs: int
 
@@ -137,6 +143,9 @@ def tune(paths: list[str], grid: list[dict], objective: str = "f1", tolerance_s:
 
     val = score.Tally()
     train_scores = []
+    if len(groups) < 2:  # nothing to hold out: no honest validation score exists
+        i, s = best_on(lambda d: True)
+        return TuneResult({**base, **grid[i]}, s, len(groups), s, None, val, len(grid))
     for g in groups:
         i, s = best_on(lambda d, g=g: d.group != g)
         train_scores.append(s)
