@@ -293,12 +293,12 @@ def test_corrupt_database(tmp_path):
 
 @pytest.mark.skipif(shutil.which("setpriv") is None and os.geteuid() == 0, reason="needs setpriv to drop root")
 def test_read_only_database(two_sessions, tmp_path):
-    """As another user, so that file permissions bind (root ignores them)."""
+    """Root ignores file permissions only through CAP_DAC_OVERRIDE: drop it (setpriv), so
+    they bind while the checkout stays readable, wherever it lives (a 0700 folder too)."""
     board, port, wd = two_sessions
     import tempfile
 
-    base = tempfile.mkdtemp(prefix="jumpclip-ro-")  # pytest's own tmp is private to root
-    os.chmod(base, 0o755)
+    base = tempfile.mkdtemp(prefix="jumpclip-ro-")
     ro = __import__("pathlib").Path(base) / "ro"
     ro.mkdir()
     path = ro / "db.sqlite"
@@ -309,7 +309,7 @@ def test_read_only_database(two_sessions, tmp_path):
     before = db_digest(path)
     cmd = [sys.executable, "-m", "jumpclip.cli", "sessions", "--db", str(path)]
     if os.geteuid() == 0:
-        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"] + cmd
     # A read that needs no write works; an import that must write fails in one line.
     p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HOME": base})
     assert p.returncode == 0, p.stderr
