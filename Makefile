@@ -30,7 +30,7 @@ demo: $(STAMP) ## The whole user path on the virtual board: count the bundled se
 demo-report: $(STAMP) ## Build a demo database on the virtual board (10 days) and write the loading report
 	@mkdir -p build
 	rm -f build/demo-report.sqlite
-	$(BIN)/python -c "from jumpclip import demodb; demodb.build('build/demo-report.sqlite')"
+	$(BIN)/python -m jumpclip.demodb build/demo-report.sqlite
 	$(BIN)/jumpclip report --db build/demo-report.sqlite --days 10 --png build/report.png --html build/report.html
 
 deploy: $(STAMP) ## Compile and copy the firmware to the clip: make deploy PORT=/dev/ttyUSB0

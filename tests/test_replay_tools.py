@@ -171,3 +171,22 @@ def test_record_without_a_sensor_names_the_sensor_not_the_firmware(tmp_path):
         b.stop()
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "sensor did not start" in res.output and "deploy" not in res.output, res.output
+
+
+def test_record_from_jumpclip_sim_outlasts_a_short_trace(tmp_path):
+    # `jumpclip sim` runs in real time; past the trace's end the sensor holds its last
+    # sample, so a recording longer than what is left of the trace completes without gaps.
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "jumpclip.cli", "sim", "--trace", str(DATA / "cmj_s1.csv")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        port = line.split()[3]
+        res = CliRunner().invoke(main, ["record", "--port", port, "--out", str(tmp_path / "r.csv"), "--seconds", "25"])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert res.exit_code == 0, res.output
+    assert "5000 samples at 200 Hz" in res.output and "no gaps" in res.output

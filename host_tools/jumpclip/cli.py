@@ -281,7 +281,18 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_
         rp.make_detector(cfg)
     except ValueError as e:
         fail(f"{config_path}: {e}")
-    files = [rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference) for p in _expand(paths)]
+    todo = _expand(paths)
+    if len(todo) > 3:  # many files take a while: show how far it got (on stderr: --json stays clean)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        files = []
+        with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as pr:
+            task = pr.add_task("replay", total=len(todo))
+            for p in todo:
+                files.append(rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference))
+                pr.advance(task)
+    else:
+        files = [rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference) for p in todo]
     if plot_dir:
         from .plots import plot_replay
 
@@ -639,17 +650,21 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target) -> None:
 @click.option("--placement", type=click.Choice(["waist", "shoe", "wrist", "other"]), help="Where the clip was worn.")
 def record(port: str | None, out_path: str, seconds: int, jumps: int | None, placement: str | None) -> None:
     """Record raw accelerometer samples from the clip into a trace file."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from . import record as recmod
     from .device import resume_counting
     from .transport import SerialTransport, TransportError
 
+    dest = output_path(out_path)
     t = SerialTransport(choose_port(port))
     try:
         t.open()
         t.interrupt()
         t.enter_raw()
-        err.print(f"recording {seconds} s: move now")
-        rec = recmod.receive(t, seconds)
+        with Progress(TextColumn(f"recording {seconds} s: move now"), BarColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
+            task = pr.add_task("record", total=None)
+            rec = recmod.receive(t, seconds, lambda n, total: pr.update(task, advance=n, total=total))
         resume_counting(t)
     except TransportError as e:
         fail(str(e))
@@ -657,7 +672,7 @@ def record(port: str | None, out_path: str, seconds: int, jumps: int | None, pla
         t.close()
     for w in rec.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
-    recmod.write(rec, out_path, placement, jumps)
+    recmod.write(rec, dest, placement, jumps)
     out.print(f"wrote {out_path}: {len(rec.counts)} samples at {rec.info['rate_hz']} Hz (+-{rec.info['range_g']} g), "
               f"{'no gaps' if not rec.warnings else str(len(rec.warnings)) + ' gap(s): see the warnings'}")
 

@@ -33,7 +33,9 @@ def training_trace(path: Path, seed: int, jumps: int) -> None:
     write_trace(path, t, acc, {"rate_hz": 200, "label": f"jumps={len(b.landings)}", "source": f"jumpclip demo day seed={seed}"}, b.landings)
 
 
-def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, skip: tuple[int, ...] = (3,)) -> Store:
+def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, skip: tuple[int, ...] = (3,),
+          progress=None) -> Store:
+    """progress(done, total): called after each day (a progress bar in `make demo-report`)."""
     store = Store(db_path)
     today = today or dt.datetime.now().astimezone().date()
     with tempfile.TemporaryDirectory(prefix="jumpclip-demodb-") as td:
@@ -55,6 +57,20 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
                 board.restart(trace)
                 board.trace_end.wait(60)
                 syncmod.sync(SerialTransport(port), store, now=when + dt.timedelta(hours=1), set_clock=False, restart=False)
+                if progress:
+                    progress(k + 1, n_days)
         finally:
             board.stop()
     return store
+
+
+if __name__ == "__main__":  # `make demo-report`: ten days on the virtual board, with a progress bar
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("building the demo database: a day of jumping at a time"), BarColumn(), MofNCompleteColumn(),
+                  transient=True) as pr:
+        task = pr.add_task("days", total=10)
+        build(sys.argv[1], progress=lambda k, n: pr.update(task, completed=k))
+    print(f"wrote {sys.argv[1]}: 10 days synced from the virtual board")

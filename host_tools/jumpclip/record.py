@@ -24,7 +24,8 @@ class Recording:
     warnings: list[str] = field(default_factory=list)
 
 
-def receive(t: Transport, seconds: int) -> Recording:
+def receive(t: Transport, seconds: int, on_samples=None) -> Recording:
+    """on_samples(n, expected): called as each batch of n samples arrives (a progress bar)."""
     # The counting loop's own bus when the app runs (a second I2C object on the same pins is
     # not needed), else one recorder makes.
     t.exec_start(f"import recorder; recorder.record({int(seconds)}, None, globals().get('app') and app.i2c)")
@@ -59,6 +60,8 @@ def receive(t: Transport, seconds: int) -> Recording:
                 warnings.append(f"the sensor FIFO overflowed before sample {len(batches) * n}: samples are missing there")
             expect = (seq + 1) & 0xFFFF
             batches.append(body)
+            if on_samples:
+                on_samples(n, seconds * int(info.get("rate_hz", 0) or 1))
         elif kind == b"JE":
             end = t.read_exact(6)
             (crc,) = struct.unpack("<I", t.read_exact(4))
@@ -72,6 +75,8 @@ def receive(t: Transport, seconds: int) -> Recording:
     counts = np.frombuffer(b"".join(batches), dtype=">i2").astype(np.int16).reshape(-1, 3)
     if total != len(counts):
         warnings.append(f"the clip sent {total} samples, {len(counts)} arrived")
+    # The clip sends whole batches of 32, so up to 31 samples past the end: keep what was asked.
+    counts = counts[: int(seconds) * int(info.get("rate_hz", 0) or len(counts))]
     return Recording(info, counts, dropped, overflows, warnings)
 
 
