@@ -35,6 +35,55 @@ def day_of_counts(rate: int = 200) -> np.ndarray:
     return np.concatenate([rest[: len(rest) // 2], active, rest[len(rest) // 2 :]])
 
 
+def write_day_csv(path: Path) -> None:
+    """The day of counts as a trace file in g, 4 decimals, as `jumpclip record` writes them
+    (568 MB). Written in blocks; cached in build/ between runs."""
+    day = day_of_counts()
+    with path.open("w") as f:
+        f.write("# rate_hz: 200\n# label: a day at the waist\nt_s,ax_g,ay_g,az_g\n")
+        step = 1_000_000
+        for a in range(0, len(day), step):
+            g = day[a : a + step] / 2048
+            t = np.arange(a, a + len(g)) / 200
+            np.savetxt(f, np.column_stack([t, g]), fmt=["%.3f", "%.4f", "%.4f", "%.4f"], delimiter=",")
+
+
+CHILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from jumpclip import bigtrace, replay
+if sys.argv[2] == "general":
+    bigtrace.BIG_BYTES = 1 << 62  # force the general path (read the whole file, then convert)
+e = replay.replay_file(sys.argv[1])
+took = time.perf_counter() - t0
+print(json.dumps({"s": took, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "error": e["error"],
+                  "events": [(x["t_s"], x["peak_g"], x["airtime_s"]) for x in e["events"]]}))
+"""
+
+
+def day_csv_replay() -> None:
+    import json
+    import subprocess
+    import sys
+
+    path = ROOT / "build" / "bench" / "day-24h-200hz.csv"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        write_day_csv(path)
+        print(f"  (wrote {path.relative_to(ROOT)}, {path.stat().st_size / 1e6:.0f} MB, in {time.perf_counter() - t0:.0f} s; kept for next time)")
+    runs = {}
+    for how in ("streaming", "general"):
+        out = subprocess.run([sys.executable, "-c", CHILD, str(path), how], capture_output=True, text=True, check=True).stdout
+        runs[how] = json.loads(out)
+    st, ge = runs["streaming"], runs["general"]
+    same = st["events"] == ge["events"] and not st["error"]
+    print(f"  `jumpclip replay` of a 24 h CSV ({path.stat().st_size / 1e6:.0f} MB, end to end in a fresh process): "
+          f"{st['s']:.1f} s, peak {st['rss_mb']:.0f} MB, {len(st['events'])} landings (goal < 5 s, < 500 MB)")
+    print(f"    the general path (whole file as float64, then converted): {ge['s']:.1f} s, peak {ge['rss_mb']:.0f} MB; "
+          f"events identical: {'yes' if same else 'NO'}")
+
+
 def rate(fn, counts) -> tuple[float, int]:
     det, _ = replay.make_detector({})
     t0 = time.perf_counter()
@@ -56,6 +105,7 @@ def main() -> None:
     evs = fastpath.detect_fast(day, det)
     t_day = time.perf_counter() - t0
     print(f"  24 h at 200 Hz ({len(day) / 1e6:.2f} M samples, fast path): {t_day:.2f} s, {len(evs)} landings (goal < 5 s)")
+    day_csv_replay()
     if REAL_DEV.is_dir():
         paths = [str(p) for p in sorted(REAL_DEV.glob("*.csv")) if not p.name.endswith(".events.csv")]
         grid = tune.parse_grid(tune.DEFAULT_GRID)

@@ -190,3 +190,53 @@ def test_record_from_jumpclip_sim_outlasts_a_short_trace(tmp_path):
         proc.wait(10)
     assert res.exit_code == 0, res.output
     assert "5000 samples at 200 Hz" in res.output and "no gaps" in res.output
+
+
+def test_the_streaming_path_for_big_files_gives_the_general_paths_events(tmp_path, monkeypatch):
+    # bigtrace.read_counts is taken for files over 64 MB; here for every file. It must give
+    # what the general path gives (same events, same counts) or decline (irregular timing).
+    import numpy as np
+
+    from jumpclip import bigtrace
+    from jumpclip.sim import feed
+    from jumpclip.traces import read_trace
+
+    taken = 0
+    for path in sorted(DATA.glob("*.csv")):
+        if path.name.endswith(".events.csv"):
+            continue
+        general = replay.replay_file(str(path))
+        monkeypatch.setattr(bigtrace, "BIG_BYTES", 0)
+        streamed = replay.replay_file(str(path))
+        monkeypatch.setattr(bigtrace, "BIG_BYTES", 64 << 20)
+        assert streamed["events"] == general["events"] and streamed["metrics"] == general["metrics"], path.name
+        assert streamed["duration_s"] == general["duration_s"]
+        got = bigtrace.read_counts(path, 200, 16)
+        if got is not None:
+            taken += 1
+            assert np.array_equal(got[1], feed.counts(read_trace(path), 200, 16)), path.name
+    assert taken >= 5  # the corpus is regular: most files take the streaming path
+    irregular = tmp_path / "jitter.csv"
+    rng = np.random.default_rng(1)
+    t = np.arange(2000) / 200 + rng.uniform(-0.001, 0.001, 2000)
+    irregular.write_text("t_s,ax_g,ay_g,az_g\n" + "\n".join(f"{x:.6f},0,0,1" for x in np.sort(t)))
+    assert bigtrace.read_counts(irregular, 200, 16) is None
+
+
+def test_the_streaming_quantiser_is_the_feeds():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import numpy as np
+
+    from jumpclip import bigtrace
+    from jumpclip.sim import feed
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.floats(-40, 40, allow_nan=False), min_size=1, max_size=50), st.sampled_from([2, 4, 8, 16]))
+    def check(values, range_g):
+        g = np.array(values)
+        v = np.clip(np.rint(g * feed.FINE_LSB_PER_G), -(2**31) + 1, 2**31 - 1).astype(np.int32)
+        assert np.array_equal(bigtrace._quantise(g.copy(), feed.AFS_SHIFT[range_g]), feed.quantise(v, range_g))
+
+    check()

