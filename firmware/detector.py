@@ -5,7 +5,7 @@
 # sample index, and every quantity in the per-sample loop is an integer derived from raw
 # counts, so both interpreters produce identical events.
 #
-# Signal model (waist or shoe): a jump is take-off, a flight phase in which the sensor is in
+# Signal model (at the waist): a jump is take-off, a flight phase in which the sensor is in
 # free fall (|a| near 0 g), then a landing impact (|a| several g). Push-off peaks, stomps,
 # steps and sitting down hard reach the impact level too, but are not preceded by free fall,
 # so a landing counts only when a long enough low-g stretch ended shortly before it.

@@ -260,6 +260,6 @@ td:first-child, th:first-child {{ text-align: left; }}
 <p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
 Ahola et al., BMC Musculoskelet Disord 2009;10:138). Osteogenic index per session: mean landing peak (g) &times; ln(1 + landings),
 after Turner &amp; Robling, Exerc Sport Sci Rev 2003;31:45&ndash;50; a day's index is the sum of its sessions.
-The shoe reads much higher than the waist: the thresholds suit waist wear. This is training information, not medical advice.</p>
+The thresholds come from waist-worn sensors, where the clip is worn. This is training information, not medical advice.</p>
 </body></html>
 """
