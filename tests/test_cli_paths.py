@@ -101,3 +101,59 @@ def test_a_damaged_database_is_one_line(tmp_path, db):
     db.write_bytes(bytes(data))
     for cmd in (["sessions"], ["export"], ["report"]):
         one_line_error(run(*cmd, "--db", db), "damaged")
+
+
+def test_export_numbers_sessions_as_sessions_and_show_do(db):
+    import csv
+    import io
+    import json
+
+    rows = list(csv.DictReader(io.StringIO(run("export", "--db", db).output)))
+    assert rows and all(int(r["session"]) < 1000 for r in rows)  # the #N of `sessions`, not the clip's 1025...
+    assert all(int(r["clip_session_id"]) >= 1024 for r in rows)
+    first = rows[0]["session"]
+    assert f"session #{first}" in run("show", first, "--db", db).output
+    doc = json.loads(run("export", "--json", "--db", db).output)
+    assert {s["session"] for s in doc["sessions"]} == {int(r["session"]) for r in rows}
+
+
+def test_a_glob_that_names_events_files_replays_only_the_traces(tmp_path):
+    import json
+
+    names = [DATA / "cmj_s1.csv", DATA / "cmj_s1.events.csv", DATA / "car_ride_s1.csv", DATA / "car_ride_s1.events.csv"]
+    res = run("replay", *names, "--json")
+    doc = json.loads(res.stdout)
+    assert res.exit_code == 0 and [f["path"].split("/")[-1] for f in doc["files"]] == ["cmj_s1.csv", "car_ride_s1.csv"]
+    one_line_error(run("replay", DATA / "cmj_s1.events.csv"), "ground-truth files")
+    unlabelled = tmp_path / "u.csv"
+    unlabelled.write_text("t_s,ax_g,ay_g,az_g\n" + "\n".join(f"{k / 200},0,0,1" for k in range(400)))
+    doc = json.loads(run("replay", unlabelled, "--json").stdout)
+    assert doc["summary"]["with_truth"]["f1"] is None  # nothing scored: no F1 of 1.0
+
+
+def test_tune_speaks_plain_numbers_and_warns_when_nothing_can_be_held_out(tmp_path):
+    res = run("tune", DATA / "cmj_s1.csv", "--grid", "min_flight_ms=150:170:10", "--out", tmp_path / "c.json")
+    assert res.exit_code == 0, res.output
+    assert "nothing can be held out" in res.output and "no validation score" in res.output
+    assert "validation F1" not in res.output and "deploy --config" in res.output
+    bad = run("tune", DATA / "cmj_s1.csv", "--grid", "impact_g=1.0:99:0.5", "--out", tmp_path / "d.json")
+    one_line_error(bad)
+    assert "np.float64" not in bad.output
+    cfg = tmp_path / "inf.json"
+    cfg.write_text('{"refractory_ms": Infinity}')
+    one_line_error(run("tune", DATA / "cmj_s1.csv", "--config", cfg, "--out", tmp_path / "e.json"), "refractory_ms=inf")
+    one_line_error(run("config", "set", "refractory_ms", "Infinity", "--port", "/dev/null"), "refractory_ms=inf not allowed")
+
+
+def test_an_unwritable_output_is_one_line(tmp_path, db):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    one_line_error(run("export", "--db", db, "--out", blocker / "sub" / "x.csv"), "cannot create the folder")
+    one_line_error(run("report", "--db", db, "--html", blocker / "r.html"), "cannot create the folder")
+    one_line_error(run("replay", DATA / "cmj_s1.csv", "--plot", blocker / "plots"))
+
+
+def test_a_failed_first_sync_leaves_no_database(tmp_path):
+    db = tmp_path / "new.sqlite"
+    one_line_error(run("sync", "--port", "/dev/no-such-clip", "--db", db), "no device")
+    assert not db.exists()
