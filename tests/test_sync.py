@@ -443,3 +443,71 @@ def test_sync_says_what_happened_and_shows_the_clips_notes(tmp_path):
         assert "1 new session, 0 new jumps (a session without jumps" in second.output, second.output
     finally:
         b.stop()
+
+
+class _ScriptedClip:
+    """A Transport that answers sync's commands from a script: malformed replies on purpose."""
+
+    port = "scripted"
+
+    def __init__(self, info: str, frames: bytes = b""):
+        self.info, self.frames, self.pending = info, frames, b""
+        self.bytes_in = self.bytes_out = 0
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def interrupt(self):
+        return ">>> "
+
+    def enter_raw(self):
+        pass
+
+    def exec(self, code, timeout=None):
+        if "_s.info" in code:
+            return self.info
+        return "False" if "globals()" in code else ""
+
+    def exec_start(self, code):
+        self.pending = self.frames
+
+    def read_exact(self, n, timeout=None):
+        if len(self.pending) < n:
+            raise TransportError("the device on scripted stopped sending mid-transfer: run the command again")
+        out, self.pending = self.pending[:n], self.pending[n:]
+        self.bytes_in += n
+        return out
+
+    def exec_finish(self, timeout=None):
+        return ""
+
+    def exec_detached(self, code):
+        pass
+
+
+def test_malformed_replies_are_one_line_errors(tmp_path):
+    import binascii
+    import struct
+
+    store = Store(tmp_path / "db.sqlite")
+    good = '{"protocol": 1, "device": "a4cf12345678", "log_id": "0123456789abcdef", "time": 5, "rtc_set": false, "boot": 1, "last_seq": 3}'
+
+    def frame(ftype, payload):
+        head = b"JF" + bytes([ftype]) + struct.pack("<H", len(payload))
+        return head + payload + struct.pack("<I", binascii.crc32(payload, binascii.crc32(head[2:])) & 0xFFFFFFFF)
+
+    cases = [
+        ("JCINFO [1, 2]", b"", "did not describe itself"),
+        ('JCINFO {"protocol": 1}', b"", "described itself incompletely"),
+        ('JCINFO {"protocol": 1, "device": "x", "time": "soon", "rtc_set": 0, "boot": 1}', b"", "described itself incompletely"),
+        ("JCINFO " + good, frame(1, b"\x01") * 3, "damaged 3 times"),  # a file frame too short
+        ("JCINFO " + good, frame(3, b"\x00\x00") * 3, "damaged 3 times"),  # an end frame too short
+    ]
+    for info, frames, words in cases:
+        with pytest.raises(syncmod.SyncError) as e:
+            syncmod.sync(_ScriptedClip(info, frames), store)
+        assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
+    assert store.count_jumps() == 0
