@@ -535,6 +535,7 @@ class App:
                 if failures >= _MAX_FAILURES:
                     self.end_session(lf.END_HOST)
                     machine.reset()  # a clean boot (the log keeps everything flushed)
+                continue  # read the FIFO again now: a whole wake interval more would overflow it
             try:
                 self.housekeeping()
             except OSError as e:

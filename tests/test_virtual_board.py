@@ -180,3 +180,4 @@ def test_an_unforeseen_error_is_reported_and_counting_goes_on(tmp_path):
     assert run.report["crashed"] is None and run.returncode == 0
     assert run.console.count("in the counting loop: ValueError('injected glitch'") == 2
     assert len(run.jumps()) == read_trace(DATA / "cmj_s1.csv").label_jumps  # no jump lost
+    assert "0 FIFO overflows" in run.console  # the FIFO is read again at once, not a wake later

@@ -1,0 +1,328 @@
+"""Mutation run over the detector's three copies: is the differential test strong enough?
+
+The state machine exists as firmware/detector.py (the reference, both interpreters),
+firmware/detector_viper.py (the clip's compiled path) and host_tools/jumpclip/fastpath.py
+(the desktop's numpy path). They are kept equal by a differential check: the same signals
+through all three must give the same events. This script flips one comparison at a time
+(< and <=, > and >=, == and !=) in the per-sample logic of each copy and runs that check on
+boundary-targeted signals: every threshold at -1, 0 and +1 squared count, every duration at
+-1, 0 and +1 sample, under five configurations. A mutant the check does not catch is alive.
+
+    python tools/mutate.py           # every comparison of the three copies
+    python tools/mutate.py --quick   # a sample of 8 (for a test)
+
+It prints one line per mutant and a summary; the exit status is 1 if any mutant lives that
+is not listed in EQUIVALENT (with the reason it cannot change behaviour).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "host_tools"))
+
+from jumpclip import fastpath, replay  # noqa: E402
+from jumpclip.fw import FIRMWARE_DIR  # noqa: E402
+from jumpclip.fw import config as fwconfig  # noqa: E402
+
+COPIES = {
+    "detector.py": (FIRMWARE_DIR / "detector.py", ("feed", "finish")),
+    "detector_viper.py": (FIRMWARE_DIR / "detector_viper.py", ("feed",)),
+    "fastpath.py": (ROOT / "host_tools" / "jumpclip" / "fastpath.py", ("detect_fast",)),
+}
+FLIP = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "=="}
+CONFIGS = [
+    {},
+    {"profile": "skipping"},
+    {"flight": False, "refractory_ms": 0, "peak_window_ms": 0},
+    {"profile": "running", "max_flight_ms": 400},
+    {"rate_hz": 1000, "range_g": 8, "refractory_ms": 50, "flight_gap_ms": 5},
+]
+# Comparisons whose flip cannot change behaviour, by their source text, with the reason.
+EQUIVALENT: dict[str, str] = {
+    "first_imp <= low_last": "first_imp is an impact sample and low_last a free-fall one, so they are equal only at the "
+                             "start (both far in the past), where no flight precedes and the stride-guard landing stays unset "
+                             "either way",
+}
+
+
+# --- mutants --------------------------------------------------------------------------------
+def comparison_sites(path: Path, functions: tuple[str, ...]) -> list[tuple[int, int, int, str, str, str]]:
+    """(line, col start, col end, operator, flipped, the comparison's source) of every
+    comparison in the functions."""
+    src = path.read_text()
+    lines = src.splitlines()
+    out = []
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.FunctionDef) and node.name in functions:
+            for cmp in ast.walk(node):
+                if not isinstance(cmp, ast.Compare):
+                    continue
+                left = cmp.left
+                for op, right in zip(cmp.ops, cmp.comparators):
+                    if type(op) not in FLIP:
+                        left = right
+                        continue
+                    if left.end_lineno != right.lineno:
+                        left = right
+                        continue
+                    line = lines[left.end_lineno - 1]
+                    between = line[left.end_col_offset : right.col_offset]
+                    text = between.strip()
+                    a = left.end_col_offset + between.index(text)
+                    expr = f"{ast.get_source_segment(src, left)} {text} {ast.get_source_segment(src, right)}"
+                    out.append((left.end_lineno, a, a + len(text), text, FLIP[type(op)], expr))
+                    left = right
+    return out
+
+
+def mutated(path: Path, site) -> str:
+    line_no, a, b, _, flipped, _ = site
+    lines = path.read_text().splitlines(keepends=True)
+    ln = lines[line_no - 1]
+    lines[line_no - 1] = ln[:a] + flipped + ln[b:]
+    return "".join(lines)
+
+
+# --- boundary-targeted signals ----------------------------------------------------------------
+def three_squares(target: int) -> tuple[int, int, int] | None:
+    """(a, b, c) with a^2 + b^2 + c^2 == target and each below 16384 (half counts)."""
+    c = min(16383, int(target**0.5))
+    while c >= 0:
+        rest = target - c * c
+        b = min(c, int(rest**0.5))
+        while b >= 0 and b * b * 2 >= rest - 0:
+            a2 = rest - b * b
+            a = int(round(a2**0.5))
+            if a * a == a2 and a <= b:
+                return a, b, c
+            b -= 1
+        c -= 1
+        if c < int(target**0.5) - 60:
+            return None
+    return None
+
+
+def sample_at(m: int) -> list[int]:
+    """Counts (x, y, z) whose firmware magnitude ((v >> 1)^2 summed) is exactly m, or near."""
+    for d in (0, 1, -1, 2, -2):
+        abc = three_squares(max(0, m + d))
+        if abc:
+            return [2 * v for v in abc]
+    r = int(m**0.5)
+    return [0, 0, 2 * r]
+
+
+def signal(det, rng: random.Random, pieces: int = 14) -> list[list[int]]:
+    """One signal made of pieces at the detector's thresholds and durations, each -1/0/+1."""
+    lv = {
+        "ff": [det.freefall_m2 - 1, det.freefall_m2, det.freefall_m2 + 1, max(0, det.freefall_m2 // 4)],
+        "quiet": [det.freefall_m2 + 2, det.rearm_m2 - 1, (det.freefall_m2 + det.rearm_m2) // 2],
+        "rearm": [det.rearm_m2 - 1, det.rearm_m2, det.rearm_m2 + 1],
+        "imp": [det.impact_m2 - 1, det.impact_m2, det.impact_m2 + 1, det.impact_m2 * 2, det.impact_m2 * 3],
+    }
+    durations = [det.min_flight, det.max_flight if det.max_flight < 1 << 19 else 300, det.flight_gap, det.window,
+                 det.refractory, det.peak_window, det.guard, det.guard_flight, det.guard_impact]
+
+    def dur() -> int:
+        return max(1, rng.choice(durations) + rng.choice((-1, 0, 1)))
+
+    out: list[list[int]] = []
+    for _ in range(pieces):
+        kind = rng.choice(["ff", "ff", "quiet", "rearm", "imp", "imp", "impulse"])
+        if kind == "impulse":  # a landing-like rise and fall through every level
+            for m in rng.sample(lv["imp"], 3) + [rng.choice(lv["rearm"]), rng.choice(lv["quiet"])]:
+                out += [sample_at(m)] * rng.choice((1, 1, 2, det.peak_window + rng.choice((-1, 0, 1)) or 1))
+        else:
+            out += [sample_at(rng.choice(lv[kind]))] * dur()
+    return out
+
+
+def templates(det) -> list[list[list[int]]]:
+    """Signals built for each rule's boundary: every length and level at -1, 0 and +1."""
+    ff, quiet = sample_at(det.freefall_m2 - 1), sample_at((det.freefall_m2 + det.rearm_m2) // 2)
+    imp, big = sample_at(det.impact_m2), sample_at(det.impact_m2 * 2)
+    maxf = det.max_flight if det.max_flight < 1 << 19 else 300
+    pm = (-1, 0, 1)
+    out = []
+    for length in {det.min_flight + d for d in pm} | {maxf + d for d in pm} | {det.guard_flight + d for d in pm}:
+        for delay in {det.window + d for d in pm} | {det.guard_impact + d for d in pm} | {0, 1}:
+            out.append([ff] * max(1, length) + [quiet] * max(0, delay) + [imp, big, imp])
+    for g in {det.flight_gap + d for d in (-1, 0, 1, 2)}:  # a dip inside a flight: bridged or not
+        for a in (det.min_flight // 2, det.min_flight - g - 1, det.min_flight - g):
+            out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g + 1) + [imp])
+            out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g) + [imp])
+    jump = [ff] * (det.min_flight + 3) + [imp]
+    for d in {det.refractory + e for e in pm} | {det.peak_window + e for e in pm}:  # two landings d apart
+        gap_len = max(0, d - len(jump))
+        out.append(jump + [quiet] * gap_len + jump)
+    for d in {det.peak_window + e for e in pm}:  # a higher sample d after the rise: inside the window or not
+        out.append([ff] * (det.min_flight + 3) + [imp] + [sample_at(det.impact_m2 + 5)] * max(0, d - 1) + [big, quiet])
+    for lv in (det.rearm_m2 - 1, det.rearm_m2, det.rearm_m2 + 1):  # the debounce: re-armed between two rises or not
+        out.append([ff] * (det.min_flight + 3) + [imp, sample_at(lv), imp] + [quiet] * (det.refractory + 2) + jump)
+    for lv in (det.impact_m2 - 1, det.impact_m2, det.impact_m2 + 1):
+        out.append([ff] * (det.min_flight + 3) + [sample_at(lv)] + [quiet] * 3)
+    for lv in (det.freefall_m2 - 1, det.freefall_m2, det.freefall_m2 + 1):
+        out.append([sample_at(lv)] * (det.min_flight + 3) + [imp])
+    if det.guard:  # stride guard: a stride (flight, then an impact gimp +-1 later), then a take-off guard +-1 after
+        for delay in {det.guard_impact + d for d in pm}:
+            for since in {det.guard + d for d in pm}:
+                stride = [ff] * det.guard_flight + [quiet] * delay + [imp]
+                out.append(stride + [quiet] * max(0, since - delay - 2) + jump)
+    return out
+
+
+def corpus(seed: int = 7, per_config: int = 400) -> list[tuple[dict, np.ndarray]]:
+    rng = random.Random(seed)
+    sets = []
+    for cfg in CONFIGS:
+        det, c = replay.make_detector(cfg)
+        rest = [sample_at((det.freefall_m2 + det.rearm_m2) // 2)] * (det.window + det.refractory + det.guard + det.max_flight % 4000 + 50)
+        rows: list[list[int]] = []
+        for sig in templates(det):
+            rows += sig + rest
+        for _ in range(per_config):
+            rows += signal(det, rng) + rest
+        sets.append((cfg, np.array(rows, dtype=np.int16)))
+    return sets
+
+
+# --- the differential check -----------------------------------------------------------------
+def events_of(det_module, cfg: dict, counts: np.ndarray) -> list[tuple[int, int, int]]:
+    valid, _ = fwconfig.validate(cfg)
+    det = det_module.Detector(fwconfig.detector_params(valid), valid["rate_hz"], valid["range_g"])
+    return [(e.index, e.peak_m2, e.air) for e in replay.detect_counts(counts, det)]
+
+
+def fast_events(fast_module, cfg: dict, counts: np.ndarray) -> list[tuple[int, int, int]]:
+    det, _ = replay.make_detector(cfg)
+    return [(e.index, e.peak_m2, e.air) for e in fast_module.detect_fast(counts, det)]
+
+
+VIPER_HARNESS = """
+import array, json, sys
+import detector_viper
+from detector import Detector
+raw = bytearray(960)
+batch = array.array("h", [0] * 480)
+for name in sys.argv[1:]:
+    with open(name + ".json") as f:
+        spec = json.load(f)
+    det = Detector(spec["params"], spec["rate"], spec["range"])
+    with open(name + ".bin", "rb") as f:
+        while True:
+            got = f.readinto(raw)
+            if not got:
+                break
+            n = got // 6
+            for q in range(3 * n):
+                v = raw[2 * q] | (raw[2 * q + 1] << 8)
+                batch[q] = v - 0x10000 if v & 0x8000 else v
+            i = 0
+            while i < n:
+                i = detector_viper.feed(det, batch, i, n)
+                for e in range(det.n_events):
+                    print(name, det.ev_index[e], det.ev_peak[e], det.ev_air[e])
+                det.n_events = 0
+    det.finish()
+    for e in range(det.n_events):
+        print(name, det.ev_index[e], det.ev_peak[e], det.ev_air[e])
+print("DONE")
+"""
+
+
+def viper_events(viper_source: str, sets, work: Path) -> dict[str, list[tuple[int, int, int]]] | None:
+    """Events of the viper feed under MicroPython, per signal set; None if it failed to run."""
+    fw = work / "fw"
+    fw.mkdir(exist_ok=True)
+    for f in FIRMWARE_DIR.glob("*.py"):
+        (fw / f.name).write_text(f.read_text())
+    (fw / "detector_viper.py").write_text(viper_source)
+    (fw / "harness.py").write_text(VIPER_HARNESS)
+    names = []
+    for k, (cfg, counts) in enumerate(sets):
+        valid, _ = fwconfig.validate(cfg)
+        name = str(work / f"set{k}")
+        Path(name + ".bin").write_bytes(counts.astype("<i2").tobytes())
+        Path(name + ".json").write_text(json.dumps({"params": fwconfig.detector_params(valid), "rate": valid["rate_hz"], "range": valid["range_g"]}))
+        names.append(name)
+    mp = os.environ.get("MICROPYTHON") or str(Path(sys.executable).parent / "micropython")
+    proc = subprocess.run([mp, "-X", "heapsize=8M", str(fw / "harness.py"), *names], capture_output=True, text=True, timeout=600,
+                          env={"MICROPYPATH": str(fw), "PATH": "/usr/bin:/bin"})
+    if not proc.stdout.rstrip().endswith("DONE"):
+        if os.environ.get("MUTATE_DEBUG"):
+            print(proc.stdout[-500:], proc.stderr[-1500:])
+        return None  # a mutant that does not even run (or crashes) is caught
+    out: dict[str, list[tuple[int, int, int]]] = {n: [] for n in names}
+    for line in proc.stdout.splitlines()[:-1]:
+        n, a, b, c = line.split()
+        out[n].append((int(a), int(b), int(c)))
+    return out
+
+
+def load_module(name: str, source: str, package: str | None = None) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    mod.__package__ = package
+    exec(compile(source, name, "exec"), mod.__dict__)
+    return mod
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    sets = corpus(per_config=150 if quick else 400)
+    detector_src = (FIRMWARE_DIR / "detector.py").read_text()
+    reference = load_module("detector", detector_src)
+    ref = [events_of(reference, cfg, counts) for cfg, counts in sets]
+    assert ref == [fast_events(fastpath, cfg, counts) for cfg, counts in sets], "the copies differ before any mutation"
+    sites = [(copy, site) for copy, (path, fns) in COPIES.items() for site in comparison_sites(path, fns)]
+    if quick:
+        sites = random.Random(1).sample(sites, 8)
+    total_events = sum(len(r) for r in ref)
+    print(f"mutation run: {len(sites)} comparison flips over {len(COPIES)} copies; {sum(len(c) for _, c in sets):,} samples, "
+          f"{total_events} landings in {len(sets)} configurations of boundary-targeted signals")
+    alive = []
+    with tempfile.TemporaryDirectory() as td:
+        work = Path(td)
+        base = viper_events((FIRMWARE_DIR / "detector_viper.py").read_text(), sets, work)
+        assert base is not None and [base[str(work / f"set{k}")] for k in range(len(sets))] == ref, "viper differs before any mutation"
+        for copy, site in sites:
+            path = COPIES[copy][0]
+            src = mutated(path, site)
+            try:
+                if copy == "detector.py":
+                    mod = load_module("detector", src)
+                    got = [events_of(mod, cfg, counts) for cfg, counts in sets]
+                    killed = got != [fast_events(fastpath, cfg, counts) for cfg, counts in sets]
+                elif copy == "fastpath.py":
+                    mod = load_module("jumpclip.fastpath_mutant", src, "jumpclip")
+                    killed = [fast_events(mod, cfg, counts) for cfg, counts in sets] != ref
+                else:
+                    v = viper_events(src, sets, work)
+                    killed = v is None or [v[str(work / f"set{k}")] for k in range(len(sets))] != ref
+            except Exception:  # a mutant that crashes is caught
+                killed = True
+            key = f"{copy}:{site[0]}: {site[5]}  ({site[3]} -> {site[4]})"
+            print(f"  {'killed' if killed else 'ALIVE '}  {key}")
+            if not killed:
+                alive.append((key, site[5]))
+    unexplained = [a for a, expr in alive if expr not in EQUIVALENT]
+    print(f"mutation run: {len(sites) - len(alive)} of {len(sites)} killed; alive: {len(alive)} "
+          f"({len(alive) - len(unexplained)} known equivalent)")
+    for a, expr in alive:
+        print(f"  alive {a}: {EQUIVALENT.get(expr, 'NOT EXPLAINED')}")
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
