@@ -12,3 +12,10 @@ print()
 replay_bench.main()
 print()
 device_bench.main()
+print()
+# The detector's three copies: every comparison flipped, against the differential check.
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "mutate.py")], check=False)

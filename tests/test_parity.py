@@ -78,3 +78,16 @@ def test_viper_fast_path_equals_portable_on_corpus(cfg, tmp_path):
         assert viper == portable, path.name
         total += len(portable)
     assert total > 0
+
+
+def test_a_sample_of_comparison_mutants_is_caught_by_the_differential_check():
+    # tools/mutate.py flips every comparison of the detector's three copies (make bench runs
+    # it: 64 flips, 57 killed, 7 alive and each explained as unable to change behaviour).
+    # Here a sample of 8, so that a weakening of the check shows up in every test run.
+    import subprocess
+    import sys
+
+    root = FW_TESTS.parents[1]
+    proc = subprocess.run([sys.executable, str(root / "tools" / "mutate.py"), "--quick"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "mutation run: 8 comparison flips" in proc.stdout

@@ -48,12 +48,19 @@ CONFIGS = [
     {"flight": False, "refractory_ms": 0, "peak_window_ms": 0},
     {"profile": "running", "max_flight_ms": 400},
     {"rate_hz": 1000, "range_g": 8, "refractory_ms": 50, "flight_gap_ms": 5},
+    {"impact_g": 2.0, "rearm_g": 2.0, "peak_window_ms": 10},  # re-arm level = impact level: both edges of the quiet band matter
 ]
 # Comparisons whose flip cannot change behaviour, by their source text, with the reason.
 EQUIVALENT: dict[str, str] = {
     "first_imp <= low_last": "first_imp is an impact sample and low_last a free-fall one, so they are equal only at the "
                              "start (both far in the past), where no flight precedes and the stride-guard landing stays unset "
                              "either way",
+    "quiet_lo <= m": "the fast skip's lower edge: a sample exactly at the free-fall level is not free fall and, armed "
+                     "with no peak open, changes nothing, so skipping it or processing it is the same",
+    "m < ff2": "in fastpath's per-sample body only: candidates are below ff2 or at least rearm2 > ff2, so a sample "
+               "exactly at ff2 never reaches it",
+    "m_all < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
+                   "(see 'quiet_lo <= m')",
 }
 
 
@@ -164,6 +171,11 @@ def templates(det) -> list[list[list[int]]]:
             out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g + 1) + [imp])
             out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g) + [imp])
     jump = [ff] * (det.min_flight + 3) + [imp]
+    # A peak window that ends on skipped quiet samples, then a higher sample just after it.
+    for d in {det.peak_window + e for e in pm}:
+        out.append([ff] * (det.min_flight + 3) + [imp] + [quiet] * max(0, d) + [big, quiet])
+    # Landings two samples apart (plain counting): the event arrays fill within one call.
+    out.append([imp, quiet] * 120)
     for d in {det.refractory + e for e in pm} | {det.peak_window + e for e in pm}:  # two landings d apart
         gap_len = max(0, d - len(jump))
         out.append(jump + [quiet] * gap_len + jump)
@@ -203,6 +215,20 @@ def events_of(det_module, cfg: dict, counts: np.ndarray) -> list[tuple[int, int,
     valid, _ = fwconfig.validate(cfg)
     det = det_module.Detector(fwconfig.detector_params(valid), valid["rate_hz"], valid["range_g"])
     return [(e.index, e.peak_m2, e.air) for e in replay.detect_counts(counts, det)]
+
+
+def finish_when_full(det_module) -> tuple:
+    """Feed landings without draining until the event arrays are full with one more peak
+    window open, then finish(): it must say False (drain first), as the reference does."""
+    det = det_module.Detector({"flight": False, "refractory_ms": 0, "peak_window_ms": 10}, 200, 16)
+    imp, quiet = sample_at(det.impact_m2 * 2), sample_at((det.freefall_m2 + det.rearm_m2) // 2)
+    rows = [imp, quiet] * (det_module.EVENT_CAPACITY + 2)  # each rise closes the window before and opens one
+    flat = __import__("array").array("h", np.array(rows, dtype=np.int16).tobytes())
+    try:
+        stop = det.feed(flat, 0, len(rows))
+        return stop, det.n_events, det.finish(), det.n_events, det.pending
+    except Exception as e:
+        return ("raised", type(e).__name__)
 
 
 def fast_events(fast_module, cfg: dict, counts: np.ndarray) -> list[tuple[int, int, int]]:
@@ -304,6 +330,7 @@ def main(argv: list[str]) -> int:
                     mod = load_module("detector", src)
                     got = [events_of(mod, cfg, counts) for cfg, counts in sets]
                     killed = got != [fast_events(fastpath, cfg, counts) for cfg, counts in sets]
+                    killed = killed or finish_when_full(mod) != finish_when_full(reference)
                 elif copy == "fastpath.py":
                     mod = load_module("jumpclip.fastpath_mutant", src, "jumpclip")
                     killed = [fast_events(mod, cfg, counts) for cfg, counts in sets] != ref

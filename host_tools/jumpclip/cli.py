@@ -300,6 +300,8 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_
             if not f["error"]:
                 plot_replay(f, cfg, plot_dir)
     summary = rp.summarise(files)
+    # Which copy of the detector ran: the numpy fast path, or firmware/detector.py itself.
+    summary["detector"] = "reference: firmware/detector.py" if reference else "fast path: jumpclip/fastpath.py (equal to firmware/detector.py: tests, tools/mutate.py)"
     if as_json:
         print(json.dumps({"files": [rp.public(f) for f in files], "summary": summary}, indent=1))
     else:
@@ -363,7 +365,7 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
 
 
 def _print_replay(files: list[dict], summary: dict) -> None:
-    t = Table(title_justify="left")
+    t = Table(title=f"detector: {summary['detector']}", title_justify="left")
     for col in ("file", "count", "truth", "TP", "FP", "FN", "F1", "false/min", "notes"):
         t.add_column(col, justify="left" if col in ("file", "notes") else "right")
     for f in files:
