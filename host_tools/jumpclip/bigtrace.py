@@ -103,7 +103,9 @@ def _read_part(path: Path, name: str, begin: int, end: int, cols: int, order: li
 
 def _fill(part: _Part, path: Path, name: str, begin: int, end: int, cols: int, order: list[int], r0: int, sh: int) -> None:
     with _Range(path, begin, end) as src:
-        for block in read_blocks(src, name, cols, 0, block_bytes=1 << 20, columns=True):
+        # One reader per thread, each single-threaded: the two parts are the parallelism, and
+        # pyarrow's own read-ahead threads would only hold more blocks in memory.
+        for block in read_blocks(src, name, cols, 0, block_bytes=1 << 20, columns=True, threads=False):
             block = [block[i] for i in order]
             tb = block[0]
             k = len(tb)

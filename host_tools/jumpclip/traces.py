@@ -126,7 +126,8 @@ def read_header(f, name: str) -> tuple[dict[str, str], list[str], int]:
     return header, cols, line_no
 
 
-def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 << 22, columns: bool = False):
+def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 << 22, columns: bool = False,
+                threads: bool = True):
     """The data rows from f's position on, as float64 arrays (rows, ncols), a block at a
     time (columns=True: a list of ncols column arrays instead, without the copy into one
     array). An unreadable row raises TraceError naming its line. 4 MB blocks: pyarrow reads
@@ -139,7 +140,7 @@ def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 
     try:
         reader = pacsv.open_csv(
             f,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=block_bytes),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block_bytes, use_threads=threads),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.float64() for n in names}),
         )
         for batch in reader:
