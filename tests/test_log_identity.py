@@ -174,3 +174,22 @@ def test_a_database_from_before_log_ids_keeps_everything(tmp_path):
     assert s["device_id"] == "a4cf12345678" and s["log_id"] == "a4cf12345678" and s["jumps"] == 2
     assert store.jumps(s["log_id"], s["session_id"]) == [(100, 60, 4000), (300, 60, 4000)]
     assert store.acked_seq("a4cf12345678") == 7
+
+
+def test_a_full_disk_is_said_as_such_and_changes_nothing(tmp_path):
+    # SQLite stops at max_page_count as at a full disk (SQLITE_FULL). Before, the failed
+    # import's rollback raised "cannot rollback - no transaction is active" instead.
+    from jumpclip.logread import Jump, LogContents, SessionStart
+    from jumpclip.store import StoreError
+
+    store = Store(tmp_path / "db.sqlite")
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    start = SessionStart(0, 1025, 1, "a4cf12345678", 0, False, 1, 200, 16, "0.2.0", 3900, 50)
+    jumps = [Jump(1 + k // 40, 1025, k % 40, 200 * k, 60, 4000) for k in range(20_000)]
+    try:
+        store.import_log("a4cf12345678", LogContents(starts=[start], jumps=jumps), None, "test", log_id="0123456789abcdef")
+        raise AssertionError("the import should not fit")
+    except StoreError as e:
+        assert "disk is full" in str(e) and "rollback" not in str(e), str(e)
+    assert store.count_jumps() == 0 and store.sessions() == []

@@ -172,6 +172,8 @@ class Store:
             return f"database {self.path} is read-only: make it writable or choose another with --db"
         if "not a database" in msg or "malformed" in msg:
             return f"database {self.path} is damaged or not a jumpclip database: move it aside or choose another with --db"
+        if "full" in msg:
+            return f"no room to write database {self.path} (the disk is full): free some space and sync again; nothing was lost"
         if "locked" in msg:
             return f"database {self.path} is locked by another program writing to it: close it and sync again"
         if "unable to open" in msg:
@@ -194,7 +196,8 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {i + 1}")
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    self.db.execute("ROLLBACK")
                 raise
 
     def close(self) -> None:
@@ -224,7 +227,8 @@ class Store:
                 result = self._import(device_id, log_id or device_id, log, clock, source, now, origin, acked)
                 self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                    self.db.execute("ROLLBACK")
                 raise
         except sqlite3.DatabaseError as e:
             raise StoreError(self._explain(e)) from None
