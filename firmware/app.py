@@ -50,6 +50,8 @@ _RELEASE_MAX_MS = const(10000)  # a button held longer than this before a sleep 
 _MOTION_WAKE_HZ = const(5)  # LP_WAKE_CTRL: 5 Hz draws ~20 uA (datasheet 6.3, low-power accel)
 _MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
+_PENDING_AT = const(32)  # RTC memory: the daily block (daily.py) ends at 19; the pending jumps start here
+_PENDING_BYTES = const(264)  # "JP", session id u32, count u8, pad, then up to 32 jumps of 8 bytes
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
 
@@ -155,13 +157,36 @@ class App:
             return
         self.log_open = True
         try:
-            self.log.open()
+            mem = self.rtc.memory()
+            self.log.open(mem[_PENDING_AT : _PENDING_AT + _PENDING_BYTES] if len(mem) > _PENDING_AT else None)
+            self.mirror_pending(-1, None, 0, 0)  # written now (or not this log's): clear the mirror
+            self.log.on_pending = self.mirror_pending
             for n in self.log.notes:
                 self.note(n, False)
         except OSError as e:
             self.log = None
             self.note("log unavailable (%s): counting in RAM only; sync cannot fetch this session" % e)
             self.play_through(ui.LOG_FULL)
+
+    def mirror_pending(self, sid, buf, at, n):
+        """Keep the jumps not yet on flash in RTC memory (after the daily block): a watchdog
+        reset or machine.reset() keeps it, and the next boot writes them to the log
+        (logboot). Called once per jump and per flush, never per sample."""
+        mem = bytearray(self.rtc.memory())
+        if len(mem) < _PENDING_AT + _PENDING_BYTES:
+            mem.extend(bytes(_PENDING_AT + _PENDING_BYTES - len(mem)))
+        if n == 0:
+            if mem[_PENDING_AT] == 0:
+                return  # nothing mirrored: no write
+            mem[_PENDING_AT] = 0
+        else:
+            mem[_PENDING_AT] = 0x4A  # "J"
+            mem[_PENDING_AT + 1] = 0x50  # "P"
+            lf.put_u32(mem, _PENDING_AT + 2, sid)
+            mem[_PENDING_AT + 6] = n
+            k = n * lf.JUMP_BYTES
+            mem[_PENDING_AT + 8 : _PENDING_AT + 8 + k] = buf[at : at + k]
+        self.rtc.memory(mem)
 
     # --- waiting --------------------------------------------------------------------
     def host_waiting(self):

@@ -56,6 +56,10 @@ class EventLog:
         self.ack = -1
         self.notes = []
         self.flushes = 0
+        # Called as on_pending(session id, buf, offset, n) after each jump is added and with
+        # n = 0 after each flush: the app mirrors the jumps not yet on flash into RTC memory,
+        # which a watchdog reset or machine.reset() keeps (a power cut does not).
+        self.on_pending = None
 
     # --- paths ---
     def _path(self, name):
@@ -72,12 +76,13 @@ class EventLog:
         return segs
 
     # --- boot ---
-    def open(self):
+    def open(self, pending=None):
         """Mount-time recovery (logboot.py: checkpoint, newest segment, torn tail, boot
-        counter). That code runs once per boot, so it is unloaded afterwards."""
+        counter). That code runs once per boot, so it is unloaded afterwards. pending: the
+        RTC-memory mirror of jumps that a reset caught before they were written (or None)."""
         import logboot
 
-        logboot.recover(self)
+        logboot.recover(self, pending)
         if sys.implementation.name == "micropython":  # the desktop reuses it as it is
             del sys.modules["logboot"]
 
@@ -241,6 +246,8 @@ class EventLog:
         lf.put_u16(b, o + 4, air if air < 65535 else 65535)
         lf.put_u16(b, o + 6, peak_mg if peak_mg < 65535 else 65535)
         self.jn += 1
+        if self.on_pending is not None:
+            self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
         if self.jn >= self.flush_jumps:
             self.flush()
 
@@ -305,3 +312,5 @@ class EventLog:
         self.n = 0
         self.first_pending_t = -1
         self.flushes += 1
+        if self.on_pending is not None:
+            self.on_pending(-1, self.buf, 0, 0)  # on flash now: nothing pending

@@ -22,7 +22,7 @@ def _int(d, key, default):
     return v if isinstance(v, int) and not isinstance(v, bool) and -1 <= v < (1 << 31) else default
 
 
-def recover(log):
+def recover(log, pending=None):
     if not _exists(log.root):
         os.mkdir(log.root)
     cp = _read_json(log, "state.json")
@@ -41,6 +41,7 @@ def recover(log):
     log.open_jumps = _int(cp, "open_jumps", 0)
     log.ack = log._read_ack()
     segs = log.segments()
+    data = b""
     if segs:
         log.seg = segs[-1]
         data = _recover(log, log.seg)
@@ -62,11 +63,53 @@ def recover(log):
         closed, jumps = log.open_id, log.open_jumps
         log.session_id = closed
         log.session_jumps = jumps
+        saved = _pending_jumps(pending, closed, _last_jump_t(data, closed))
+        for t, air, peak in saved:  # jumps a reset caught in RAM, kept in RTC memory
+            log.add_jump(t, air, peak)
+        if saved:
+            jumps = log.session_jumps
+            log.note("log: %d jumps kept in RTC memory through a reset were written" % len(saved))
         log._add_end(jumps, 0, 0, lf.END_RECOVERED)
         log.session_id = -1
         log.note("log: session %d was left open (power cut?); closed with %d jumps" % (closed, jumps))
     log.flush()
     log._checkpoint()
+
+
+def _last_jump_t(data, sid):
+    """The sample index of the last jump of session sid in data, or -1."""
+    last = -1
+    o = 0
+    while o < len(data):
+        size = lf.check(data, o, len(data))
+        if size == 0:
+            break
+        if data[o + 1] == lf.T_JUMPS and lf.get_u32(data, o + lf.HEADER) == sid:
+            k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // lf.JUMP_BYTES
+            if k:
+                last = lf.get_u32(data, o + lf.HEADER + lf.JUMPS_HEAD + (k - 1) * lf.JUMP_BYTES)
+        o += size
+    return last
+
+
+PENDING_MAGIC = b"JP"
+
+
+def _pending_jumps(pending, sid, after_t):
+    """(t, air, peak) of the mirrored jumps of session sid later than after_t (a flush that
+    a reset interrupted after writing leaves them in both places: written once)."""
+    out = []  # type: list
+    if not pending or len(pending) < 8 or bytes(pending[0:2]) != PENDING_MAGIC or lf.get_u32(pending, 2) != sid:
+        return out
+    n = pending[6]
+    for k in range(n):
+        o = 8 + k * lf.JUMP_BYTES
+        if o + lf.JUMP_BYTES > len(pending):
+            break
+        t = lf.get_u32(pending, o)
+        if t > after_t:
+            out.append((t, lf.get_u16(pending, o + 4), lf.get_u16(pending, o + 6)))
+    return out
 
 
 def _log_id(log, cp):

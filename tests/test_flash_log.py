@@ -170,3 +170,48 @@ def test_boot_closes_a_session_a_power_cut_left_open(tmp_path):
     assert len(c.jumps) == 32
     assert [(e.session_id, e.jumps, e.reason) for e in c.ends] == [(5, 32, lf.END_RECOVERED)]
     assert log2.sessions == 1 and log2.jumps == 32 and log2.boot == 2
+
+
+def test_jumps_mirrored_before_a_reset_are_written_once(tmp_path):
+    # The RTC-memory mirror of unwritten jumps (app.mirror_pending) goes back into the log at
+    # the next boot: those after the last jump on flash only, so a flush that a reset
+    # interrupted after writing (the mirror not yet cleared) does not count a jump twice.
+    from jumpclip.fw import load
+    from jumpclip.logread import read_files
+
+    eventlog = load("eventlog")
+    lf = load("logformat")
+
+    def counting(folder):
+        mirror = {}
+
+        def keep(sid, buf, at, n):
+            mirror["block"] = (b"JP" + sid.to_bytes(4, "little", signed=True) + bytes([n, 0]) + bytes(buf[at : at + n * lf.JUMP_BYTES])) if n else b""
+
+        log = eventlog.EventLog(str(folder), reserve_bytes=0)
+        log.open()
+        log.on_pending = keep
+        log.begin_session(1025, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 2, 0))
+        for k in range(5):
+            log.add_jump(100 * k, 60, 4000)
+        log.flush()
+        assert mirror["block"] == b""  # on flash: nothing mirrored
+        for k in range(5, 9):
+            log.add_jump(100 * k, 60, 4000)
+        assert mirror["block"][6] == 4
+        return log, mirror["block"]
+
+    def reboot(folder, block):
+        eventlog.EventLog(str(folder), reserve_bytes=0).open(block)
+        return read_files({p.name: p.read_bytes() for p in folder.iterdir()})
+
+    # A reset with four jumps in RAM only: the mirror brings them back.
+    _, block = counting(tmp_path / "a")
+    got = reboot(tmp_path / "a", block)
+    assert [j.t_samples for j in got.jumps] == [100 * k for k in range(9)] and got.ends[-1].jumps == 9
+    # A reset just after the flush wrote them, before the mirror was cleared: written once.
+    log, block = counting(tmp_path / "b")
+    log.on_pending = None
+    log.flush()
+    got = reboot(tmp_path / "b", block)
+    assert [j.t_samples for j in got.jumps] == [100 * k for k in range(9)] and got.ends[-1].jumps == 9
