@@ -237,8 +237,11 @@ def _fake_device(reply):
             except OSError:
                 return
 
-    threading.Thread(target=serve, daemon=True).start()
-    return name, lambda: (stop.set(), os.close(master), os.close(slave))
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    # Stop the thread before closing its fds: a closed fd's number is soon reused (by the next
+    # test's database, say), and a late write would land there.
+    return name, lambda: (stop.set(), server.join(5), os.close(master), os.close(slave))
 
 
 def test_garbage_on_the_line(db, monkeypatch):
@@ -373,7 +376,8 @@ def test_a_port_that_never_stops_sending_is_given_up_on(db, monkeypatch):
             time.sleep(0.01)
 
     monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
-    threading.Thread(target=chatter, daemon=True).start()
+    writer = threading.Thread(target=chatter, daemon=True)
+    writer.start()
     try:
         before = db_digest(db)
         t0 = time.monotonic()
@@ -383,6 +387,7 @@ def test_a_port_that_never_stops_sending_is_given_up_on(db, monkeypatch):
         assert took < 30
     finally:
         stop.set()
+        writer.join(5)  # before the fds close: a closed fd's number is reused by the next test's files
         os.close(master)
         os.close(slave)
 

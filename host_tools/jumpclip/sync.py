@@ -242,13 +242,12 @@ def _hand_back(t: Transport, restart: bool) -> str:
     if not restart:
         return "; the clip is at its REPL (--no-restart)"
     try:
-        t.exec("import syncserver as _s")  # the raw REPL answers: the link works
-        if t.exec("print('app' in globals())").strip() == "True":
-            t.exec_detached("app.run()")
-            return "; the clip is counting again"
+        if t.exec("print('app' in globals())").strip() != "True":
+            return ""  # no counting loop on this board (no firmware yet): nothing to give back
+        t.exec_detached("app.run()")
+        return "; the clip is counting again"
     except TransportError:
-        pass
-    return "; the clip is at its REPL and goes back to counting by itself within 10 minutes (or unplug it)"
+        return "; the clip is at its REPL and goes back to counting by itself within 10 minutes (or unplug it)"
 
 
 __all__ = ["sync", "SyncError", "SyncResult", "TransportError"]
