@@ -70,12 +70,11 @@ def test_damaged_log_state_never_reuses_a_session_id_or_merges_sessions(tmp_path
     try:
         clip.count(TRACE_A)
         clip.sync(store)
-        clip.board.stop()
+        clip.off()
         if damage is None:
             flash.remove_file(clip.board.image, "log/state.json")
         else:
             flash.write_file(clip.board.image, "log/state.json", damage)
-        clip.started = False
         clip.count(TRACE_B)
         assert "Traceback" not in clip.board.console_text()
         res = clip.sync(store)

@@ -47,6 +47,11 @@ class Clip:
     def stop(self):
         self.board.stop()
 
+    def off(self):
+        """Power off; the flash keeps what is on it (or what a test puts there) for the next count()."""
+        self.board.stop()
+        self.started = False
+
 
 def jumps_in(trace):
     return read_trace(trace).label_jumps
@@ -101,9 +106,8 @@ def test_a_wiped_flash_starts_a_new_log_and_keeps_the_old(tmp_path):
     try:
         clip.count(TRACE_A)
         clip.sync(store)
-        clip.board.stop()
+        clip.off()
         clip.board.flash_firmware()  # esptool erase_flash, then MicroPython and jumpclip again
-        clip.started = False
         clip.count(TRACE_B)
         res = clip.sync(store)
     finally:
@@ -136,14 +140,12 @@ def test_a_restored_older_image_loses_nothing_and_counts_nothing_twice(tmp_path)
     try:
         clip.count(TRACE_A)
         clip.sync(store)
-        clip.board.stop()
+        clip.off()
         shutil.copy(clip.board.image, snapshot)  # esptool read_flash
-        clip.started = False
         clip.count(TRACE_B)
         clip.sync(store)  # the database now holds records the old image never had
-        clip.board.stop()
+        clip.off()
         shutil.copy(snapshot, clip.board.image)  # esptool write_flash of the old dump
-        clip.started = False
         clip.count(TRACE_A)
         res = clip.sync(store)
         again = clip.sync(store)
