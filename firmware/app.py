@@ -51,7 +51,6 @@ _MOTION_WAKE_HZ = const(5)  # LP_WAKE_CTRL: 5 Hz draws ~20 uA (datasheet 6.3, lo
 _MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
 _PENDING_AT = const(32)  # RTC memory: the daily block (daily.py) ends at 19; the pending jumps start here
-_PENDING_BYTES = const(264)  # "JP", session id u32, count u8, pad, then up to 32 jumps of 8 bytes
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
 
@@ -158,7 +157,7 @@ class App:
         self.log_open = True
         try:
             mem = self.rtc.memory()
-            self.log.open(mem[_PENDING_AT : _PENDING_AT + _PENDING_BYTES] if len(mem) > _PENDING_AT else None)
+            self.log.open(mem[_PENDING_AT : _PENDING_AT + lf.PENDING_BYTES] if len(mem) > _PENDING_AT else None)
             self.mirror_pending(-1, None, 0, 0)  # written now (or not this log's): clear the mirror
             self.log.on_pending = self.mirror_pending
             for n in self.log.notes:
@@ -173,19 +172,11 @@ class App:
         reset or machine.reset() keeps it, and the next boot writes them to the log
         (logboot). Called once per jump and per flush, never per sample."""
         mem = bytearray(self.rtc.memory())
-        if len(mem) < _PENDING_AT + _PENDING_BYTES:
-            mem.extend(bytes(_PENDING_AT + _PENDING_BYTES - len(mem)))
-        if n == 0:
-            if mem[_PENDING_AT] == 0:
-                return  # nothing mirrored: no write
-            mem[_PENDING_AT] = 0
-        else:
-            mem[_PENDING_AT] = 0x4A  # "J"
-            mem[_PENDING_AT + 1] = 0x50  # "P"
-            lf.put_u32(mem, _PENDING_AT + 2, sid)
-            mem[_PENDING_AT + 6] = n
-            k = n * lf.JUMP_BYTES
-            mem[_PENDING_AT + 8 : _PENDING_AT + 8 + k] = buf[at : at + k]
+        if len(mem) < _PENDING_AT + lf.PENDING_BYTES:
+            mem.extend(bytes(_PENDING_AT + lf.PENDING_BYTES - len(mem)))
+        if n == 0 and mem[_PENDING_AT] == 0:
+            return  # nothing mirrored: no write
+        lf.put_pending(mem, _PENDING_AT, sid, buf, at, n)
         self.rtc.memory(mem)
 
     # --- waiting --------------------------------------------------------------------

@@ -10,7 +10,7 @@ import os
 
 # RTC memory layout (bytes): 0-5 "JCRTC1" once a host set the clock; 6-9 time-zone offset
 # (s, signed); 10-11 "JD"; 12-15 day key (signed); 16 flags; 17-18 count. Offsets 0-9 belong
-# to syncserver.set_time.
+# to syncserver.set_time; from 32 on, the jumps not yet written (logformat.put_pending).
 RTC_MAGIC = b"JCRTC1"
 _BLOCK = 10
 _ROLLING = 1

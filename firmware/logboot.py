@@ -63,7 +63,9 @@ def recover(log, pending=None):
         closed, jumps = log.open_id, log.open_jumps
         log.session_id = closed
         log.session_jumps = jumps
-        saved = _pending_jumps(pending, closed, _last_jump_t(data, closed))
+        # Those later than the last jump on flash: a flush that a reset interrupted after
+        # writing leaves them in both places, and they are written once.
+        saved = lf.pending_jumps(pending, closed, _last_jump_t(data, closed))
         for t, air, peak in saved:  # jumps a reset caught in RAM, kept in RTC memory
             log.add_jump(t, air, peak)
         if saved:
@@ -90,26 +92,6 @@ def _last_jump_t(data, sid):
                 last = lf.get_u32(data, o + lf.HEADER + lf.JUMPS_HEAD + (k - 1) * lf.JUMP_BYTES)
         o += size
     return last
-
-
-PENDING_MAGIC = b"JP"
-
-
-def _pending_jumps(pending, sid, after_t):
-    """(t, air, peak) of the mirrored jumps of session sid later than after_t (a flush that
-    a reset interrupted after writing leaves them in both places: written once)."""
-    out = []  # type: list
-    if not pending or len(pending) < 8 or bytes(pending[0:2]) != PENDING_MAGIC or lf.get_u32(pending, 2) != sid:
-        return out
-    n = pending[6]
-    for k in range(n):
-        o = 8 + k * lf.JUMP_BYTES
-        if o + lf.JUMP_BYTES > len(pending):
-            break
-        t = lf.get_u32(pending, o)
-        if t > after_t:
-            out.append((t, lf.get_u16(pending, o + 4), lf.get_u16(pending, o + 6)))
-    return out
 
 
 def _log_id(log, cp):

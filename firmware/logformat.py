@@ -96,6 +96,40 @@ def check(b, o, end):
     return OVERHEAD + length
 
 
+# Jumps not yet written, mirrored in RTC memory (eventlog.on_pending, written by app.py, read
+# back by logboot.py): "JP", session id u32, count u8, a pad byte, then the jumps in the
+# JUMPS record's layout. PENDING_BYTES holds a full JUMPS record's worth.
+PENDING_BYTES = const(264)  # 8 + 32 * JUMP_BYTES
+
+
+def put_pending(mem, o, sid, buf, at, n):
+    """Write the block at mem[o:]: n jumps from buf[at:] (n = 0 marks it empty)."""
+    if n == 0:
+        mem[o] = 0
+        return
+    mem[o] = 0x4A  # "J"
+    mem[o + 1] = 0x50  # "P"
+    put_u32(mem, o + 2, sid)
+    mem[o + 6] = n
+    k = n * JUMP_BYTES
+    mem[o + 8 : o + 8 + k] = buf[at : at + k]
+
+
+def pending_jumps(block, sid, after_t):
+    """(t, air, peak) of the block's jumps of session sid later than after_t."""
+    out = []  # type: list
+    if not block or len(block) < 8 or block[0] != 0x4A or block[1] != 0x50 or get_u32(block, 2) != sid:
+        return out
+    for k in range(block[6]):
+        o = 8 + k * JUMP_BYTES
+        if o + JUMP_BYTES > len(block):
+            break
+        t = get_u32(block, o)
+        if t > after_t:
+            out.append((t, get_u16(block, o + 4), get_u16(block, o + 6)))
+    return out
+
+
 def segment_name(first_seq):
     return "%08d%s" % (first_seq, SEGMENT_SUFFIX)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
