@@ -8,33 +8,32 @@ import json
 
 from detector import DEFAULTS as _DETECTOR_DEFAULTS
 
-# Profiles: detector settings for an activity, applied before the config's own keys.
-# "jumps" (the defaults) rejects most jogging strides by demanding a long flight; "skipping"
-# counts the short flights of rope skipping and low hops, and so also many jogging strides;
-# "running" adds the stride guard (a take-off right after a landing is a running stride).
-PROFILES = {  # type: dict
-    "jumps": {},
-    "skipping": {"freefall_g": 0.5, "min_flight_ms": 100, "flight_gap_ms": 10, "refractory_ms": 150},
-    # For wearers who also run: a take-off within 0.8 s of a landing is a stride. Jumps need
-    # a pause between them (rebound series count their first jump only).
-    "running": {"stride_guard_ms": 800},
+# Keys that older firmware read. A config that still has them is counted with the defaults
+# and told why: one default now counts isolated jumps and rebound series and rejects strides,
+# so there is no activity profile to choose.
+RETIRED = {  # type: dict
+    "profile": "the default counts jumps, hops and skipping and rejects strides",
+    "stride_guard_ms": "strides are now told apart by rhythm and verticality",
 }
 
 # key: (default, kind, allowed). kind "f" float range, "i" int range, "b" bool,
 # "c" numeric choice, "s" text choice.
 SCHEMA = {  # type: dict
-    "profile": ("jumps", "s", ("jumps", "skipping", "running")),
     "impact_g": (_DETECTOR_DEFAULTS["impact_g"], "f", (1.1, 15.0)),
     "rearm_g": (_DETECTOR_DEFAULTS["rearm_g"], "f", (1.0, 15.0)),
     "refractory_ms": (_DETECTOR_DEFAULTS["refractory_ms"], "i", (0, 2000)),
-    "peak_window_ms": (_DETECTOR_DEFAULTS["peak_window_ms"], "i", (0, 500)),
+    "peak_window_ms": (_DETECTOR_DEFAULTS["peak_window_ms"], "i", (0, 500)),  # at least the 40 ms impact window
     "flight": (_DETECTOR_DEFAULTS["flight"], "b", None),
     "freefall_g": (_DETECTOR_DEFAULTS["freefall_g"], "f", (0.05, 0.95)),
     "min_flight_ms": (_DETECTOR_DEFAULTS["min_flight_ms"], "i", (5, 1000)),
     "max_flight_ms": (_DETECTOR_DEFAULTS["max_flight_ms"], "i", (0, 3000)),
     "flight_gap_ms": (_DETECTOR_DEFAULTS["flight_gap_ms"], "i", (0, 100)),
     "landing_window_ms": (_DETECTOR_DEFAULTS["landing_window_ms"], "i", (0, 1000)),
-    "stride_guard_ms": (_DETECTOR_DEFAULTS["stride_guard_ms"], "i", (0, 3000)),
+    "series_flight_ms": (_DETECTOR_DEFAULTS["series_flight_ms"], "i", (5, 1000)),
+    "isolation_ms": (_DETECTOR_DEFAULTS["isolation_ms"], "i", (0, 10000)),
+    "series_min": (_DETECTOR_DEFAULTS["series_min"], "i", (1, 20)),
+    "vertical_ratio": (_DETECTOR_DEFAULTS["vertical_ratio"], "f", (0.0, 3.0)),
+    "long_flight_ms": (_DETECTOR_DEFAULTS["long_flight_ms"], "i", (0, 3000)),
     # Sensor. The accelerometer runs at 1 kHz / (1 + SMPLRT_DIV): these rates divide it.
     "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
     "range_g": (16, "c", (2, 4, 8, 16)),
@@ -118,17 +117,9 @@ def _validate(raw):
     errors = []
     if not isinstance(raw, dict):
         return cfg, ["config is not a JSON object; using defaults"]
-    if "profile" in raw:
-        name, err = check("profile", raw["profile"])
-        if name is not None:
-            cfg["profile"] = name
-            prof = PROFILES[name]
-            for k in prof:
-                cfg[k] = prof[k]
     for key in raw:
-        if key == "profile":
-            if cfg["profile"] != raw[key]:
-                errors.append(check(key, raw[key])[1] + "; using 'jumps'")
+        if key in RETIRED:
+            errors.append("%s is no longer a setting (%s); ignored" % (key, RETIRED[key]))
             continue
         value, err = check(key, raw[key])
         if err:

@@ -23,6 +23,7 @@ except ImportError:  # CPython
 
 SHIFT = const(1)  # raw counts >> SHIFT before squaring (see the bound above)
 EVENT_CAPACITY = const(32)  # events held until the caller drains them
+SERIES_MAX = const(20)  # the longest series_min (a decision emits up to this many events)
 _FAR = const(1 << 20)  # "long ago", in samples; keeps differences far inside 2**30
 MAX_INDEX = const(1 << 29)  # callers reset() before the sample index reaches this
 M2_MAX = const(805306368)  # 3 * (32768 >> SHIFT)**2: the largest magnitude the sensor reports
@@ -30,8 +31,8 @@ M2_MAX = const(805306368)  # 3 * (32768 >> SHIFT)**2: the largest magnitude the 
 # Accelerometer full-scale range (g) -> LSB per g (MPU6050 register map, ACCEL_CONFIG).
 LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
 
-# Defaults in physical units: the "jumps" profile, tuned on real waist recordings of
-# countermovement jumps and everyday movement (training subjects only; see README, `make eval`).
+# Defaults in physical units, chosen by leave-one-subject-out cross-validation on real waist
+# recordings (docs/detector.md; `make eval` prints the result per activity).
 DEFAULTS = {
     "impact_g": 2.0,  # a landing rises above this
     "rearm_g": 1.5,  # ... and the detector re-arms only after falling below this
@@ -39,19 +40,40 @@ DEFAULTS = {
     "peak_window_ms": 40,  # the landing peak is the maximum this long after the rise
     "flight": True,  # require a flight phase before a landing
     "freefall_g": 0.55,  # |a| below this is free fall
-    "min_flight_ms": 170,  # shortest flight that counts (jogging strides are shorter)
+    "min_flight_ms": 100,  # shortest flight of a jump on its own
+    "series_flight_ms": 140,  # shortest flight of a landing in a rebound series
     "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
     "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
-    "stride_guard_ms": 0,  # reject a take-off this soon after a landing: strides (0 = off)
+    "isolation_ms": 800,  # this still before the push-off: a jump on its own
+    "series_min": 3,  # vertical landings in a row before a rebound series counts
+    "vertical_ratio": 0.6,  # a vertical landing: horizontal/vertical impact at most this
+    "long_flight_ms": 250,  # a vertical landing after a flight this long always counts (0 = off)
 }
 
-_GUARD_FLIGHT_MS = const(100)  # for the stride guard, a landing is a free fall this long...
-_GUARD_IMPACT_MS = const(60)  # ...followed by an impact within this
+# Fixed parts of the rule (not settings: they describe the body, not the wearer).
+_CONTEXT_FLIGHT_MS = const(60)  # a shorter free fall is no landing at all, not even a stride
+_PUSH_MS = const(350)  # activity this close before the take-off is its push-off
+_CLUSTER_GAP_MS = const(100)  # samples at the re-arm level this close are one movement
+_GRAVITY_MS = const(320)  # gravity: the mean of the two whole blocks of this length before take-off
+_IMPACT_MS = const(40)  # the impact window, from the rise, over which verticality is measured
+_UNIT = const(5)  # verticality works in 1/32 g (2**5): coarse enough for 31-bit ints
+_D_MAX = const(255)  # dynamic impact clamp, 1/32 g (8 g)
+_G_MAX = const(63)  # gravity clamp, 1/32 g (2 g)
+_RATIO_DEN = const(16)  # vertical_ratio is applied as (1 + ratio**2) in 16ths
 
 
 def ms_to_samples(ms, rate_hz):
     return (int(ms) * int(rate_hz) + 500) // 1000
+
+
+def log2_floor(n):
+    """The largest k with 2**k <= n (n >= 1): window lengths are powers of two so that means
+    are shifts, identical on every interpreter and in viper."""
+    k = 0
+    while (2 << k) <= n:
+        k += 1
+    return k
 
 
 def mg_to_m2(mg, range_g):
@@ -71,6 +93,17 @@ def g_to_mg(g):
 
 class Detector:
     """Feed raw int16 counts (interleaved x, y, z) in batches; collect landing events.
+
+    A landing candidate is a free fall of at least 60 ms ended by an impact. It counts when
+      - it is isolated: still for isolation_ms before its push-off, the flight at least
+        min_flight_ms (a jump on its own: countermovement, box, gentle jumps);
+      - or it continues a rebound series: series_min vertical landings in a row, none isolated
+        (hops, skipping), the flight at least series_flight_ms; the series' first landings
+        are held until it has proved itself, then counted too;
+      - or it is vertical after a flight of at least long_flight_ms.
+    Jogging strides fail all three: never still before, rarely vertical for three in a row
+    (the stride brakes and sways), and their flights are short. "Vertical" compares the
+    impact's mean dynamic acceleration with the gravity measured before take-off.
 
     Events are (landing sample index, peak squared magnitude, airtime in samples), kept
     in preallocated arrays until drained:
@@ -101,20 +134,41 @@ class Detector:
             rearm = p["impact_g"]
         self.rearm_m2 = mg_to_m2(g_to_mg(rearm), range_g)
         self.refractory = ms_to_samples(p["refractory_ms"], rate_hz)
-        self.peak_window = ms_to_samples(p["peak_window_ms"], rate_hz)
         self.need_flight = bool(p["flight"])
         self.freefall_m2 = mg_to_m2(g_to_mg(p["freefall_g"]), range_g)
         self.min_flight = max(1, ms_to_samples(p["min_flight_ms"], rate_hz))
+        self.series_flight = max(1, ms_to_samples(p["series_flight_ms"], rate_hz))
+        self.context_flight = min(self.min_flight, self.series_flight, max(1, ms_to_samples(_CONTEXT_FLIGHT_MS, rate_hz)))
         mx = ms_to_samples(p["max_flight_ms"], rate_hz)
         self.max_flight = mx if mx > 0 else _FAR
+        lf = ms_to_samples(p["long_flight_ms"], rate_hz)
+        self.long_flight = lf if lf > 0 else _FAR
         self.flight_gap = ms_to_samples(p["flight_gap_ms"], rate_hz)
         self.window = max(ms_to_samples(p["landing_window_ms"], rate_hz), self.flight_gap)
-        self.guard = ms_to_samples(p["stride_guard_ms"], rate_hz)
-        self.guard_flight = max(1, ms_to_samples(_GUARD_FLIGHT_MS, rate_hz))
-        self.guard_impact = ms_to_samples(_GUARD_IMPACT_MS, rate_hz)
+        self.isolation = ms_to_samples(p["isolation_ms"], rate_hz)
+        self.series_min = min(max(1, int(p["series_min"])), SERIES_MAX)
+        # (1 + ratio**2) in 16ths, rounded; the verticality test compares squares.
+        r = g_to_mg(p["vertical_ratio"])
+        self.vertical_num = _RATIO_DEN + (r * r * _RATIO_DEN + 500000) // 1000000
+        self.push = ms_to_samples(_PUSH_MS, rate_hz)
+        self.cluster_gap = ms_to_samples(_CLUSTER_GAP_MS, rate_hz)
+        # Power-of-two windows: gravity blocks of 2**block_shift samples, the impact's mean
+        # over 2**impact_shift samples. The peak window is at least the impact window, so
+        # the decision at its end has the whole impact.
+        self.block_shift = log2_floor(max(1, ms_to_samples(_GRAVITY_MS, rate_hz)))
+        self.impact_shift = log2_floor(max(1, ms_to_samples(_IMPACT_MS, rate_hz)))
+        self.peak_window = max(ms_to_samples(p["peak_window_ms"], rate_hz), 1 << self.impact_shift)
+        # Shifts that bring sums to 1/32 g: half-counts per g is 2**hc.
+        hc = log2_floor(self.lsb_per_g >> SHIFT)
+        self.gravity_shift = self.block_shift + 1 + hc - _UNIT  # sum of 2 blocks -> 1/32 g
+        self.impact_dshift = hc - _UNIT  # one sample -> 1/32 g
         self.ev_index = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_peak = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_air = array.array("i", [0] * EVENT_CAPACITY)
+        self.ser_index = array.array("i", [0] * SERIES_MAX)
+        self.ser_peak = array.array("i", [0] * SERIES_MAX)
+        self.ser_air = array.array("i", [0] * SERIES_MAX)
+        self.pad = array.array("h", [0, 0, 0])  # finish(): one still sample
         self.reset()
 
     def reset(self):
@@ -130,9 +184,29 @@ class Detector:
         self.air = 0
         self.low_start = -_FAR  # current/last free-fall stretch [low_start, low_last]
         self.low_last = -_FAR
-        # Stride guard: where the free fall of the last landing (counted or not) ended.
-        self.first_imp = -_FAR  # first sample at the impact level after the last low sample
-        self.land_end = -_FAR
+        # Gravity: sums of the current block and the two before it (half-counts).
+        self.block_left = 1 << self.block_shift
+        self.bx = self.by = self.bz = 0
+        self.p1x = self.p1y = self.p1z = 0
+        self.p2x = self.p2y = self.p2z = 0
+        # Taken at each take-off: gravity, and how still the wearer was before the push-off.
+        self.gx = self.gy = self.gz = 0
+        self.still = 0
+        self.pushed = False
+        # Movement clusters (samples at the re-arm level). The stream's start counts as
+        # movement: nothing is known about before it, so nothing there proves stillness.
+        self.hi_last = 0
+        self.cl_start = 0
+        self.cl_prev_end = 0
+        # The open landing: gravity's mean and direction, its impact sums; and the
+        # vertical landings in a row.
+        self.gmx = self.gmy = self.gmz = 0
+        self.ux = self.uy = self.uz = 0
+        self.uu = 0
+        self.sd = 0
+        self.sv = 0
+        self.run = 0
+        self.held = 0  # vertical landings of a series not yet proved (ser_* arrays)
 
     def feed(self, s, start, end):
         """Process samples start..end-1 of s (x, y, z counts at s[3*i], s[3*i+1], s[3*i+2]).
@@ -148,14 +222,22 @@ class Detector:
         pw = self.peak_window
         need_flight = self.need_flight
         minf = self.min_flight
+        serf = self.series_flight
+        ctxf = self.context_flight
         maxf = self.max_flight
+        longf = self.long_flight
         gap = self.flight_gap
         win = self.window
-        guard = self.guard
-        gflight = self.guard_flight
-        gimp = self.guard_impact
-        first_imp = self.first_imp
-        land_end = self.land_end
+        iso = self.isolation
+        nser = self.series_min
+        vnum = self.vertical_num
+        push = self.push
+        cgap = self.cluster_gap
+        bsh = self.block_shift
+        vsh = self.impact_shift
+        vn = 1 << vsh
+        gsh = self.gravity_shift
+        dsh = self.impact_dshift
         t = self.t
         armed = self.armed
         pending = self.pending
@@ -166,14 +248,48 @@ class Detector:
         air = self.air
         low_start = self.low_start
         low_last = self.low_last
+        bleft = self.block_left
+        bx = self.bx
+        by = self.by
+        bz = self.bz
+        p1x = self.p1x
+        p1y = self.p1y
+        p1z = self.p1z
+        p2x = self.p2x
+        p2y = self.p2y
+        p2z = self.p2z
+        gx = self.gx
+        gy = self.gy
+        gz = self.gz
+        still = self.still
+        pushed = self.pushed
+        hi_last = self.hi_last
+        cl_start = self.cl_start
+        cl_prev_end = self.cl_prev_end
+        gmx = self.gmx
+        gmy = self.gmy
+        gmz = self.gmz
+        ux = self.ux
+        uy = self.uy
+        uz = self.uz
+        uu = self.uu
+        sd = self.sd
+        sv = self.sv
+        run = self.run
         n_ev = self.n_events
         ev_index = self.ev_index
         ev_peak = self.ev_peak
         ev_air = self.ev_air
-        cap = EVENT_CAPACITY
+        room = EVENT_CAPACITY - nser  # a decision emits at most nser events
+        ser_index = self.ser_index
+        ser_peak = self.ser_peak
+        ser_air = self.ser_air
+        held = self.held
+        blk = 1 << bsh
 
         # Fast path bounds: while armed with no peak open, a sample between free fall and
-        # the re-arm level changes nothing. When not quiet, an empty range disables it.
+        # the re-arm level changes nothing but the gravity sums. When not quiet, an empty
+        # range disables it.
         quiet_lo = ff2 if (armed and not pending) else 1
         quiet_hi = rearm2 if (armed and not pending) else 0
         j = 3 * start
@@ -184,35 +300,107 @@ class Detector:
             y = s[j + 1] >> 1
             z = s[j + 2] >> 1
             m = x * x + y * y + z * z
-            j += 3
             if quiet_lo <= m < quiet_hi:
+                j += 3
+                bx += x
+                by += y
+                bz += z
+                bleft -= 1
+                if bleft == 0:
+                    p2x = p1x
+                    p2y = p1y
+                    p2z = p1z
+                    p1x = bx
+                    p1y = by
+                    p1z = bz
+                    bx = 0
+                    by = 0
+                    bz = 0
+                    bleft = blk
                 continue
-
-            if n_ev >= cap:  # no room for an event this sample might close: stop here
-                j -= 3
+            if n_ev > room:  # no room for the events this sample might close: stop here
                 break
+            j += 3
+            bx += x
+            by += y
+            bz += z
+            bleft -= 1
+            if bleft == 0:
+                p2x = p1x
+                p2y = p1y
+                p2z = p1z
+                p1x = bx
+                p1y = by
+                p1z = bz
+                bx = 0
+                by = 0
+                bz = 0
+                bleft = blk
+
             t = t_at_j0 + j // 3 - 1
-            landed = -_FAR  # set when this sample is the impact that ends a free fall
             if m < ff2:
-                if t - low_last > gap + 1:  # a new free-fall stretch starts here
+                if t - low_last > gap + 1:
+                    # A new free-fall stretch: a take-off. Note gravity, and how still the
+                    # wearer was before the push-off (or before the take-off, if none).
                     low_start = t
+                    gx = p1x + p2x
+                    gy = p1y + p2y
+                    gz = p1z + p2z
+                    if t - hi_last <= push:
+                        still = cl_start - cl_prev_end
+                        pushed = True
+                    else:
+                        still = t - hi_last
+                        pushed = False
                 low_last = t
-            elif m >= imp2 and first_imp <= low_last:
-                first_imp = t
-                if low_last - low_start + 1 >= gflight and t - low_last <= gimp:
-                    landed = low_last  # a landing (a jump's or a stride's), for the guard
+            elif m >= rearm2:
+                if t - hi_last > cgap:  # a new movement starts
+                    cl_prev_end = hi_last
+                    cl_start = t
+                hi_last = t
 
             if pending:
                 if m > peak:
                     peak = m
                     peak_t = t
                 if t - cross_t >= pw:
-                    ev_index[n_ev] = peak_t
-                    ev_peak[n_ev] = peak
-                    ev_air[n_ev] = air
-                    n_ev += 1
                     pending = False
-                    last_peak = peak_t
+                    # The decision. Vertical when the impact's horizontal part is at most
+                    # vertical_ratio of its vertical part, summed over the impact window:
+                    # sum |d|^2 |u|^2 <= (1 + ratio^2) sum (d . u)^2 (see the sums below).
+                    vertical = sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum
+                    isolated = still >= iso
+                    if isolated or not vertical:
+                        run = 0  # a series starts again
+                        held = 0
+                    if vertical and run < nser:
+                        run += 1
+                    if (
+                        not need_flight
+                        or (vertical and air >= longf)
+                        or (isolated and pushed and air >= minf)
+                        or (not isolated and run >= nser and air >= serf)
+                    ):
+                        # A series has just proved itself: the landings it held count too.
+                        k = 0
+                        while k < held:
+                            ev_index[n_ev] = ser_index[k]
+                            ev_peak[n_ev] = ser_peak[k]
+                            ev_air[n_ev] = ser_air[k]
+                            n_ev += 1
+                            k += 1
+                        held = 0
+                        ev_index[n_ev] = peak_t
+                        ev_peak[n_ev] = peak
+                        ev_air[n_ev] = air
+                        n_ev += 1
+                        last_peak = peak_t
+                    elif vertical and air >= serf:
+                        # Perhaps the start of a rebound series: held until it is one.
+                        ser_index[held] = peak_t
+                        ser_peak[held] = peak
+                        ser_air[held] = air
+                        held += 1
 
             if m < rearm2:
                 armed = True
@@ -221,26 +409,60 @@ class Detector:
                 # One landing per peak window; the refractory interval runs from its peak.
                 if not pending and t - last_peak >= refr:
                     flight = low_last - low_start + 1
-                    if not need_flight or (
-                        minf <= flight <= maxf and t - low_last <= win and not (guard and low_start - land_end <= guard)
-                    ):
+                    if not need_flight or (ctxf <= flight <= maxf and t - low_last <= win):
                         air = flight if need_flight else 0
-                        if pw == 0:
-                            ev_index[n_ev] = t
-                            ev_peak[n_ev] = m
-                            ev_air[n_ev] = air
-                            n_ev += 1
-                            last_peak = t
-                        else:
-                            pending = True
-                            cross_t = t
-                            peak = m
-                            peak_t = t
+                        pending = True
+                        cross_t = t
+                        peak = m
+                        peak_t = t
+                        # Gravity before the take-off: its mean in half-counts, and its
+                        # direction u in 1/32 g (clamped: 31-bit products below).
+                        gmx = gx >> (bsh + 1)
+                        gmy = gy >> (bsh + 1)
+                        gmz = gz >> (bsh + 1)
+                        ux = gx >> gsh
+                        uy = gy >> gsh
+                        uz = gz >> gsh
+                        if ux > _G_MAX:
+                            ux = _G_MAX
+                        elif ux < -_G_MAX:
+                            ux = -_G_MAX
+                        if uy > _G_MAX:
+                            uy = _G_MAX
+                        elif uy < -_G_MAX:
+                            uy = -_G_MAX
+                        if uz > _G_MAX:
+                            uz = _G_MAX
+                        elif uz < -_G_MAX:
+                            uz = -_G_MAX
+                        uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
+                        sd = 0
+                        sv = 0
                         # This flight is used up: it cannot justify a second landing.
                         low_start = t - win - 1
                         low_last = t - win - 1
-            if landed != -_FAR:
-                land_end = landed  # after the check above: it guards the next take-off
+            if pending and t - cross_t < vn:
+                # The impact window: sums of |d|^2 and of (d . u)^2 over its samples, d the
+                # dynamic acceleration in 1/32 g. Each term is divided by the window length
+                # (a power of two), so the sums have the same scale at every rate.
+                dx = (x - gmx) >> dsh
+                dy = (y - gmy) >> dsh
+                dz = (z - gmz) >> dsh
+                if dx > _D_MAX:
+                    dx = _D_MAX
+                elif dx < -_D_MAX:
+                    dx = -_D_MAX
+                if dy > _D_MAX:
+                    dy = _D_MAX
+                elif dy < -_D_MAX:
+                    dy = -_D_MAX
+                if dz > _D_MAX:
+                    dz = _D_MAX
+                elif dz < -_D_MAX:
+                    dz = -_D_MAX
+                v = (dx * ux + dy * uy + dz * uz) >> _UNIT
+                sd += (dx * dx + dy * dy + dz * dz) >> vsh
+                sv += (v * v) >> vsh
             if armed and not pending:
                 quiet_lo = ff2
                 quiet_hi = rearm2
@@ -260,24 +482,53 @@ class Detector:
         self.air = air
         self.low_start = low_start
         self.low_last = low_last
-        self.first_imp = first_imp
-        self.land_end = land_end
+        self.block_left = bleft
+        self.bx = bx
+        self.by = by
+        self.bz = bz
+        self.p1x = p1x
+        self.p1y = p1y
+        self.p1z = p1z
+        self.p2x = p2x
+        self.p2y = p2y
+        self.p2z = p2z
+        self.gx = gx
+        self.gy = gy
+        self.gz = gz
+        self.still = still
+        self.pushed = pushed
+        self.hi_last = hi_last
+        self.cl_start = cl_start
+        self.cl_prev_end = cl_prev_end
+        self.gmx = gmx
+        self.gmy = gmy
+        self.gmz = gmz
+        self.ux = ux
+        self.uy = uy
+        self.uz = uz
+        self.uu = uu
+        self.sd = sd
+        self.sv = sv
+        self.run = run
+        self.held = held
         self.n_events = n_ev
         return i
 
     def finish(self):
-        """End of stream: emit a landing whose peak window is still open. Returns False
+        """End of stream: decide a landing whose peak window is still open, as if the wearer
+        then stood still (samples equal to the gravity before its take-off). Returns False
         only if the event arrays are full (drain, then call again)."""
-        if self.pending:
-            if self.n_events >= EVENT_CAPACITY:
-                return False
-            k = self.n_events
-            self.ev_index[k] = self.peak_t
-            self.ev_peak[k] = self.peak
-            self.ev_air[k] = self.air
-            self.n_events = k + 1
-            self.pending = False
-            self.last_peak = self.peak_t
+        pad = self.pad
+        k = 2 * self.peak_window + 2  # bound: at most one more landing can open (see docs)
+        while self.pending and k > 0:
+            if self.n_events > EVENT_CAPACITY - self.series_min:
+                return False  # feed() would stop: no room for what this decision may emit
+            sh = self.block_shift + 1
+            pad[0] = (self.gx >> sh) << 1
+            pad[1] = (self.gy >> sh) << 1
+            pad[2] = (self.gz >> sh) << 1
+            self.feed(pad, 0, 1)
+            k -= 1
         return True
 
     def peak_mg(self, m2):

@@ -2,12 +2,15 @@
 state machine, and the exact logic of firmware/detector.py runs on those alone.
 
 Why this is exact: in Detector.feed, a sample whose squared magnitude lies in the quiet band
-[freefall_m2, rearm_m2) changes nothing except (a) it re-arms the detector (it is below the
-re-arm level) and (b) time passes, so an open peak window may close; its peak cannot change,
-because the peak is at least the impact level, above the band (and the stride guard looks
-only at free-fall and impact-level samples). Every other sample goes
+[freefall_m2, rearm_m2) changes only three things: (a) it re-arms the detector (it is below
+the re-arm level); (b) it adds to the gravity block sums and, inside a landing's impact
+window, to the verticality sums; (c) time passes, so an open peak window may close. Its peak
+cannot change (the peak is at least the impact level, above the band), and free fall and
+movement clusters look only at samples outside the band. So (b) is computed here with numpy,
+exactly (the same integer shifts, whole arrays at a time), and every other sample goes
 through the same statements as in the firmware, in the same order. Tests compare the two on
-every trace of the corpus, on random signals and on the real recordings.
+every trace of the corpus, on random and boundary signals and on the real recordings, and
+tools/mutate.py checks that the comparison catches a flip of any comparison in either copy.
 """
 
 from __future__ import annotations
@@ -15,6 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from .replay import Event
+
+_D_MAX = 255  # firmware/detector.py: _D_MAX, _G_MAX, _UNIT, _RATIO_DEN
+_G_MAX = 63
+_UNIT = 5
+_RATIO_DEN = 16
 
 
 def magnitudes(counts: np.ndarray) -> np.ndarray:
@@ -29,71 +37,170 @@ def magnitudes(counts: np.ndarray) -> np.ndarray:
     return out
 
 
+def _clamp(v: int, lim: int) -> int:
+    return lim if v > lim else -lim if v < -lim else v
+
+
+class _Stream:
+    """Half-counts of the stream, with exact block sums for the gravity snapshots."""
+
+    def __init__(self, counts: np.ndarray, block_shift: int):
+        self.half = counts.astype(np.int32) >> 1
+        b = 1 << block_shift
+        nb = len(self.half) // b
+        self.block = self.half[: nb * b].reshape(nb, b, 3).sum(axis=1, dtype=np.int64)
+        self.block_len = b
+
+    def gravity(self, t: int) -> tuple[int, int, int]:
+        """The firmware's p1 + p2 while it processes sample t: the two whole blocks that end
+        at or before sample t (its block sums rotate after adding the block's last sample)."""
+        k = (t + 1) // self.block_len
+        g = [0, 0, 0]
+        for b in (k - 1, k - 2):
+            if b >= 0:
+                for a in range(3):
+                    g[a] += int(self.block[b, a])
+        return g[0], g[1], g[2]
+
+
 def detect_fast(counts: np.ndarray, det) -> list[Event]:
-    """Events identical to streaming `counts` through `det` (a fresh firmware Detector)."""
+    """Events identical to streaming `counts` through `det` (a fresh firmware Detector),
+    including its finish() at the end of the stream."""
+    counts = np.asarray(counts)
     m_all = magnitudes(counts)
     ff2, rearm2, imp2 = det.freefall_m2, det.rearm_m2, det.impact_m2
-    cand = np.flatnonzero((m_all < ff2) | (m_all >= rearm2))
     refr, pw = det.refractory, det.peak_window
-    need_flight, minf, maxf = det.need_flight, det.min_flight, det.max_flight
-    gap, win = det.flight_gap, det.window
-    guard, gflight, gimp = det.guard, det.guard_flight, det.guard_impact
+    need_flight, minf, ctxf, maxf, longf = det.need_flight, det.min_flight, det.context_flight, det.max_flight, det.long_flight
+    serf = det.series_flight
+    gap, win, iso, nser, vnum = det.flight_gap, det.window, det.isolation, det.series_min, det.vertical_num
+    push, cgap = det.push, det.cluster_gap
+    bsh, vsh, gsh, dsh = det.block_shift, det.impact_shift, det.gravity_shift, det.impact_dshift
+    vn = 1 << vsh
     far = 1 << 20
-    first_imp = land_end = -far
+    st = _Stream(counts, bsh)
     armed, pending = True, False
     cross_t = last_peak = -far
     peak = peak_t = air = 0
     low_start = low_last = -far
+    gx = gy = gz = 0
+    still = 0
+    pushed = False
+    hi_last = cl_start = cl_prev_end = 0
+    gmx = gmy = gmz = ux = uy = uz = uu = 0
+    run = 0
+    held: list[Event] = []  # a series' landings not yet proved (the firmware's ser_* arrays)
+    prev = -1  # the last sample processed
     events: list[Event] = []
-    prev = -1
-    for t, m in zip(cand.tolist(), m_all[cand].tolist()):
-        if t - prev > 1:  # quiet samples prev+1 .. t-1 were skipped
-            if pending and cross_t + pw <= t - 1:
-                events.append(Event(peak_t, peak, air))
-                pending = False
-                last_peak = peak_t
-            armed = True
-        prev = t
-        # From here on: the firmware's per-sample body, statement for statement.
-        landed = -far
-        if m < ff2:
-            if t - low_last > gap + 1:
-                low_start = t
-            low_last = t
-        elif m >= imp2 and first_imp <= low_last:
-            first_imp = t
-            if low_last - low_start + 1 >= gflight and t - low_last <= gimp:
-                landed = low_last
-        if pending:
-            if m > peak:
-                peak = m
-                peak_t = t
-            if t - cross_t >= pw:
-                events.append(Event(peak_t, peak, air))
-                pending = False
-                last_peak = peak_t
-        if m < rearm2:
-            armed = True
-        elif armed and m >= imp2:
-            armed = False
-            if not pending and t - last_peak >= refr:
-                flight = low_last - low_start + 1
-                if not need_flight or (
-                    minf <= flight <= maxf and t - low_last <= win and not (guard and low_start - land_end <= guard)
-                ):
-                    air = flight if need_flight else 0
-                    if pw == 0:
-                        events.append(Event(t, m, air))
-                        last_peak = t
+
+    def impact_sums(t0: int) -> tuple[int, int]:
+        """sd, sv of the firmware's impact window [t0, t0 + vn), from the half-counts."""
+        h = st.half[t0 : t0 + vn].astype(np.int64)
+        d = np.clip((h - np.array([gmx, gmy, gmz], dtype=np.int64)) >> dsh, -_D_MAX, _D_MAX)
+        v = (d * np.array([ux, uy, uz], dtype=np.int64)).sum(axis=1) >> _UNIT
+        return int(((d * d).sum(axis=1) >> vsh).sum()), int(((v * v) >> vsh).sum())
+
+    def decide() -> None:
+        """The end of a peak window: count the landing or not (firmware: 'The decision')."""
+        nonlocal run, last_peak
+        sd, sv = impact_sums(cross_t)
+        vertical = sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum
+        isolated = still >= iso
+        if isolated or not vertical:
+            run = 0
+            held.clear()
+        if vertical and run < nser:
+            run += 1
+        if (
+            not need_flight
+            or (vertical and air >= longf)
+            or (isolated and pushed and air >= minf)
+            or (not isolated and run >= nser and air >= serf)
+        ):
+            events.extend(held)
+            held.clear()
+            events.append(Event(peak_t, peak, air))
+            last_peak = peak_t
+        elif vertical and air >= serf:
+            held.append(Event(peak_t, peak, air))
+
+    def process(ts: list[int], ms: list[int], xs: list[list[int]]) -> None:
+        nonlocal armed, pending, cross_t, peak, peak_t, air, low_start, low_last, gx, gy, gz
+        nonlocal still, pushed, hi_last, cl_start, cl_prev_end, gmx, gmy, gmz, ux, uy, uz, uu, prev
+        for t, m, (x, y, z) in zip(ts, ms, xs):
+            if t - prev > 1:  # quiet samples prev+1 .. t-1 were skipped
+                if pending and cross_t + pw <= t - 1:
+                    pending = False
+                    decide()
+                armed = True
+            prev = t
+            # From here on: the firmware's per-sample body, statement for statement.
+            if m < ff2:
+                if t - low_last > gap + 1:
+                    low_start = t
+                    gx, gy, gz = st.gravity(t)
+                    if t - hi_last <= push:
+                        still = cl_start - cl_prev_end
+                        pushed = True
                     else:
+                        still = t - hi_last
+                        pushed = False
+                low_last = t
+            elif m >= rearm2:
+                if t - hi_last > cgap:
+                    cl_prev_end = hi_last
+                    cl_start = t
+                hi_last = t
+            if pending:
+                if m > peak:
+                    peak = m
+                    peak_t = t
+                if t - cross_t >= pw:
+                    pending = False
+                    decide()
+            if m < rearm2:
+                armed = True
+            elif armed and m >= imp2:
+                armed = False
+                if not pending and t - last_peak >= refr:
+                    flight = low_last - low_start + 1
+                    if not need_flight or (ctxf <= flight <= maxf and t - low_last <= win):
+                        air = flight if need_flight else 0
                         pending = True
                         cross_t = t
                         peak = m
                         peak_t = t
-                    low_start = t - win - 1
-                    low_last = t - win - 1
-        if landed != -far:
-            land_end = landed
-    if pending:  # closes in the trailing quiet samples, or at the end of the stream
-        events.append(Event(peak_t, peak, air))
+                        gmx, gmy, gmz = gx >> (bsh + 1), gy >> (bsh + 1), gz >> (bsh + 1)
+                        ux, uy, uz = _clamp(gx >> gsh, _G_MAX), _clamp(gy >> gsh, _G_MAX), _clamp(gz >> gsh, _G_MAX)
+                        uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
+                        low_start = t - win - 1
+                        low_last = t - win - 1
+            # (the firmware's impact-window sums: impact_sums(), at the decision)
+
+    def candidates(a: int) -> tuple[list[int], list[int], list[list[int]]]:
+        m = m_all[a:]
+        idx = np.flatnonzero((m < ff2) | (m >= rearm2))
+        return (idx + a).tolist(), m[idx].tolist(), st.half[a:][idx].tolist()
+
+    def close_tail(last: int) -> None:
+        """The quiet samples after the last candidate, up to `last`: a window may close."""
+        nonlocal pending
+        if pending and prev < last and cross_t + pw <= last:
+            pending = False
+            decide()
+
+    n = len(counts)
+    process(*candidates(0))
+    close_tail(n - 1)
+    if pending:
+        # finish(): the stream goes on with still samples equal to the take-off's gravity
+        # until the window closes. Past that point these samples can open no landing that
+        # would count (Detector.finish), so all k of them are processed here.
+        sh = bsh + 1
+        pad = np.array([(gx >> sh) << 1, (gy >> sh) << 1, (gz >> sh) << 1], dtype=np.int16)
+        k = 2 * pw + 2
+        counts = np.concatenate([counts, np.tile(pad, (k, 1))])
+        m_all = magnitudes(counts)
+        st = _Stream(counts, bsh)
+        process(*candidates(n))
+        close_tail(n + k - 1)
     return events
