@@ -46,7 +46,7 @@ DEFAULTS = {
     "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
     "isolation_ms": 800,  # this still before the push-off: a jump on its own
-    "series_min": 3,  # vertical landings in a row before a rebound series counts
+    "series_min": 6,  # vertical landings in a row before a rebound series counts
     "vertical_ratio": 0.6,  # a vertical landing: horizontal/vertical impact at most this
     "long_flight_ms": 250,  # a vertical landing after a flight this long always counts (0 = off)
 }
@@ -57,10 +57,10 @@ _PUSH_MS = const(350)  # activity this close before the take-off is its push-off
 _CLUSTER_GAP_MS = const(100)  # samples at the re-arm level this close are one movement
 _GRAVITY_MS = const(320)  # gravity: the mean of the two whole blocks of this length before take-off
 _IMPACT_MS = const(40)  # the impact window, from the rise, over which verticality is measured
-_UNIT = const(5)  # verticality works in 1/32 g (2**5): coarse enough for 31-bit ints
-_D_MAX = const(255)  # dynamic impact clamp, 1/32 g (8 g)
-_G_MAX = const(63)  # gravity clamp, 1/32 g (2 g)
-_RATIO_DEN = const(16)  # vertical_ratio is applied as (1 + ratio**2) in 16ths
+UNIT = const(5)  # verticality works in 1/32 g (2**5): coarse enough for 31-bit ints
+D_MAX = const(255)  # dynamic impact clamp, 1/32 g (8 g)
+G_MAX = const(63)  # gravity clamp, 1/32 g (2 g)
+RATIO_DEN = const(16)  # vertical_ratio is applied as (1 + ratio**2) in 16ths
 
 
 def ms_to_samples(ms, rate_hz):
@@ -97,9 +97,9 @@ class Detector:
     A landing candidate is a free fall of at least 60 ms ended by an impact. It counts when
       - it is isolated: still for isolation_ms before its push-off, the flight at least
         min_flight_ms (a jump on its own: countermovement, box, gentle jumps);
-      - or it continues a rebound series: series_min vertical landings in a row, none isolated
-        (hops, skipping), the flight at least series_flight_ms; the series' first landings
-        are held until it has proved itself, then counted too;
+      - or it continues a rebound series: series_min vertical landings in a row (hops,
+        skipping, repeated jumps), the flight at least series_flight_ms; the series' first
+        landings are held until it has proved itself, then counted too;
       - or it is vertical after a flight of at least long_flight_ms.
     Jogging strides fail all three: never still before, rarely vertical for three in a row
     (the stride brakes and sways), and their flights are short. "Vertical" compares the
@@ -149,7 +149,7 @@ class Detector:
         self.series_min = min(max(1, int(p["series_min"])), SERIES_MAX)
         # (1 + ratio**2) in 16ths, rounded; the verticality test compares squares.
         r = g_to_mg(p["vertical_ratio"])
-        self.vertical_num = _RATIO_DEN + (r * r * _RATIO_DEN + 500000) // 1000000
+        self.vertical_num = RATIO_DEN + (r * r * RATIO_DEN + 500000) // 1000000
         self.push = ms_to_samples(_PUSH_MS, rate_hz)
         self.cluster_gap = ms_to_samples(_CLUSTER_GAP_MS, rate_hz)
         # Power-of-two windows: gravity blocks of 2**block_shift samples, the impact's mean
@@ -160,8 +160,8 @@ class Detector:
         self.peak_window = max(ms_to_samples(p["peak_window_ms"], rate_hz), 1 << self.impact_shift)
         # Shifts that bring sums to 1/32 g: half-counts per g is 2**hc.
         hc = log2_floor(self.lsb_per_g >> SHIFT)
-        self.gravity_shift = self.block_shift + 1 + hc - _UNIT  # sum of 2 blocks -> 1/32 g
-        self.impact_dshift = hc - _UNIT  # one sample -> 1/32 g
+        self.gravity_shift = self.block_shift + 1 + hc - UNIT  # sum of 2 blocks -> 1/32 g
+        self.impact_dshift = hc - UNIT  # one sample -> 1/32 g
         self.ev_index = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_peak = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_air = array.array("i", [0] * EVENT_CAPACITY)
@@ -355,8 +355,10 @@ class Detector:
                 low_last = t
             elif m >= rearm2:
                 if t - hi_last > cgap:  # a new movement starts
-                    cl_prev_end = hi_last
                     cl_start = t
+                    cl_prev_end = hi_last
+                    if t - low_last <= win and low_last - low_start >= serf:
+                        cl_prev_end = t  # ... as a hop's landing: it ends no stillness
                 hi_last = t
 
             if pending:
@@ -368,20 +370,23 @@ class Detector:
                     # The decision. Vertical when the impact's horizontal part is at most
                     # vertical_ratio of its vertical part, summed over the impact window:
                     # sum |d|^2 |u|^2 <= (1 + ratio^2) sum (d . u)^2 (see the sums below).
-                    vertical = sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum
+                    vertical = uu == 0  # no gravity yet (the stream's first blocks): unknown, not tilted
+                    if sv > 0 and (sd >> UNIT) * uu * RATIO_DEN <= sv * vnum:
+                        vertical = True
                     isolated = still >= iso
-                    if isolated or not vertical:
+                    if not vertical:
                         run = 0  # a series starts again
                         held = 0
-                    if vertical and run < nser:
+                    elif run < nser:
                         run += 1
                     if (
                         not need_flight
                         or (vertical and air >= longf)
                         or (isolated and pushed and air >= minf)
-                        or (not isolated and run >= nser and air >= serf)
+                        or (run >= nser and air >= serf)
                     ):
-                        # A series has just proved itself: the landings it held count too.
+                        # The landings held before this one count too: a series that has just
+                        # proved itself, or hops that led into a jump (in order, before it).
                         k = 0
                         while k < held:
                             ev_index[n_ev] = ser_index[k]
@@ -423,19 +428,19 @@ class Detector:
                         ux = gx >> gsh
                         uy = gy >> gsh
                         uz = gz >> gsh
-                        if ux > _G_MAX:
-                            ux = _G_MAX
-                        elif ux < -_G_MAX:
-                            ux = -_G_MAX
-                        if uy > _G_MAX:
-                            uy = _G_MAX
-                        elif uy < -_G_MAX:
-                            uy = -_G_MAX
-                        if uz > _G_MAX:
-                            uz = _G_MAX
-                        elif uz < -_G_MAX:
-                            uz = -_G_MAX
-                        uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
+                        if ux > G_MAX:
+                            ux = G_MAX
+                        elif ux < -G_MAX:
+                            ux = -G_MAX
+                        if uy > G_MAX:
+                            uy = G_MAX
+                        elif uy < -G_MAX:
+                            uy = -G_MAX
+                        if uz > G_MAX:
+                            uz = G_MAX
+                        elif uz < -G_MAX:
+                            uz = -G_MAX
+                        uu = (ux * ux + uy * uy + uz * uz) >> UNIT
                         sd = 0
                         sv = 0
                         # This flight is used up: it cannot justify a second landing.
@@ -448,19 +453,19 @@ class Detector:
                 dx = (x - gmx) >> dsh
                 dy = (y - gmy) >> dsh
                 dz = (z - gmz) >> dsh
-                if dx > _D_MAX:
-                    dx = _D_MAX
-                elif dx < -_D_MAX:
-                    dx = -_D_MAX
-                if dy > _D_MAX:
-                    dy = _D_MAX
-                elif dy < -_D_MAX:
-                    dy = -_D_MAX
-                if dz > _D_MAX:
-                    dz = _D_MAX
-                elif dz < -_D_MAX:
-                    dz = -_D_MAX
-                v = (dx * ux + dy * uy + dz * uz) >> _UNIT
+                if dx > D_MAX:
+                    dx = D_MAX
+                elif dx < -D_MAX:
+                    dx = -D_MAX
+                if dy > D_MAX:
+                    dy = D_MAX
+                elif dy < -D_MAX:
+                    dy = -D_MAX
+                if dz > D_MAX:
+                    dz = D_MAX
+                elif dz < -D_MAX:
+                    dz = -D_MAX
+                v = (dx * ux + dy * uy + dz * uz) >> UNIT
                 sd += (dx * dx + dy * dy + dz * dz) >> vsh
                 sv += (v * v) >> vsh
             if armed and not pending:

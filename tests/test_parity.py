@@ -17,7 +17,7 @@ CONFIGS = [
     {},
     {"rate_hz": 1000, "range_g": 8},
     {"flight": False, "refractory_ms": 0, "peak_window_ms": 0},
-    {"impact_g": 3.5, "min_flight_ms": 60, "flight_gap_ms": 0, "rearm_g": 1.2, "stride_guard_ms": 700},
+    {"impact_g": 3.5, "min_flight_ms": 60, "flight_gap_ms": 0, "rearm_g": 1.2, "series_min": 2, "vertical_ratio": 1.2, "isolation_ms": 400},
 ]
 
 

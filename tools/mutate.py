@@ -1,12 +1,17 @@
-"""Mutation run over the detector's three copies: is the differential test strong enough?
+"""Mutation run over the detector's hand-written copies: is the differential test strong enough?
 
-The state machine exists as firmware/detector.py (the reference, both interpreters),
-firmware/detector_viper.py (the clip's compiled path) and host_tools/jumpclip/fastpath.py
-(the desktop's numpy path). They are kept equal by a differential check: the same signals
-through all three must give the same events. This script flips one comparison at a time
-(< and <=, > and >=, == and !=) in the per-sample logic of each copy and runs that check on
+The state machine is written once, in firmware/detector.py (the reference, both
+interpreters). The clip's compiled copy, firmware/detector_viper.py, is generated from it by
+tools/gen_viper.py (a test checks it is fresh), so it cannot drift. The desktop's numpy path,
+host_tools/jumpclip/fastpath.py, is written by hand and kept equal by a differential check:
+the same signals through both must give the same events. This script flips one comparison at
+a time (< and <=, > and >=, == and !=) in the per-sample logic of the reference and of the
+fast path and runs that check on
 boundary-targeted signals: every threshold at -1, 0 and +1 squared count, every duration at
--1, 0 and +1 sample, under five configurations. A mutant the check does not catch is alive.
+-1, 0 and +1 sample, impacts in random directions, under several configurations. A mutant
+the check does not catch is alive. The generated viper copy is run once over the same
+signals and must give the reference's events; a mutant of it would be caught by the
+freshness check before any signal (tests/test_detector_source.py).
 
     python tools/mutate.py           # every comparison of the three copies
     python tools/mutate.py --quick   # a sample of 8 (for a test)
@@ -38,30 +43,30 @@ from jumpclip.fw import config as fwconfig  # noqa: E402
 
 COPIES = {
     "detector.py": (FIRMWARE_DIR / "detector.py", ("feed", "finish")),
-    "detector_viper.py": (FIRMWARE_DIR / "detector_viper.py", ("feed",)),
     "fastpath.py": (ROOT / "host_tools" / "jumpclip" / "fastpath.py", ("detect_fast",)),
 }
 FLIP = {ast.Lt: "<=", ast.LtE: "<", ast.Gt: ">=", ast.GtE: ">", ast.Eq: "!=", ast.NotEq: "=="}
 CONFIGS = [
     {},
-    {"profile": "skipping"},
+    {"series_min": 1, "vertical_ratio": 3.0, "isolation_ms": 0, "series_flight_ms": 60},  # every vertical landing counts
     {"flight": False, "refractory_ms": 0, "peak_window_ms": 0},
-    {"profile": "running", "max_flight_ms": 400},
-    {"rate_hz": 1000, "range_g": 8, "refractory_ms": 50, "flight_gap_ms": 5},
-    {"impact_g": 2.0, "rearm_g": 2.0, "peak_window_ms": 10},  # re-arm level = impact level: both edges of the quiet band matter
+    {"series_min": 2, "isolation_ms": 300, "long_flight_ms": 100, "max_flight_ms": 400, "vertical_ratio": 0.3},
+    {"rate_hz": 1000, "range_g": 8, "refractory_ms": 50, "flight_gap_ms": 5, "series_min": 3},
+    {"impact_g": 2.0, "rearm_g": 2.0, "peak_window_ms": 10, "long_flight_ms": 0},  # re-arm level = impact level: both edges of the quiet band matter
 ]
 # Comparisons whose flip cannot change behaviour, by their source text, with the reason.
 EQUIVALENT: dict[str, str] = {
-    "first_imp <= low_last": "first_imp is an impact sample and low_last a free-fall one, so they are equal only at the "
-                             "start (both far in the past), where no flight precedes and the stride-guard landing stays unset "
-                             "either way",
     "quiet_lo <= m": "the fast skip's lower edge: a sample exactly at the free-fall level is not free fall and, armed "
-                     "with no peak open, changes nothing, so skipping it or processing it is the same",
+                     "with no peak open, changes nothing but the gravity sums, which both branches add it to",
     "m < ff2": "in fastpath's per-sample body only: candidates are below ff2 or at least rearm2 > ff2, so a sample "
                "exactly at ff2 never reaches it",
     "m_all < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
                    "(see 'quiet_lo <= m')",
 }
+# Clamps: at equality, clamping or not gives the same value.
+for _v, _lim in [(v, "_D_MAX") for v in ("dx", "dy", "dz")] + [(v, "_G_MAX") for v in ("ux", "uy", "uz")] + [("v", "lim")]:
+    EQUIVALENT[f"{_v} > {_lim}"] = "a clamp: at the limit itself, clamping leaves the value as it is"
+    EQUIVALENT[f"{_v} < -{_lim}"] = "a clamp: at the limit itself, clamping leaves the value as it is"
 
 
 # --- mutants --------------------------------------------------------------------------------
@@ -131,28 +136,50 @@ def sample_at(m: int) -> list[int]:
     return [0, 0, 2 * r]
 
 
+def oriented(sample: list[int], rng: random.Random) -> list[int]:
+    """The same magnitude in another direction: axes permuted, signs flipped (exact)."""
+    v = [sample[i] for i in rng.sample(range(3), 3)]
+    return [-c if rng.random() < 0.5 and c > -32768 else c for c in v]
+
+
+def durations_of(det) -> list[int]:
+    far = 1 << 19
+    return [d for d in (det.min_flight, det.series_flight, det.context_flight, det.max_flight, det.long_flight,
+                        det.flight_gap, det.window, det.refractory, det.peak_window, det.isolation, det.push,
+                        det.cluster_gap, 1 << det.block_shift, 1 << det.impact_shift) if d < far]
+
+
 def signal(det, rng: random.Random, pieces: int = 14) -> list[list[int]]:
-    """One signal made of pieces at the detector's thresholds and durations, each -1/0/+1."""
+    """One signal made of pieces at the detector's thresholds and durations, each -1/0/+1,
+    with impacts in random directions (the verticality test)."""
     lv = {
         "ff": [det.freefall_m2 - 1, det.freefall_m2, det.freefall_m2 + 1, max(0, det.freefall_m2 // 4)],
         "quiet": [det.freefall_m2 + 2, det.rearm_m2 - 1, (det.freefall_m2 + det.rearm_m2) // 2],
         "rearm": [det.rearm_m2 - 1, det.rearm_m2, det.rearm_m2 + 1],
         "imp": [det.impact_m2 - 1, det.impact_m2, det.impact_m2 + 1, det.impact_m2 * 2, det.impact_m2 * 3],
     }
-    durations = [det.min_flight, det.max_flight if det.max_flight < 1 << 19 else 300, det.flight_gap, det.window,
-                 det.refractory, det.peak_window, det.guard, det.guard_flight, det.guard_impact]
+    durations = durations_of(det)
 
     def dur() -> int:
         return max(1, rng.choice(durations) + rng.choice((-1, 0, 1)))
 
+    up = sample_at((det.freefall_m2 + det.rearm_m2) // 2)  # "gravity" for this signal
     out: list[list[int]] = []
     for _ in range(pieces):
-        kind = rng.choice(["ff", "ff", "quiet", "rearm", "imp", "imp", "impulse"])
+        kind = rng.choice(["ff", "ff", "quiet", "quiet", "rearm", "imp", "imp", "impulse", "series"])
         if kind == "impulse":  # a landing-like rise and fall through every level
             for m in rng.sample(lv["imp"], 3) + [rng.choice(lv["rearm"]), rng.choice(lv["quiet"])]:
-                out += [sample_at(m)] * rng.choice((1, 1, 2, det.peak_window + rng.choice((-1, 0, 1)) or 1))
+                s = sample_at(m) if rng.random() < 0.5 else oriented(sample_at(m), rng)
+                out += [s] * rng.choice((1, 1, 2, det.peak_window + rng.choice((-1, 0, 1)) or 1))
+        elif kind == "series":  # hops: flight, a vertical or a tilted impact, a short contact
+            for _ in range(rng.randint(1, det.series_min + 2)):
+                out += [sample_at(rng.choice(lv["ff"]))] * max(1, rng.choice((det.series_flight, det.min_flight, det.context_flight)) + rng.choice((-1, 0, 1)))
+                imp = sample_at(rng.choice(lv["imp"][1:]))
+                out += [imp if rng.random() < 0.6 else oriented(imp, rng)] * (1 << det.impact_shift)
+                out += [up] * rng.randint(1, 40)
         else:
-            out += [sample_at(rng.choice(lv[kind]))] * dur()
+            smp = sample_at(rng.choice(lv[kind]))
+            out += [smp if kind != "imp" or rng.random() < 0.5 else oriented(smp, rng)] * dur()
     return out
 
 
@@ -160,38 +187,54 @@ def templates(det) -> list[list[list[int]]]:
     """Signals built for each rule's boundary: every length and level at -1, 0 and +1."""
     ff, quiet = sample_at(det.freefall_m2 - 1), sample_at((det.freefall_m2 + det.rearm_m2) // 2)
     imp, big = sample_at(det.impact_m2), sample_at(det.impact_m2 * 2)
+    push = sample_at(det.rearm_m2)
     maxf = det.max_flight if det.max_flight < 1 << 19 else 300
     pm = (-1, 0, 1)
+    still = [quiet] * (det.isolation + 5)  # long enough stillness: the next jump is isolated
     out = []
-    for length in {det.min_flight + d for d in pm} | {maxf + d for d in pm} | {det.guard_flight + d for d in pm}:
-        for delay in {det.window + d for d in pm} | {det.guard_impact + d for d in pm} | {0, 1}:
-            out.append([ff] * max(1, length) + [quiet] * max(0, delay) + [imp, big, imp])
+    for length in {det.min_flight + d for d in pm} | {maxf + d for d in pm} | {det.context_flight + d for d in pm} \
+            | {det.long_flight + d for d in pm if det.long_flight < 1 << 19}:
+        for delay in {det.window + d for d in pm} | {0, 1}:
+            out.append(still + [push, quiet] + [ff] * max(1, length) + [quiet] * max(0, delay) + [imp, big, imp])
     for g in {det.flight_gap + d for d in (-1, 0, 1, 2)}:  # a dip inside a flight: bridged or not
         for a in (det.min_flight // 2, det.min_flight - g - 1, det.min_flight - g):
-            out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g + 1) + [imp])
-            out.append([ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g) + [imp])
-    jump = [ff] * (det.min_flight + 3) + [imp]
+            out.append(still + [push] + [ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g + 1) + [imp])
+            out.append(still + [push] + [ff] * max(1, a) + [quiet] * max(0, g) + [ff] * max(1, det.min_flight - a - g) + [imp])
+    jump = [push] + [ff] * (det.min_flight + 3) + [imp]
+    # Isolation: movement, then stillness of iso +-1 before the push-off; a push-off +-1 inside
+    # its window before the take-off; two movements +-1 apart (one cluster or two).
+    for d in pm:
+        out.append([big] + [quiet] * max(0, det.isolation + d - 1) + jump + still)
+        out.append(still + [push] + [quiet] * max(0, det.push + d - 1) + [ff] * (det.min_flight + 3) + [imp] + still)
+        out.append([big] + [quiet] * max(0, det.isolation - 3) + [push] + [quiet] * max(0, det.cluster_gap + d - 1) + jump + still)
+    # Rebound series of series_min +-1 vertical hops, flights at series_flight +-1, after stillness
+    # and after movement; once more with one tilted impact in the middle.
+    for n in {det.series_min + d for d in pm}:
+        for f in {det.series_flight + d for d in pm}:
+            hop = [ff] * max(1, f) + [big] * (1 << det.impact_shift) + [quiet] * 20
+            out.append([big] + [quiet] * 30 + hop * max(1, n) + still)
+            tilted = [ff] * max(1, f) + [[big[2], big[1], big[0]]] * (1 << det.impact_shift) + [quiet] * 20
+            out.append([big] + [quiet] * 30 + hop * max(1, n // 2) + tilted + hop * max(1, n) + still)
+    # Gravity blocks: a take-off on either side of a block boundary.
+    blk = 1 << det.block_shift
+    for d in (-2, -1, 0, 1):
+        out.append([quiet] * max(0, 2 * blk + d) + [ff] * (det.series_flight + 2) + [big] * 3 + still)
     # A peak window that ends on skipped quiet samples, then a higher sample just after it.
     for d in {det.peak_window + e for e in pm}:
-        out.append([ff] * (det.min_flight + 3) + [imp] + [quiet] * max(0, d) + [big, quiet])
+        out.append(still + [push] + [ff] * (det.min_flight + 3) + [imp] + [quiet] * max(0, d) + [big, quiet])
     # Landings two samples apart (plain counting): the event arrays fill within one call.
     out.append([imp, quiet] * 120)
     for d in {det.refractory + e for e in pm} | {det.peak_window + e for e in pm}:  # two landings d apart
         gap_len = max(0, d - len(jump))
-        out.append(jump + [quiet] * gap_len + jump)
+        out.append(still + jump + [quiet] * gap_len + jump)
     for d in {det.peak_window + e for e in pm}:  # a higher sample d after the rise: inside the window or not
-        out.append([ff] * (det.min_flight + 3) + [imp] + [sample_at(det.impact_m2 + 5)] * max(0, d - 1) + [big, quiet])
+        out.append(still + [push] + [ff] * (det.min_flight + 3) + [imp] + [sample_at(det.impact_m2 + 5)] * max(0, d - 1) + [big, quiet])
     for lv in (det.rearm_m2 - 1, det.rearm_m2, det.rearm_m2 + 1):  # the debounce: re-armed between two rises or not
-        out.append([ff] * (det.min_flight + 3) + [imp, sample_at(lv), imp] + [quiet] * (det.refractory + 2) + jump)
+        out.append(still + jump + [sample_at(lv), imp] + [quiet] * (det.refractory + 2) + jump)
     for lv in (det.impact_m2 - 1, det.impact_m2, det.impact_m2 + 1):
-        out.append([ff] * (det.min_flight + 3) + [sample_at(lv)] + [quiet] * 3)
+        out.append(still + [push] + [ff] * (det.min_flight + 3) + [sample_at(lv)] + [quiet] * 3)
     for lv in (det.freefall_m2 - 1, det.freefall_m2, det.freefall_m2 + 1):
-        out.append([sample_at(lv)] * (det.min_flight + 3) + [imp])
-    if det.guard:  # stride guard: a stride (flight, then an impact gimp +-1 later), then a take-off guard +-1 after
-        for delay in {det.guard_impact + d for d in pm}:
-            for since in {det.guard + d for d in pm}:
-                stride = [ff] * det.guard_flight + [quiet] * delay + [imp]
-                out.append(stride + [quiet] * max(0, since - delay - 2) + jump)
+        out.append(still + [push] + [sample_at(lv)] * (det.min_flight + 3) + [imp])
     return out
 
 
@@ -200,12 +243,14 @@ def corpus(seed: int = 7, per_config: int = 400) -> list[tuple[dict, np.ndarray]
     sets = []
     for cfg in CONFIGS:
         det, c = replay.make_detector(cfg)
-        rest = [sample_at((det.freefall_m2 + det.rearm_m2) // 2)] * (det.window + det.refractory + det.guard + det.max_flight % 4000 + 50)
+        rest = [sample_at((det.freefall_m2 + det.rearm_m2) // 2)] * (det.window + det.refractory + det.max_flight % 4000 + 50)
         rows: list[list[int]] = []
         for sig in templates(det):
             rows += sig + rest
         for _ in range(per_config):
             rows += signal(det, rng) + rest
+        # A stream that ends inside an open peak window: finish() decides it.
+        rows += templates(det)[0][: -2]
         sets.append((cfg, np.array(rows, dtype=np.int16)))
     return sets
 

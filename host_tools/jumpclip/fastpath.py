@@ -19,10 +19,9 @@ import numpy as np
 
 from .replay import Event
 
-_D_MAX = 255  # firmware/detector.py: _D_MAX, _G_MAX, _UNIT, _RATIO_DEN
-_G_MAX = 63
-_UNIT = 5
-_RATIO_DEN = 16
+from .fw import detector as _fw
+
+_D_MAX, _G_MAX, _RATIO_DEN, _UNIT = _fw.D_MAX, _fw.G_MAX, _fw.RATIO_DEN, _fw.UNIT
 
 
 def magnitudes(counts: np.ndarray) -> np.ndarray:
@@ -103,18 +102,20 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         """The end of a peak window: count the landing or not (firmware: 'The decision')."""
         nonlocal run, last_peak
         sd, sv = impact_sums(cross_t)
-        vertical = sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum
+        vertical = uu == 0
+        if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
+            vertical = True
         isolated = still >= iso
-        if isolated or not vertical:
+        if not vertical:
             run = 0
             held.clear()
-        if vertical and run < nser:
+        elif run < nser:
             run += 1
         if (
             not need_flight
             or (vertical and air >= longf)
             or (isolated and pushed and air >= minf)
-            or (not isolated and run >= nser and air >= serf)
+            or (run >= nser and air >= serf)
         ):
             events.extend(held)
             held.clear()
@@ -147,8 +148,10 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
                 low_last = t
             elif m >= rearm2:
                 if t - hi_last > cgap:
-                    cl_prev_end = hi_last
                     cl_start = t
+                    cl_prev_end = hi_last
+                    if t - low_last <= win and low_last - low_start >= serf:
+                        cl_prev_end = t
                 hi_last = t
             if pending:
                 if m > peak:

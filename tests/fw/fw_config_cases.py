@@ -61,13 +61,13 @@ def test_impact_beyond_range_widens_the_range():
     assert cfg["range_g"] == 16 and len(errors) == 1 and "range" in errors[0]
 
 
-def test_profile_sets_detector_keys_and_keys_still_win():
-    cfg, errors = config.validate({"profile": "skipping"})
-    assert errors == [] and cfg["min_flight_ms"] == 100
-    cfg, errors = config.validate({"profile": "skipping", "min_flight_ms": 120})
-    assert errors == [] and cfg["min_flight_ms"] == 120 and cfg["flight_gap_ms"] == 10
-    cfg, errors = config.validate({"profile": "hopscotch"})
-    assert cfg["profile"] == "jumps" and len(errors) == 1 and "one of jumps, skipping, running" in errors[0]
+def test_retired_keys_are_ignored_with_the_reason():
+    # A clip updated from older firmware may still have these in its config.json.
+    cfg, errors = config.validate({"profile": "running", "stride_guard_ms": 800, "min_flight_ms": 120})
+    assert cfg["min_flight_ms"] == 120 and cfg == dict(config.defaults(), min_flight_ms=120)
+    assert len(errors) == 2
+    assert errors[0].startswith("profile is no longer a setting") and "ignored" in errors[0]
+    assert errors[1].startswith("stride_guard_ms is no longer a setting")
 
 
 def test_non_finite_and_huge_numbers_fall_back():

@@ -18,6 +18,7 @@ class Signal:
 
     def __init__(self):
         self.z = []
+        self.x = {}  # sample index -> x counts (a tilted impact)
 
     def hold(self, g, n):
         for _ in range(n):
@@ -29,21 +30,46 @@ class Signal:
             self.z.append(counts_g(a + (b - a) * (k + 1) / n))
         return len(self.z)
 
-    def jump(self, flight_samples=60, landing_g=5.0, pushoff_g=3.0):
-        """Push-off peak, flight, landing. Returns the landing-peak sample index."""
+    def jump(self, flight_samples=60, landing_g=5.0, pushoff_g=3.0, tilt=False):
+        """Push-off peak, flight, landing. Returns the landing-peak sample index. A tilted
+        landing brakes: its impact is as much sideways (x) as vertical, like a stride's."""
         self.ramp(1.0, pushoff_g, 10)
         self.ramp(pushoff_g, 1.0, 10)
         self.hold(0.05, flight_samples)
+        start = len(self.z)
         self.ramp(0.3, landing_g, 4)
         peak = len(self.z) - 1
         self.ramp(landing_g, 1.0, 12)
+        if tilt:
+            for i in range(start, len(self.z)):
+                self.x[i] = self.z[i] - LSB  # the dynamic part, sideways
         return peak
+
+    def hops(self, n, flight_samples=40, contact=50, tilt_at=-1):
+        """A rebound series: n hops, each a flight then a landing, no pause. Returns the
+        landing-peak indices."""
+        peaks = []
+        for k in range(n):
+            self.hold(0.05, flight_samples)
+            start = len(self.z)
+            self.ramp(0.3, 4.0, 4)
+            peaks.append(len(self.z) - 1)
+            self.ramp(4.0, 1.0, 12)
+            if k == tilt_at:
+                for i in range(start, len(self.z)):
+                    self.x[i] = self.z[i] - LSB
+            self.ramp(1.0, 2.5, contact // 2)  # the push into the next hop
+            self.ramp(2.5, 1.0, contact - contact // 2)
+        return peaks
 
     def samples(self):
         a = array.array("h", [0] * (3 * len(self.z)))
         for i in range(len(self.z)):
             v = self.z[i]
             a[3 * i + 2] = 32767 if v > 32767 else (-32768 if v < -32768 else v)
+            if i in self.x:
+                v = self.x[i]
+                a[3 * i] = 32767 if v > 32767 else (-32768 if v < -32768 else v)
         return a
 
 
@@ -82,11 +108,26 @@ def test_worst_case_intermediates_fit_esp32_small_ints():
     assert detector.MAX_INDEX + (1 << 20) + 1000 < lim
     det = Detector(None, 1000, 2)
     assert det.impact_m2 < lim and det.max_flight < lim
+    # The context rules' sums, at every rate and range, with the config's widest ratio.
+    for rate in (100, 125, 200, 250, 500, 1000):
+        for rng in (2, 4, 8, 16):
+            d = Detector({"vertical_ratio": 3.0}, rate, rng)
+            block = 1 << d.block_shift
+            assert 2 * block * 16384 < lim  # gravity: two blocks of half-counts
+            assert (16384 << d.impact_shift) + 16384 < lim  # gravity mean times the impact window
+            dd = 3 * detector.D_MAX * detector.D_MAX  # |d|^2 after the clamp
+            uu = (3 * detector.G_MAX * detector.G_MAX) >> detector.UNIT
+            v = (3 * detector.D_MAX * detector.G_MAX) >> detector.UNIT
+            sd = dd  # each term divided by the window length, so the sum stays at one term
+            sv = v * v
+            assert (sd >> detector.UNIT) * uu * detector.RATIO_DEN < lim
+            assert sv * d.vertical_num < lim
+            assert d.gravity_shift > 0 and d.impact_dshift > 0
 
 
 def test_clean_jump_counted_once_with_airtime():
     sig = Signal()
-    sig.hold(1.0, 100)
+    sig.hold(1.0, 200)
     peak = sig.jump(flight_samples=60, landing_g=5.0)
     sig.hold(1.0, 100)
     ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
@@ -125,23 +166,26 @@ def test_too_short_flight_is_a_stride_not_a_jump():
 
 def test_events_do_not_depend_on_batch_boundaries():
     sig = Signal()
-    sig.hold(1.0, 37)
+    sig.hold(1.0, 237)
     for f in (40, 55, 70, 90):
         sig.jump(flight_samples=f)
-        sig.hold(1.0, 41)
+        sig.hold(1.0, 241)
+    sig.hops(8, flight_samples=30)
+    sig.hold(1.0, 41)
     s = sig.samples()
     n = len(sig.z)
     ref = run(Detector(None, RATE, 16), s, n, batch=n)
-    assert len(ref) == 4
+    assert len(ref) == 12
     for b in (1, 2, 3, 7, 32, 170):
         assert run(Detector(None, RATE, 16), s, n, batch=b) == ref
 
 
 def test_full_event_buffer_loses_nothing():
-    # No flight check, no refractory, no peak window: every rise is a landing.
+    # No flight check, no refractory, the shortest peak window (the 40 ms impact window):
+    # every rise is a landing.
     sig = Signal()
     for _ in range(3 * detector.EVENT_CAPACITY):
-        sig.hold(1.0, 2)
+        sig.hold(1.0, 9)
         sig.hold(4.0, 1)
     params = {"flight": False, "refractory_ms": 0, "peak_window_ms": 0}
     ev = run(Detector(params, RATE, 16), sig.samples(), len(sig.z), batch=len(sig.z))
@@ -150,7 +194,7 @@ def test_full_event_buffer_loses_nothing():
 
 def test_clipped_landing_still_counts():
     sig = Signal()
-    sig.hold(1.0, 50)
+    sig.hold(1.0, 200)
     peak = sig.jump(flight_samples=60, landing_g=30.0)  # beyond +-16 g: clipped at 32767
     sig.hold(1.0, 50)
     ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
@@ -161,7 +205,7 @@ def test_clipped_landing_still_counts():
 
 def test_reset_starts_a_new_session_at_index_zero():
     sig = Signal()
-    sig.hold(1.0, 30)
+    sig.hold(1.0, 200)
     peak = sig.jump()
     sig.hold(1.0, 30)
     det = Detector(None, RATE, 16)
@@ -197,3 +241,75 @@ def test_jump_height_is_one_integer_definition():
         for air in (1, 37, 150, 999, 3000):
             exact = 9.80665 * (air / rate) ** 2 / 8 * 1000
             assert abs(detector.height_mm(air, rate) - exact) <= 0.5 + 1e-9
+
+
+def test_a_jump_from_stillness_counts_and_the_same_jump_after_movement_does_not():
+    # 120 ms of flight: short enough that only its context can make it a jump.
+    def one(before):
+        sig = Signal()
+        sig.hold(1.0, before)
+        sig.ramp(1.0, 3.0, 4)  # movement (e.g. a step), then stillness of `before` samples
+        sig.ramp(3.0, 1.0, 4)
+        sig.hold(1.0, before)
+        peak = sig.jump(flight_samples=24)
+        sig.hold(1.0, 100)
+        return peak, run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
+
+    peak, ev = one(200)  # 1 s still before the push-off: a jump on its own
+    assert [e[0] for e in ev] == [peak]
+    assert one(40)[1] == []  # 0.2 s after moving: neither alone nor in a series
+
+
+def test_the_start_of_the_stream_is_not_stillness():
+    sig = Signal()
+    sig.hold(1.0, 20)
+    sig.jump(flight_samples=24)  # 0.1 s into the stream: nothing known about before
+    sig.hold(1.0, 100)
+    assert run(Detector(None, RATE, 16), sig.samples(), len(sig.z)) == []
+    # ... but a long flight counts wherever it is (a drop landing, a box jump); this early,
+    # with no gravity measured yet, its direction is taken as vertical.
+    sig = Signal()
+    sig.hold(1.0, 20)
+    peak = sig.jump(flight_samples=60)
+    sig.hold(1.0, 100)
+    assert [e[0] for e in run(Detector(None, RATE, 16), sig.samples(), len(sig.z))] == [peak]
+
+
+def test_a_rebound_series_counts_every_hop_once_it_has_proved_itself():
+    sig = Signal()
+    sig.hold(1.0, 200)
+    peaks = sig.hops(12, flight_samples=34)  # 170 ms flights, no stillness between them
+    sig.hold(1.0, 100)
+    ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks  # the first five were held, then counted in order
+    # Five hops are not yet a series (series_min 6): none counts.
+    sig = Signal()
+    sig.hold(1.0, 200)
+    sig.hops(5, flight_samples=34)
+    sig.hold(1.0, 100)
+    assert run(Detector(None, RATE, 16), sig.samples(), len(sig.z)) == []
+
+
+def test_a_tilted_landing_breaks_a_series():
+    sig = Signal()
+    sig.hold(1.0, 200)
+    peaks = sig.hops(10, flight_samples=34, tilt_at=4)  # the fifth lands like a stride
+    sig.hold(1.0, 100)
+    ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
+    # Hops 1-4 were held and are dropped with the tilted fifth; 6-10 are five, one short.
+    assert ev == []
+    # The same with series_min 5: hops 6-10 form a series and count.
+    ev = run(Detector({"series_min": 5}, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks[5:]
+
+
+def test_finish_decides_a_window_open_at_the_end_of_the_stream():
+    sig = Signal()
+    sig.hold(1.0, 200)
+    sig.ramp(1.0, 3.0, 10)
+    sig.ramp(3.0, 1.0, 10)
+    sig.hold(0.05, 60)
+    sig.ramp(0.3, 5.0, 4)  # the stream ends 3 samples into the landing
+    det = Detector(None, RATE, 16)
+    ev = run(det, sig.samples(), len(sig.z))
+    assert len(ev) == 1 and ev[0][0] == len(sig.z) - 1 and not det.pending

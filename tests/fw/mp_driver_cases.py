@@ -208,14 +208,20 @@ def test_read_decode_detect_allocate_nothing():
 
 
 def three_clipped_jumps():
-    """(samples, n): worst-case values first, then three landings clipped at the range."""
+    """(samples, n): worst-case values first, then three landings clipped at the range (one
+    isolated, two long flights), then a rebound series of 8 hops with its 5 held landings,
+    a tilted landing and a series of 4 that never proves itself: 11 landings count."""
     import fw_detector_cases as cases
 
     sig = cases.Signal()
-    sig.hold(1.0, 40)
+    sig.hold(1.0, 200)
     for f in (40, 60, 80):
         sig.jump(flight_samples=f, landing_g=30.0)
         sig.hold(1.0, 30)
+    sig.hops(8, flight_samples=34)
+    sig.jump(flight_samples=30, tilt=True)
+    sig.hops(4, flight_samples=34)
+    sig.hold(1.0, 30)
     s = sig.samples()
     s[0], s[1], s[2] = -32768, -32768, -32768
     return s, len(sig.z)
@@ -237,7 +243,7 @@ def test_detector_with_events_allocates_nothing():
         got += det.n_events
     finally:
         micropython.heap_unlock()
-    assert got == 3
+    assert got == 11
 
 
 def test_viper_detector_allocates_nothing():
@@ -257,4 +263,4 @@ def test_viper_detector_allocates_nothing():
     finally:
         micropython.heap_unlock()
     det.finish()
-    assert got + det.n_events == 3
+    assert got + det.n_events == 11
