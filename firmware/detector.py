@@ -46,8 +46,8 @@ DEFAULTS = {
     "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
     "isolation_ms": 800,  # this still before the push-off: a jump on its own
-    "series_min": 6,  # vertical landings in a row before a rebound series counts
-    "vertical_ratio": 0.6,  # a vertical landing: horizontal/vertical impact at most this
+    "series_min": 5,  # vertical landings in a row before a rebound series counts
+    "vertical_ratio": 0.5,  # a vertical landing: horizontal/vertical impact at most this
     "long_flight_ms": 250,  # a vertical landing after a flight this long always counts (0 = off)
 }
 
@@ -206,6 +206,8 @@ class Detector:
         self.sd = 0
         self.sv = 0
         self.run = 0
+        self.isolated = False  # the open landing's take-off: pushed off after stillness
+        self.calm = False  # ... after stillness, pushed or not
         self.held = 0  # vertical landings of a series not yet proved (ser_* arrays)
 
     def feed(self, s, start, end):
@@ -276,6 +278,8 @@ class Detector:
         sd = self.sd
         sv = self.sv
         run = self.run
+        isolated = self.isolated
+        calm = self.calm
         n_ev = self.n_events
         ev_index = self.ev_index
         ev_peak = self.ev_peak
@@ -373,28 +377,27 @@ class Detector:
                     vertical = uu == 0  # no gravity yet (the stream's first blocks): unknown, not tilted
                     if sv > 0 and (sd >> UNIT) * uu * RATIO_DEN <= sv * vnum:
                         vertical = True
-                    isolated = still >= iso
-                    if not vertical:
+                    if calm or not vertical:
                         run = 0  # a series starts again
                         held = 0
-                    elif run < nser:
+                    if vertical and run < nser:
                         run += 1
                     if (
                         not need_flight
                         or (vertical and air >= longf)
-                        or (isolated and pushed and air >= minf)
+                        or (isolated and air >= minf)
                         or (run >= nser and air >= serf)
                     ):
-                        # The landings held before this one count too: a series that has just
-                        # proved itself, or hops that led into a jump (in order, before it).
-                        k = 0
-                        while k < held:
-                            ev_index[n_ev] = ser_index[k]
-                            ev_peak[n_ev] = ser_peak[k]
-                            ev_air[n_ev] = ser_air[k]
-                            n_ev += 1
-                            k += 1
-                        held = 0
+                        if run >= nser:
+                            # A series has just proved itself: the landings it held count too.
+                            k = 0
+                            while k < held:
+                                ev_index[n_ev] = ser_index[k]
+                                ev_peak[n_ev] = ser_peak[k]
+                                ev_air[n_ev] = ser_air[k]
+                                n_ev += 1
+                                k += 1
+                        held = 0  # (otherwise they were no series: a jump on its own came after)
                         ev_index[n_ev] = peak_t
                         ev_peak[n_ev] = peak
                         ev_air[n_ev] = air
@@ -441,6 +444,14 @@ class Detector:
                         elif uz < -G_MAX:
                             uz = -G_MAX
                         uu = (ux * ux + uy * uy + uz * uz) >> UNIT
+                        # Its take-off's context, kept: a dip in the landing's ringing may
+                        # start another free fall before the decision.
+                        calm = False  # still before: a series, if any, is over
+                        if still >= iso:
+                            calm = True
+                        isolated = False  # ... and it pushed off from that stillness
+                        if calm and pushed:
+                            isolated = True
                         sd = 0
                         sv = 0
                         # This flight is used up: it cannot justify a second landing.
@@ -515,6 +526,8 @@ class Detector:
         self.sd = sd
         self.sv = sv
         self.run = run
+        self.isolated = isolated
+        self.calm = calm
         self.held = held
         self.n_events = n_ev
         return i

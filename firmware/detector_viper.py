@@ -79,6 +79,8 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     sd = int(det.sd)
     sv = int(det.sv)
     run = int(det.run)
+    isolated = int(det.isolated)
+    calm = int(det.calm)
     n_ev = int(det.n_events)
     ev_index = ptr32(det.ev_index)  # type: ignore[name-defined]  # noqa: F821
     ev_peak = ptr32(det.ev_peak)  # type: ignore[name-defined]  # noqa: F821
@@ -191,30 +193,27 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     vertical = 1
                 if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
                     vertical = 1
-                isolated = 0
-                if still >= iso:
-                    isolated = 1
-                if not vertical:
+                if calm or not vertical:
                     run = 0  # a series starts again
                     held = 0
-                elif run < nser:
+                if vertical and run < nser:
                     run += 1
                 if (
                     not need_flight
                     or (vertical and air >= longf)
-                    or (isolated and pushed and air >= minf)
+                    or (isolated and air >= minf)
                     or (run >= nser and air >= serf)
                 ):
-                    # The landings held before this one count too: a series that has just
-                    # proved itself, or hops that led into a jump (in order, before it).
-                    k = 0
-                    while k < held:
-                        ev_index[n_ev] = ser_index[k]
-                        ev_peak[n_ev] = ser_peak[k]
-                        ev_air[n_ev] = ser_air[k]
-                        n_ev += 1
-                        k += 1
-                    held = 0
+                    if run >= nser:
+                        # A series has just proved itself: the landings it held count too.
+                        k = 0
+                        while k < held:
+                            ev_index[n_ev] = ser_index[k]
+                            ev_peak[n_ev] = ser_peak[k]
+                            ev_air[n_ev] = ser_air[k]
+                            n_ev += 1
+                            k += 1
+                    held = 0  # (otherwise they were no series: a jump on its own came after)
                     ev_index[n_ev] = peak_t
                     ev_peak[n_ev] = peak
                     ev_air[n_ev] = air
@@ -263,6 +262,14 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     elif uz < -_G_MAX:
                         uz = -_G_MAX
                     uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
+                    # Its take-off's context, kept: a dip in the landing's ringing may
+                    # start another free fall before the decision.
+                    calm = 0  # still before: a series, if any, is over
+                    if still >= iso:
+                        calm = 1
+                    isolated = 0  # ... and it pushed off from that stillness
+                    if calm and pushed:
+                        isolated = 1
                     sd = 0
                     sv = 0
                     # This flight is used up: it cannot justify a second landing.
@@ -336,6 +343,8 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     det.sd = sd
     det.sv = sv
     det.run = run
+    det.isolated = bool(isolated)
+    det.calm = bool(calm)
     det.held = held
     det.n_events = n_ev
     return i

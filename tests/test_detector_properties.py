@@ -55,7 +55,11 @@ configs = st.fixed_dictionaries(
         "min_flight_ms": st.integers(5, 300),
         "flight_gap_ms": st.integers(0, 50),
         "flight": st.booleans(),
-        "stride_guard_ms": st.sampled_from([0, 0, 300, 800]),
+        "series_min": st.integers(1, 8),
+        "series_flight_ms": st.integers(5, 300),
+        "isolation_ms": st.sampled_from([0, 300, 800, 2000]),
+        "vertical_ratio": st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+        "long_flight_ms": st.sampled_from([0, 150, 250, 400]),
     }
 )
 
@@ -99,7 +103,7 @@ def test_n_clean_jumps_give_n_events(n, seed, placement):
 @settings(max_examples=40, deadline=None)
 @given(st.floats(17.0, 60.0), st.sampled_from([2, 4, 8, 16]))
 def test_landing_clipped_at_range_still_counts(peak_g, range_g):
-    v = np.concatenate([np.ones(100), np.full(60, 0.05), np.linspace(0.3, peak_g, 4), np.linspace(peak_g, 1, 12), np.ones(100)])
+    v = np.concatenate([np.ones(200), np.full(60, 0.05), np.linspace(0.3, peak_g, 4), np.linspace(peak_g, 1, 12), np.ones(100)])
     ev = detect(counts_of(v, range_g), {"range_g": range_g, "impact_g": min(2.0, 0.9 * range_g), "rearm_g": 1.2})
     assert len(ev) == 1
     assert ev[0].peak_m2 == (32767 >> 1) ** 2  # the clipped value, not a wrapped one
@@ -113,7 +117,7 @@ def test_pushoff_peak_before_takeoff_does_not_count(pushoff_g, landing_g, flight
     dip = 1.0 - (1.0 - dip_g) * np.sin(np.pi * (np.arange(dip_n) + 0.5) / dip_n)
     v = np.concatenate(
         [
-            np.ones(100),
+            np.ones(200),  # standing still, then the countermovement
             dip,
             np.linspace(1, pushoff_g, 10),
             np.linspace(pushoff_g, 1, 10),
@@ -124,5 +128,5 @@ def test_pushoff_peak_before_takeoff_does_not_count(pushoff_g, landing_g, flight
         ]
     )
     ev = detect(counts_of(v))
-    landing_index = 100 + dip_n + 20 + flight + 3
+    landing_index = 200 + dip_n + 20 + flight + 3
     assert [e.index for e in ev] == [landing_index]

@@ -77,4 +77,4 @@ def test_default_counts_rebound_series_and_rejects_strides():
     assert count("stairs_s1.csv", {}) == 0
     # Each context rule carries weight: without the verticality test (any impact direction
     # continues a series), the jogging strides count.
-    assert count("jogging_s1.csv", {"vertical_ratio": 3.0, "series_min": 1}) > 0
+    assert count("jogging_s1.csv", {"vertical_ratio": 3.0, "series_min": 1, "series_flight_ms": 60}) > 0

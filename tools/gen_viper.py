@@ -40,7 +40,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
 '''
 
 ARRAYS = ("ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air")
-BOOLS = ("armed", "pending", "pushed")
+BOOLS = ("armed", "pending", "pushed", "isolated", "calm")
 
 
 class GenError(Exception):

@@ -64,7 +64,7 @@ EQUIVALENT: dict[str, str] = {
                    "(see 'quiet_lo <= m')",
 }
 # Clamps: at equality, clamping or not gives the same value.
-for _v, _lim in [(v, "_D_MAX") for v in ("dx", "dy", "dz")] + [(v, "_G_MAX") for v in ("ux", "uy", "uz")] + [("v", "lim")]:
+for _v, _lim in [(v, "D_MAX") for v in ("dx", "dy", "dz")] + [(v, "G_MAX") for v in ("ux", "uy", "uz")] + [("v", "lim")]:
     EQUIVALENT[f"{_v} > {_lim}"] = "a clamp: at the limit itself, clamping leaves the value as it is"
     EQUIVALENT[f"{_v} < -{_lim}"] = "a clamp: at the limit itself, clamping leaves the value as it is"
 

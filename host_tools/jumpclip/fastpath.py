@@ -87,6 +87,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     hi_last = cl_start = cl_prev_end = 0
     gmx = gmy = gmz = ux = uy = uz = uu = 0
     run = 0
+    isolated = calm = False
     held: list[Event] = []  # a series' landings not yet proved (the firmware's ser_* arrays)
     prev = -1  # the last sample processed
     events: list[Event] = []
@@ -105,19 +106,19 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         vertical = uu == 0
         if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
             vertical = True
-        isolated = still >= iso
-        if not vertical:
+        if calm or not vertical:
             run = 0
             held.clear()
-        elif run < nser:
+        if vertical and run < nser:
             run += 1
         if (
             not need_flight
             or (vertical and air >= longf)
-            or (isolated and pushed and air >= minf)
+            or (isolated and air >= minf)
             or (run >= nser and air >= serf)
         ):
-            events.extend(held)
+            if run >= nser:
+                events.extend(held)
             held.clear()
             events.append(Event(peak_t, peak, air))
             last_peak = peak_t
@@ -126,7 +127,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
 
     def process(ts: list[int], ms: list[int], xs: list[list[int]]) -> None:
         nonlocal armed, pending, cross_t, peak, peak_t, air, low_start, low_last, gx, gy, gz
-        nonlocal still, pushed, hi_last, cl_start, cl_prev_end, gmx, gmy, gmz, ux, uy, uz, uu, prev
+        nonlocal still, pushed, hi_last, cl_start, cl_prev_end, gmx, gmy, gmz, ux, uy, uz, uu, prev, isolated, calm
         for t, m, (x, y, z) in zip(ts, ms, xs):
             if t - prev > 1:  # quiet samples prev+1 .. t-1 were skipped
                 if pending and cross_t + pw <= t - 1:
@@ -175,6 +176,8 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
                         gmx, gmy, gmz = gx >> (bsh + 1), gy >> (bsh + 1), gz >> (bsh + 1)
                         ux, uy, uz = _clamp(gx >> gsh, _G_MAX), _clamp(gy >> gsh, _G_MAX), _clamp(gz >> gsh, _G_MAX)
                         uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
+                        calm = still >= iso
+                        isolated = calm and pushed
                         low_start = t - win - 1
                         low_last = t - win - 1
             # (the firmware's impact-window sums: impact_sums(), at the decision)
@@ -187,7 +190,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     def close_tail(last: int) -> None:
         """The quiet samples after the last candidate, up to `last`: a window may close."""
         nonlocal pending
-        if pending and prev < last and cross_t + pw <= last:
+        if pending and cross_t + pw <= last:  # (then last > prev: the window was open at prev)
             pending = False
             decide()
 

@@ -282,10 +282,10 @@ def test_a_rebound_series_counts_every_hop_once_it_has_proved_itself():
     sig.hold(1.0, 100)
     ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
     assert [e[0] for e in ev] == peaks  # the first five were held, then counted in order
-    # Five hops are not yet a series (series_min 6): none counts.
+    # Four hops are not yet a series (series_min 5): none counts.
     sig = Signal()
     sig.hold(1.0, 200)
-    sig.hops(5, flight_samples=34)
+    sig.hops(4, flight_samples=34)
     sig.hold(1.0, 100)
     assert run(Detector(None, RATE, 16), sig.samples(), len(sig.z)) == []
 
@@ -293,14 +293,15 @@ def test_a_rebound_series_counts_every_hop_once_it_has_proved_itself():
 def test_a_tilted_landing_breaks_a_series():
     sig = Signal()
     sig.hold(1.0, 200)
-    peaks = sig.hops(10, flight_samples=34, tilt_at=4)  # the fifth lands like a stride
+    peaks = sig.hops(9, flight_samples=34, tilt_at=4)  # the fifth lands like a stride
     sig.hold(1.0, 100)
     ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
-    # Hops 1-4 were held and are dropped with the tilted fifth; 6-10 are five, one short.
+    # Hops 1-4 were held and are dropped with the tilted fifth; 6-9 are four, one short.
     assert ev == []
-    # The same with series_min 5: hops 6-10 form a series and count.
-    ev = run(Detector({"series_min": 5}, RATE, 16), sig.samples(), len(sig.z))
-    assert [e[0] for e in ev] == peaks[5:]
+    # The same with series_min 4: hops 1-4 and hops 6-9 are two series, and count; the
+    # tilted fifth between them does not.
+    ev = run(Detector({"series_min": 4}, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks[:4] + peaks[5:]
 
 
 def test_finish_decides_a_window_open_at_the_end_of_the_stream():
