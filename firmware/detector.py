@@ -63,6 +63,72 @@ G_MAX = const(63)  # gravity clamp, 1/32 g (2 g)
 RATIO_DEN = const(16)  # vertical_ratio is applied as (1 + ratio**2) in 16ths
 
 
+# The detector's state and settings live in two int arrays, so that a call reads and writes
+# them by index (cheap, also for the clip's compiled copy) instead of by attribute name.
+_P_IMP2 = const(0)
+_P_REARM2 = const(1)
+_P_FF2 = const(2)
+_P_REFR = const(3)
+_P_PW = const(4)
+_P_NEED_FLIGHT = const(5)
+_P_MINF = const(6)
+_P_SERF = const(7)
+_P_CTXF = const(8)
+_P_MAXF = const(9)
+_P_LONGF = const(10)
+_P_GAP = const(11)
+_P_WIN = const(12)
+_P_ISO = const(13)
+_P_NSER = const(14)
+_P_VNUM = const(15)
+_P_PUSH = const(16)
+_P_CGAP = const(17)
+_P_BSH = const(18)
+_P_VSH = const(19)
+_P_GSH = const(20)
+_P_DSH = const(21)
+_N_PARAMS = const(22)
+_S_CROSS_T = const(0)  # when the open landing rose above the impact threshold
+_S_LAST_PEAK = const(1)  # peak sample of the last landing emitted
+_S_PEAK = const(2)  # the open landing's peak so far
+_S_PEAK_T = const(3)  # ... and its sample
+_S_AIR = const(4)  # its flight, in samples
+_S_LOW_START = const(5)  # current/last free-fall stretch [low_start, low_last]
+_S_LOW_LAST = const(6)
+_S_BLEFT = const(7)  # gravity: samples left in the current block
+_S_BX = const(8)  # sums of the current block (half-counts)
+_S_BY = const(9)
+_S_BZ = const(10)
+_S_P1X = const(11)  # sums of the block before it
+_S_P1Y = const(12)
+_S_P1Z = const(13)
+_S_P2X = const(14)  # ... and of the one before that
+_S_P2Y = const(15)
+_S_P2Z = const(16)
+_S_GX = const(17)  # at each take-off: gravity (the two blocks' sums)
+_S_GY = const(18)
+_S_GZ = const(19)
+_S_STILL = const(20)  # ... how long the wearer was still before the push-off
+_S_PUSHED = const(21)  # ... whether a push-off came just before
+_S_HI_LAST = const(22)  # movement clusters (samples at the re-arm level): the last such sample
+_S_CL_START = const(23)  # the current cluster's start
+_S_CL_PREV_END = const(24)  # the previous cluster's end
+_S_GMX = const(25)  # the open landing: gravity's mean per sample (half-counts)
+_S_GMY = const(26)
+_S_GMZ = const(27)
+_S_UX = const(28)  # ... gravity's direction in 1/32 g
+_S_UY = const(29)
+_S_UZ = const(30)
+_S_UU = const(31)  # ... its squared length >> UNIT
+_S_SD = const(32)  # ... the impact window's sum of |d|^2
+_S_SV = const(33)  # ... and of (d . u)^2
+_S_ISOLATED = const(34)  # ... its take-off pushed off from stillness (0/1)
+_S_CALM = const(35)  # ... its take-off came after stillness (0/1)
+_S_RUN = const(36)  # vertical landings in a row
+_S_HELD = const(37)  # landings of a series not yet proved (ser_* arrays)
+_N_STATE = const(38)
+
+
 def ms_to_samples(ms, rate_hz):
     return (int(ms) * int(rate_hz) + 500) // 1000
 
@@ -169,6 +235,31 @@ class Detector:
         self.ser_peak = array.array("i", [0] * SERIES_MAX)
         self.ser_air = array.array("i", [0] * SERIES_MAX)
         self.pad = array.array("h", [0, 0, 0])  # finish(): one still sample
+        prm = [0] * _N_PARAMS
+        prm[_P_IMP2] = self.impact_m2
+        prm[_P_REARM2] = self.rearm_m2
+        prm[_P_FF2] = self.freefall_m2
+        prm[_P_REFR] = self.refractory
+        prm[_P_PW] = self.peak_window
+        prm[_P_NEED_FLIGHT] = 1 if self.need_flight else 0
+        prm[_P_MINF] = self.min_flight
+        prm[_P_SERF] = self.series_flight
+        prm[_P_CTXF] = self.context_flight
+        prm[_P_MAXF] = self.max_flight
+        prm[_P_LONGF] = self.long_flight
+        prm[_P_GAP] = self.flight_gap
+        prm[_P_WIN] = self.window
+        prm[_P_ISO] = self.isolation
+        prm[_P_NSER] = self.series_min
+        prm[_P_VNUM] = self.vertical_num
+        prm[_P_PUSH] = self.push
+        prm[_P_CGAP] = self.cluster_gap
+        prm[_P_BSH] = self.block_shift
+        prm[_P_VSH] = self.impact_shift
+        prm[_P_GSH] = self.gravity_shift
+        prm[_P_DSH] = self.impact_dshift
+        self.prm = array.array("i", prm)
+        self.st = array.array("i", [0] * _N_STATE)
         self.reset()
 
     def reset(self):
@@ -177,38 +268,16 @@ class Detector:
         self.n_events = 0
         self.armed = True
         self.pending = False  # inside a landing's peak window
-        self.cross_t = -_FAR  # when the open landing rose above the impact threshold
-        self.last_peak = -_FAR  # peak sample of the last landing emitted
-        self.peak = 0
-        self.peak_t = 0
-        self.air = 0
-        self.low_start = -_FAR  # current/last free-fall stretch [low_start, low_last]
-        self.low_last = -_FAR
-        # Gravity: sums of the current block and the two before it (half-counts).
-        self.block_left = 1 << self.block_shift
-        self.bx = self.by = self.bz = 0
-        self.p1x = self.p1y = self.p1z = 0
-        self.p2x = self.p2y = self.p2z = 0
-        # Taken at each take-off: gravity, and how still the wearer was before the push-off.
-        self.gx = self.gy = self.gz = 0
-        self.still = 0
-        self.pushed = False
-        # Movement clusters (samples at the re-arm level). The stream's start counts as
-        # movement: nothing is known about before it, so nothing there proves stillness.
-        self.hi_last = 0
-        self.cl_start = 0
-        self.cl_prev_end = 0
-        # The open landing: gravity's mean and direction, its impact sums; and the
-        # vertical landings in a row.
-        self.gmx = self.gmy = self.gmz = 0
-        self.ux = self.uy = self.uz = 0
-        self.uu = 0
-        self.sd = 0
-        self.sv = 0
-        self.run = 0
-        self.isolated = False  # the open landing's take-off: pushed off after stillness
-        self.calm = False  # ... after stillness, pushed or not
-        self.held = 0  # vertical landings of a series not yet proved (ser_* arrays)
+        st = self.st
+        for k in range(_N_STATE):
+            st[k] = 0
+        st[_S_CROSS_T] = -_FAR
+        st[_S_LAST_PEAK] = -_FAR
+        st[_S_LOW_START] = -_FAR
+        st[_S_LOW_LAST] = -_FAR
+        st[_S_BLEFT] = 1 << self.block_shift
+        # Movement clusters start at 0: the stream's start counts as movement. Nothing is
+        # known about before it, so nothing there proves stillness.
 
     def feed(self, s, start, end):
         """Process samples start..end-1 of s (x, y, z counts at s[3*i], s[3*i+1], s[3*i+2]).
@@ -217,69 +286,71 @@ class Detector:
         event arrays are full (drain them, then call again from there).
         """
         # Locals, not attributes, inside the loop: cheaper on MicroPython, and no allocation.
-        imp2 = self.impact_m2
-        rearm2 = self.rearm_m2
-        ff2 = self.freefall_m2
-        refr = self.refractory
-        pw = self.peak_window
-        need_flight = self.need_flight
-        minf = self.min_flight
-        serf = self.series_flight
-        ctxf = self.context_flight
-        maxf = self.max_flight
-        longf = self.long_flight
-        gap = self.flight_gap
-        win = self.window
-        iso = self.isolation
-        nser = self.series_min
-        vnum = self.vertical_num
-        push = self.push
-        cgap = self.cluster_gap
-        bsh = self.block_shift
-        vsh = self.impact_shift
+        prm = self.prm
+        st = self.st
+        imp2 = prm[_P_IMP2]
+        rearm2 = prm[_P_REARM2]
+        ff2 = prm[_P_FF2]
+        refr = prm[_P_REFR]
+        pw = prm[_P_PW]
+        need_flight = prm[_P_NEED_FLIGHT]
+        minf = prm[_P_MINF]
+        serf = prm[_P_SERF]
+        ctxf = prm[_P_CTXF]
+        maxf = prm[_P_MAXF]
+        longf = prm[_P_LONGF]
+        gap = prm[_P_GAP]
+        win = prm[_P_WIN]
+        iso = prm[_P_ISO]
+        nser = prm[_P_NSER]
+        vnum = prm[_P_VNUM]
+        push = prm[_P_PUSH]
+        cgap = prm[_P_CGAP]
+        bsh = prm[_P_BSH]
+        vsh = prm[_P_VSH]
         vn = 1 << vsh
-        gsh = self.gravity_shift
-        dsh = self.impact_dshift
+        gsh = prm[_P_GSH]
+        dsh = prm[_P_DSH]
         t = self.t
         armed = self.armed
         pending = self.pending
-        cross_t = self.cross_t
-        last_peak = self.last_peak
-        peak = self.peak
-        peak_t = self.peak_t
-        air = self.air
-        low_start = self.low_start
-        low_last = self.low_last
-        bleft = self.block_left
-        bx = self.bx
-        by = self.by
-        bz = self.bz
-        p1x = self.p1x
-        p1y = self.p1y
-        p1z = self.p1z
-        p2x = self.p2x
-        p2y = self.p2y
-        p2z = self.p2z
-        gx = self.gx
-        gy = self.gy
-        gz = self.gz
-        still = self.still
-        pushed = self.pushed
-        hi_last = self.hi_last
-        cl_start = self.cl_start
-        cl_prev_end = self.cl_prev_end
-        gmx = self.gmx
-        gmy = self.gmy
-        gmz = self.gmz
-        ux = self.ux
-        uy = self.uy
-        uz = self.uz
-        uu = self.uu
-        sd = self.sd
-        sv = self.sv
-        run = self.run
-        isolated = self.isolated
-        calm = self.calm
+        cross_t = st[_S_CROSS_T]
+        last_peak = st[_S_LAST_PEAK]
+        peak = st[_S_PEAK]
+        peak_t = st[_S_PEAK_T]
+        air = st[_S_AIR]
+        low_start = st[_S_LOW_START]
+        low_last = st[_S_LOW_LAST]
+        bleft = st[_S_BLEFT]
+        bx = st[_S_BX]
+        by = st[_S_BY]
+        bz = st[_S_BZ]
+        p1x = st[_S_P1X]
+        p1y = st[_S_P1Y]
+        p1z = st[_S_P1Z]
+        p2x = st[_S_P2X]
+        p2y = st[_S_P2Y]
+        p2z = st[_S_P2Z]
+        gx = st[_S_GX]
+        gy = st[_S_GY]
+        gz = st[_S_GZ]
+        still = st[_S_STILL]
+        pushed = st[_S_PUSHED]
+        hi_last = st[_S_HI_LAST]
+        cl_start = st[_S_CL_START]
+        cl_prev_end = st[_S_CL_PREV_END]
+        gmx = st[_S_GMX]
+        gmy = st[_S_GMY]
+        gmz = st[_S_GMZ]
+        ux = st[_S_UX]
+        uy = st[_S_UY]
+        uz = st[_S_UZ]
+        uu = st[_S_UU]
+        sd = st[_S_SD]
+        sv = st[_S_SV]
+        run = st[_S_RUN]
+        isolated = st[_S_ISOLATED]
+        calm = st[_S_CALM]
         n_ev = self.n_events
         ev_index = self.ev_index
         ev_peak = self.ev_peak
@@ -288,7 +359,7 @@ class Detector:
         ser_index = self.ser_index
         ser_peak = self.ser_peak
         ser_air = self.ser_air
-        held = self.held
+        held = st[_S_HELD]
         blk = 1 << bsh
 
         # Fast path bounds: while armed with no peak open, a sample between free fall and
@@ -352,10 +423,10 @@ class Detector:
                     gz = p1z + p2z
                     if t - hi_last <= push:
                         still = cl_start - cl_prev_end
-                        pushed = True
+                        pushed = 1
                     else:
                         still = t - hi_last
-                        pushed = False
+                        pushed = 0
                 low_last = t
             elif m >= rearm2:
                 if t - hi_last > cgap:  # a new movement starts
@@ -446,12 +517,12 @@ class Detector:
                         uu = (ux * ux + uy * uy + uz * uz) >> UNIT
                         # Its take-off's context, kept: a dip in the landing's ringing may
                         # start another free fall before the decision.
-                        calm = False  # still before: a series, if any, is over
+                        calm = 0  # still before: a series, if any, is over
                         if still >= iso:
-                            calm = True
-                        isolated = False  # ... and it pushed off from that stillness
+                            calm = 1
+                        isolated = 0  # ... and it pushed off from that stillness
                         if calm and pushed:
-                            isolated = True
+                            isolated = 1
                         sd = 0
                         sv = 0
                         # This flight is used up: it cannot justify a second landing.
@@ -491,44 +562,44 @@ class Detector:
         self.t = t
         self.armed = armed
         self.pending = pending
-        self.cross_t = cross_t
-        self.last_peak = last_peak
-        self.peak = peak
-        self.peak_t = peak_t
-        self.air = air
-        self.low_start = low_start
-        self.low_last = low_last
-        self.block_left = bleft
-        self.bx = bx
-        self.by = by
-        self.bz = bz
-        self.p1x = p1x
-        self.p1y = p1y
-        self.p1z = p1z
-        self.p2x = p2x
-        self.p2y = p2y
-        self.p2z = p2z
-        self.gx = gx
-        self.gy = gy
-        self.gz = gz
-        self.still = still
-        self.pushed = pushed
-        self.hi_last = hi_last
-        self.cl_start = cl_start
-        self.cl_prev_end = cl_prev_end
-        self.gmx = gmx
-        self.gmy = gmy
-        self.gmz = gmz
-        self.ux = ux
-        self.uy = uy
-        self.uz = uz
-        self.uu = uu
-        self.sd = sd
-        self.sv = sv
-        self.run = run
-        self.isolated = isolated
-        self.calm = calm
-        self.held = held
+        st[_S_CROSS_T] = cross_t
+        st[_S_LAST_PEAK] = last_peak
+        st[_S_PEAK] = peak
+        st[_S_PEAK_T] = peak_t
+        st[_S_AIR] = air
+        st[_S_LOW_START] = low_start
+        st[_S_LOW_LAST] = low_last
+        st[_S_BLEFT] = bleft
+        st[_S_BX] = bx
+        st[_S_BY] = by
+        st[_S_BZ] = bz
+        st[_S_P1X] = p1x
+        st[_S_P1Y] = p1y
+        st[_S_P1Z] = p1z
+        st[_S_P2X] = p2x
+        st[_S_P2Y] = p2y
+        st[_S_P2Z] = p2z
+        st[_S_GX] = gx
+        st[_S_GY] = gy
+        st[_S_GZ] = gz
+        st[_S_STILL] = still
+        st[_S_PUSHED] = pushed
+        st[_S_HI_LAST] = hi_last
+        st[_S_CL_START] = cl_start
+        st[_S_CL_PREV_END] = cl_prev_end
+        st[_S_GMX] = gmx
+        st[_S_GMY] = gmy
+        st[_S_GMZ] = gmz
+        st[_S_UX] = ux
+        st[_S_UY] = uy
+        st[_S_UZ] = uz
+        st[_S_UU] = uu
+        st[_S_SD] = sd
+        st[_S_SV] = sv
+        st[_S_RUN] = run
+        st[_S_ISOLATED] = isolated
+        st[_S_CALM] = calm
+        st[_S_HELD] = held
         self.n_events = n_ev
         return i
 
@@ -542,9 +613,10 @@ class Detector:
             if self.n_events > EVENT_CAPACITY - self.series_min:
                 return False  # feed() would stop: no room for what this decision may emit
             sh = self.block_shift + 1
-            pad[0] = (self.gx >> sh) << 1
-            pad[1] = (self.gy >> sh) << 1
-            pad[2] = (self.gz >> sh) << 1
+            st = self.st
+            pad[0] = (st[_S_GX] >> sh) << 1
+            pad[1] = (st[_S_GY] >> sh) << 1
+            pad[2] = (st[_S_GZ] >> sh) << 1
             self.feed(pad, 0, 1)
             k -= 1
         return True

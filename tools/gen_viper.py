@@ -39,7 +39,7 @@ from micropython import const
 def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defined]  # noqa: F821
 '''
 
-ARRAYS = ("ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air")
+ARRAYS = ("prm", "st", "ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air")
 BOOLS = ("armed", "pending", "pushed", "isolated", "calm")
 
 
@@ -62,7 +62,7 @@ def generate(reference: str) -> str:
 
     # Constants the loop uses, with the reference's values (private consts are not importable).
     code = re.sub(r"#.*", "", body)
-    used = sorted(set(re.findall(r"\b(_[A-Z][A-Z_]+|[A-Z][A-Z_]*[A-Z])\b", code)))
+    used = sorted(set(re.findall(r"\b(_[A-Z][A-Z0-9_]+|[A-Z][A-Z0-9_]*[A-Z0-9])\b", code)))
     consts = []
     for name in used:
         m = re.search(rf"^{name} = const\((.+?)\)", reference, re.M)
@@ -85,6 +85,15 @@ def generate(reference: str) -> str:
         else:
             out.append(ln)
     body = "\n".join(out)
+    # Loads from the settings and state arrays. The settings are never negative. State values
+    # can be (times long ago, signed sums), and a ptr32 load is the 32-bit word: signed as it
+    # is on the clip, but zero-extended on a 64-bit host (the unix port the tests run on), so
+    # there a negative value is brought back by subtracting 2**32 (never taken on the clip;
+    # k32 is a variable so that the compiler does not fold 2**32 into a constant).
+    body = re.sub(r"^(        \w+) = prm\[(\w+)\]$", r"\1 = int(prm[\2])", body, flags=re.M)
+    body = re.sub(r"^        (\w+) = st\[(\w+)\]$",
+                  r"        \1 = int(st[\2])\n        if (\1 >> 16) >= 0x8000:\n            \1 -= k32 * k32", body, flags=re.M)
+    body = body.replace("        st = ptr32(det.st)", "        k32 = 0x10000\n        st = ptr32(det.st)", 1)
     body = _replace(body, "        # Locals, not attributes, inside the loop: cheaper on MicroPython, and no allocation.\n", "")
     body = _replace(
         body,
