@@ -23,10 +23,11 @@ from daily import Daily
 from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
 from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
+from forces import Forces
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
-VERSION = "0.2.0"
-VERSION_TUPLE = (0, 2, 0)
+VERSION = "0.3.0"
+VERSION_TUPLE = (0, 3, 0)
 
 
 def load_config():
@@ -74,6 +75,7 @@ class App:
         self.config_errors = list(config_errors)
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
+        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH)
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
         self.samples = array.array("h", bytes(_WAKE_BURSTS * _BATCH * SAMPLE_BYTES))
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
@@ -111,6 +113,7 @@ class App:
         self.power.light_sleep = cfg["sleep"]
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
+        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH)
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None  # reconfigured (rate, range) when counting starts
 
@@ -249,6 +252,7 @@ class App:
         self.next_battery_ms = 0
         self.session_open = True
         self.det.reset()
+        self.forces.reset()
         log = self.log
         if self.sessions > 0x3FF and log:
             # Session ids hold 10 bits of session number: the 1024th session of a boot
@@ -287,6 +291,7 @@ class App:
             return
         self.session_open = False
         self.drain_detector(True)
+        self.forces.resolve(self.log, True)
         if self.log:
             self.log.end_session(self.session_samples, self.fifo_overflows, reason, self.qualifying)
         try:
@@ -317,12 +322,14 @@ class App:
                 break
             j += 24
         det = self.det
+        self.forces.add(self.samples, n)
         i = 0
         while i < n:
             i = feed_native(det, self.samples, i, n)  # type: ignore[arg-type]  # Detector.feed, compiled (tested equal)
             if det.n_events:
                 self.take_events()
         self.session_samples += n
+        self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
         if self.log:
             self.log.tick(det.t)
         if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
@@ -338,6 +345,7 @@ class App:
             self.last_active_ms = det.ev_index[k] * 1000 // self.rate_hz
             if log:
                 log.add_jump(det.ev_index[k], det.ev_air[k], peak_mg)
+                self.forces.landed(det.ev_index[k])
             if peak_mg >= self.daily.qualify_mg:
                 self.qualifying += 1
                 try:

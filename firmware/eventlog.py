@@ -101,8 +101,8 @@ class EventLog:
                     self.sessions += 1
                     self.open_id = sid
                     self.open_jumps = 0
-                elif t == lf.T_JUMPS:
-                    k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // lf.JUMP_BYTES
+                elif t == lf.T_JUMPS or t == lf.T_JUMPS_V1:
+                    k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // lf.jump_bytes(t)
                     self.jumps += k
                     if sid == self.open_id:
                         self.open_jumps += k
@@ -226,9 +226,10 @@ class EventLog:
         self.flush()
         self._checkpoint()
 
-    def add_jump(self, t, air, peak_mg):
-        """Log one landing: t = sample index from session start. Allocation-free until the
-        flush it may trigger."""
+    def add_jump(self, t, air, peak_mg, fpeak=0):
+        """Log one landing: t = sample index from session start; fpeak its filtered peak
+        (impact.py), 0 until set_force() fills it in. Allocation-free until the flush it
+        may trigger."""
         self.session_jumps += 1
         if self.full:
             self.unlogged += 1
@@ -245,11 +246,30 @@ class EventLog:
         lf.put_u32(b, o, t)
         lf.put_u16(b, o + 4, air if air < 65535 else 65535)
         lf.put_u16(b, o + 6, peak_mg if peak_mg < 65535 else 65535)
+        lf.put_u16(b, o + 8, fpeak)
         self.jn += 1
         if self.on_pending is not None:
             self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
         if self.jn >= self.flush_jumps:
             self.flush()
+
+    def set_force(self, t, fpeak):
+        """Fill in the filtered peak of the jump at sample t, if it is still in RAM (its
+        window of samples completes after the jump is logged). Returns False if that jump
+        was flushed already: it keeps 0, 'not computed'."""
+        if self.jrec < 0:
+            return False
+        b = self.buf
+        k = self.jn - 1
+        while k >= 0:
+            o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
+            if lf.get_u32(b, o) == t:
+                lf.put_u16(b, o + 8, fpeak)
+                if self.on_pending is not None:
+                    self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+                return True
+            k -= 1
+        return False
 
     def tick(self, t):
         """Called each wake with the session's sample index: flushes jumps older than the

@@ -66,8 +66,8 @@ def recover(log, pending=None):
         # Those later than the last jump on flash: a flush that a reset interrupted after
         # writing leaves them in both places, and they are written once.
         saved = lf.pending_jumps(pending, closed, _last_jump_t(data, closed))
-        for t, air, peak in saved:  # jumps a reset caught in RAM, kept in RTC memory
-            log.add_jump(t, air, peak)
+        for t, air, peak, fpeak in saved:  # jumps a reset caught in RAM, kept in RTC memory
+            log.add_jump(t, air, peak, fpeak)
         if saved:
             jumps = log.session_jumps
             log.note("log: %d jumps kept in RTC memory through a reset were written" % len(saved))
@@ -86,10 +86,11 @@ def _last_jump_t(data, sid):
         size = lf.check(data, o, len(data))
         if size == 0:
             break
-        if data[o + 1] == lf.T_JUMPS and lf.get_u32(data, o + lf.HEADER) == sid:
-            k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // lf.JUMP_BYTES
+        jb = lf.jump_bytes(data[o + 1])
+        if jb and lf.get_u32(data, o + lf.HEADER) == sid:
+            k = (size - lf.OVERHEAD - lf.JUMPS_HEAD) // jb
             if k:
-                last = lf.get_u32(data, o + lf.HEADER + lf.JUMPS_HEAD + (k - 1) * lf.JUMP_BYTES)
+                last = lf.get_u32(data, o + lf.HEADER + lf.JUMPS_HEAD + (k - 1) * jb)
         o += size
     return last
 
@@ -127,7 +128,7 @@ def _newest_boot(data):
         size = lf.check(data, o, len(data))
         if size == 0:
             break
-        if data[o + 1] in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_SESSION_END):
+        if data[o + 1] in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END):
             b = lf.get_u32(data, o + lf.HEADER) >> 10
             if b > boot:
                 boot = b

@@ -25,11 +25,16 @@ OVERHEAD = const(12)
 MAX_PAYLOAD = const(1024)
 
 T_SESSION_START = const(0x10)
-T_JUMPS = const(0x11)
+T_JUMPS_V1 = const(0x11)  # written by firmware 0.1-0.2: jumps without the filtered peak
+T_JUMPS = const(0x13)
 T_SESSION_END = const(0x12)
 T_NOTE = const(0x20)
 
-JUMP_BYTES = const(8)  # offset u32 (samples from session start), air u16 (samples), peak u16 (mg)
+# A jump: offset u32 (samples from session start), air u16 (samples), peak u16 (mg), then
+# the 20 Hz filtered peak u16 (mg; bit 15 set: an axis reached the sensor's range, so the
+# force is a lower bound; 0: not computed).
+JUMP_BYTES = const(10)
+JUMP_BYTES_V1 = const(8)
 JUMPS_HEAD = const(4)  # session id u32, then the jumps
 START_BYTES = const(34)  # ... then qualify mg u16, daily target u16 (firmware 0.2)
 START_BYTES_V1 = const(30)  # written by firmware 0.1: without the daily-target settings
@@ -99,7 +104,7 @@ def check(b, o, end):
 # Jumps not yet written, mirrored in RTC memory (eventlog.on_pending, written by app.py, read
 # back by logboot.py): "JP", session id u32, count u8, a pad byte, then the jumps in the
 # JUMPS record's layout. PENDING_BYTES holds a full JUMPS record's worth.
-PENDING_BYTES = const(264)  # 8 + 32 * JUMP_BYTES
+PENDING_BYTES = const(328)  # 8 + 32 * JUMP_BYTES
 
 
 def put_pending(mem, o, sid, buf, at, n):
@@ -115,8 +120,17 @@ def put_pending(mem, o, sid, buf, at, n):
     mem[o + 8 : o + 8 + k] = buf[at : at + k]
 
 
+def jump_bytes(rtype):
+    """Bytes per jump in a JUMPS record of this type (0: not a JUMPS record)."""
+    if rtype == T_JUMPS:
+        return JUMP_BYTES
+    if rtype == T_JUMPS_V1:
+        return JUMP_BYTES_V1
+    return 0
+
+
 def pending_jumps(block, sid, after_t):
-    """(t, air, peak) of the block's jumps of session sid later than after_t."""
+    """(t, air, peak, filtered peak) of the block's jumps of session sid later than after_t."""
     out = []  # type: list
     if not block or len(block) < 8 or block[0] != 0x4A or block[1] != 0x50 or get_u32(block, 2) != sid:
         return out
@@ -126,7 +140,7 @@ def pending_jumps(block, sid, after_t):
             break
         t = get_u32(block, o)
         if t > after_t:
-            out.append((t, get_u16(block, o + 4), get_u16(block, o + 6)))
+            out.append((t, get_u16(block, o + 4), get_u16(block, o + 6), get_u16(block, o + 8)))
     return out
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import FW_TESTS, run_micropython
 from jumpclip.fw import load
+from jumpclip import logread
 from jumpclip.logread import read_files
 
 eventlog = load("eventlog")
@@ -59,8 +60,19 @@ def test_reader_gets_everything_back(tmp_path):
     assert c.damage == [] and c.foreign == [] and len([n for n in files if n.endswith(".log")]) > 2
 
 
-def test_jump_payload_is_eight_bytes():
-    assert lf.JUMP_BYTES == 8
+def test_jump_payload_is_ten_bytes_and_old_records_still_read():
+    # firmware 0.3 adds the 20 Hz filtered peak (2 bytes); 0.1-0.2 wrote 8-byte jumps.
+    assert lf.JUMP_BYTES == 10 and lf.jump_bytes(lf.T_JUMPS) == 10 and lf.jump_bytes(lf.T_JUMPS_V1) == 8
+    buf = bytearray(64)
+    p = lf.HEADER
+    lf.put_u32(buf, p, 1025)
+    lf.put_u32(buf, p + 4, 400)  # t
+    lf.put_u16(buf, p + 8, 60)  # air
+    lf.put_u16(buf, p + 10, 4200)  # peak mg
+    size = lf.seal(buf, 0, lf.T_JUMPS_V1, lf.JUMPS_HEAD + 8, 7)
+    c = logread.LogContents()
+    logread.parse_segment(bytes(buf[:size]), "00000007.log", c, set())
+    assert [(j.t_samples, j.air_samples, j.peak_mg, j.filtered) for j in c.jumps] == [(400, 60, 4200, 0)]
 
 
 def record_spans(data):

@@ -62,6 +62,9 @@ EQUIVALENT: dict[str, str] = {
                "exactly at ff2 never reaches it",
     "m_all < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
                    "(see 'quiet_lo <= m')",
+    "run < nser": "run saturates at series_min; one more changes no comparison (every use is run >= nser)",
+    "k > 0": "finish()'s safety bound on still samples: a window closes within peak_window + 1 of them and a landing "
+             "they open within as many more, so the bound (2 * peak_window + 2) is never reached",
 }
 # Clamps: at equality, clamping or not gives the same value.
 for _v, _lim in [(v, "D_MAX") for v in ("dx", "dy", "dz")] + [(v, "G_MAX") for v in ("ux", "uy", "uz")] + [("v", "lim")]:
@@ -249,8 +252,13 @@ def corpus(seed: int = 7, per_config: int = 400) -> list[tuple[dict, np.ndarray]
             rows += sig + rest
         for _ in range(per_config):
             rows += signal(det, rng) + rest
-        # A stream that ends inside an open peak window: finish() decides it.
-        rows += templates(det)[0][: -2]
+        # Streams that end inside an open peak window, or exactly where it closes: finish()
+        # decides it. The second stands at the impact level first, so that finish()'s still
+        # samples (the gravity before take-off) are themselves at the impact level.
+        rows += templates(det)[0][: -2] + rest
+        high = sample_at(det.impact_m2 + det.impact_m2 // 2)
+        rows += [high] * (4 << det.block_shift) + [sample_at(det.freefall_m2 - 1)] * (det.series_flight + 2) \
+            + [sample_at(det.impact_m2 * 2)] + [sample_at((det.freefall_m2 + det.rearm_m2) // 2)] * det.peak_window
         sets.append((cfg, np.array(rows, dtype=np.int16)))
     return sets
 
@@ -267,11 +275,19 @@ def finish_when_full(det_module) -> tuple:
     window open, then finish(): it must say False (drain first), as the reference does."""
     det = det_module.Detector({"flight": False, "refractory_ms": 0, "peak_window_ms": 10}, 200, 16)
     imp, quiet = sample_at(det.impact_m2 * 2), sample_at((det.freefall_m2 + det.rearm_m2) // 2)
-    rows = [imp, quiet] * (det_module.EVENT_CAPACITY + 2)  # each rise closes the window before and opens one
+    rows = ([imp] + [quiet] * (det.peak_window + 1)) * (det_module.EVENT_CAPACITY + 2)  # one landing each
     flat = __import__("array").array("h", np.array(rows, dtype=np.int16).tobytes())
     try:
         stop = det.feed(flat, 0, len(rows))
-        return stop, det.n_events, det.finish(), det.n_events, det.pending
+        full = (stop, det.n_events, det.finish(), det.n_events, det.pending)
+        # Exactly as many events as a decision may still add, with one window open: finish()
+        # has room and must decide it (True), not ask for a drain.
+        det.reset()
+        room = det_module.EVENT_CAPACITY - det.series_min
+        rows = ([imp] + [quiet] * (det.peak_window + 1)) * room + [imp, quiet]
+        flat = __import__("array").array("h", np.array(rows, dtype=np.int16).tobytes())
+        stop = det.feed(flat, 0, len(rows))
+        return full + (stop, det.n_events, det.finish(), det.n_events, det.pending)
     except Exception as e:
         return ("raised", type(e).__name__)
 

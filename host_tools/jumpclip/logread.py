@@ -38,6 +38,7 @@ class Jump:
     t_samples: int  # from session start
     air_samples: int
     peak_mg: int
+    filtered: int = 0  # 20 Hz filtered peak, mg, with bit 15 = clipped (impact.py); 0: none
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,13 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
                 lf.get_u16(b, p + 32) if settings else None,
             )
         )
-    elif t == lf.T_JUMPS and length >= lf.JUMPS_HEAD:
+    elif lf.jump_bytes(t) and length >= lf.JUMPS_HEAD:
         sid = lf.get_u32(b, p)
-        for k in range((length - lf.JUMPS_HEAD) // lf.JUMP_BYTES):
-            q = p + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
-            out.jumps.append(Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6)))
+        jb = lf.jump_bytes(t)
+        for k in range((length - lf.JUMPS_HEAD) // jb):
+            q = p + lf.JUMPS_HEAD + k * jb
+            fpeak = lf.get_u16(b, q + 8) if jb == lf.JUMP_BYTES else 0
+            out.jumps.append(Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6), fpeak))
     elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
         out.ends.append(
             SessionEnd(

@@ -20,7 +20,7 @@ from . import fastpath, replay, score
 from .sim import feed
 from .traces import read_trace
 
-DEFAULT_GRID = "freefall_g=0.45,0.5,0.55,0.6;min_flight_ms=130,150,170,190,210;flight_gap_ms=10,20,30,40,50"
+DEFAULT_GRID = "min_flight_ms=80,100,120;series_flight_ms=120,140,160;series_min=4,5,6;vertical_ratio=0.5,0.6,0.7"
 
 
 class TuneError(Exception):

@@ -1,0 +1,187 @@
+# The landing's peak acceleration as the force model expects it: the resultant of the three
+# axes, each low-pass filtered at 20 Hz by a 4th-order Butterworth filter run forwards and
+# backwards (zero phase). That is the preprocessing the model was fitted on: impactr's
+# filter_acc() defaults (order 4, cut-off 20 Hz, scipy.signal.butter + filtfilt on each
+# axis), then use_resultant() (impactr, R/filter.R; Veras et al., see loading.py).
+#
+# It runs once per landing, on a window of raw counts around the detector's landing peak,
+# kept apart from the detector's own signal so that detection does not change. Integer math
+# only, with preallocated buffers: the clip and the desktop compute the same value, and no
+# value leaves the ESP32's 31-bit small ints. tests/test_impact.py measures it against
+# scipy's sosfiltfilt on the real recordings.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):  # type: ignore[no-redef,misc]
+        return x
+
+
+WINDOW_MS = const(120)  # raw counts this long before and after the landing peak
+PEAK_MS = const(40)  # the filtered peak is the largest resultant this close to the raw one
+PAD = const(15)  # odd-extension padding at each end: scipy's padlen for this filter (3 * 5 taps)
+Q = const(14)  # coefficients in Q14
+CLIPPED = const(0x8000)  # flag bit of the stored value: an axis reached the sensor's range
+
+# Denominator coefficients (a1, a2) of the two second-order sections of
+# scipy.signal.butter(4, 20 / (rate / 2), output="sos"), in Q14, per sample rate. Each
+# section's numerator is g * (1, 2, 1) with g chosen for unity gain at 0 Hz, computed exactly
+# from a1 and a2 below. tests/test_impact.py recomputes this table with scipy.
+SECTIONS = {
+    100: (-5390, 1058, -7424, 7640),
+    125: (-9864, 2024, -13270, 8382),
+    200: (-17180, 4852, -21642, 10367),
+    250: (-19871, 6292, -24245, 11283),
+    500: (-25809, 10262, -28980, 13536),
+    1000: (-29136, 12983, -31022, 14884),
+}
+
+LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
+
+
+def ms_to_samples(ms, rate_hz):
+    return (int(ms) * int(rate_hz) + 500) // 1000
+
+
+def isqrt(n):
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x
+
+
+class ImpactPeak:
+    """peak(win) -> the filtered peak in milli-g, with CLIPPED set if any axis reached the
+    sensor's range near the landing. win holds 2 * half + 1 samples (x, y, z counts, int16),
+    the landing peak in the middle."""
+
+    def __init__(self, rate_hz=200, range_g=16):
+        import array
+
+        self.rate_hz = rate_hz
+        self.half = ms_to_samples(WINDOW_MS, rate_hz)
+        self.near = ms_to_samples(PEAK_MS, rate_hz)
+        self.n = 2 * self.half + 1
+        self.lsb_quarter = LSB_PER_G[range_g] >> 2
+        a = SECTIONS[rate_hz]
+        self.a = array.array("i", a)
+        self.ext = array.array("i", [0] * (self.n + 2 * PAD))  # one axis, padded
+        self.out = array.array("i", [0] * (3 * self.n))  # filtered axes, interleaved
+        self.win = array.array("h", [0] * (3 * self.n))  # the caller fills this
+
+    def _filter_axis(self, win, axis):
+        """One axis of win, filtered forwards then backwards, into out[axis::3]."""
+        n = self.n
+        ext = self.ext
+        # Quarter counts (8192 at full range): with the filter's overshoot, every product
+        # below stays under 2**30 at every rate. Odd extension at each end, as filtfilt pads.
+        first = win[axis] >> 2
+        last = win[3 * (n - 1) + axis] >> 2
+        k = 0
+        while k < n:
+            ext[PAD + k] = win[3 * k + axis] >> 2
+            k += 1
+        k = 1
+        while k <= PAD:
+            ext[PAD - k] = 2 * first - ext[PAD + k]
+            ext[PAD + n - 1 + k] = 2 * last - ext[PAD + n - 1 - k]
+            k += 1
+        # Clamp the extension to what a sensor can read: keeps every product below 2**30.
+        k = 0
+        m = n + 2 * PAD
+        while k < m:
+            if ext[k] > 8192:
+                ext[k] = 8192
+            elif ext[k] < -8192:
+                ext[k] = -8192
+            k += 1
+        self._pass(0, 1)
+        self._pass(m - 1, -1)
+        out = self.out
+        k = 0
+        while k < n:
+            out[3 * k + axis] = ext[PAD + k]
+            k += 1
+
+    def _pass(self, start, step):
+        """Both sections over ext, in place, from start in direction step; each starts in its
+        steady state for the first value (scipy's sosfilt_zi times that value)."""
+        ext = self.ext
+        a = self.a
+        m = len(ext)
+        s = 0
+        while s < 2:
+            a1 = a[2 * s]
+            a2 = a[2 * s + 1]
+            g4 = (1 << Q) + a1 + a2  # 4 * g in Q14: the numerator's exact unity-gain weight
+            v = ext[start]
+            x1 = v
+            x2 = v
+            y1 = v
+            y2 = v
+            i = start
+            k = 0
+            while k < m:
+                x0 = ext[i]
+                y0 = ((g4 * (x0 + 2 * x1 + x2)) >> 2) - a1 * y1 - a2 * y2
+                y0 = y0 >> Q
+                ext[i] = y0
+                x2 = x1
+                x1 = x0
+                y2 = y1
+                y1 = y0
+                i += step
+                k += 1
+            s += 1
+
+    def peak(self, win):
+        axis = 0
+        while axis < 3:
+            self._filter_axis(win, axis)
+            axis += 1
+        out = self.out
+        c = self.half
+        best = 0
+        k = c - self.near
+        while k <= c + self.near:
+            x = out[3 * k]
+            y = out[3 * k + 1]
+            z = out[3 * k + 2]
+            m = x * x + y * y + z * z
+            if m > best:
+                best = m
+            k += 1
+        mg = isqrt(best) * 1000 // self.lsb_quarter
+        if mg > 0x7FFF:
+            mg = 0x7FFF
+        # Clipped: a raw axis at either rail within PEAK_MS of the peak.
+        k = 3 * (c - self.near)
+        end = 3 * (c + self.near + 1)
+        while k < end:
+            v = win[k]
+            if v >= 32767 or v <= -32768:
+                return mg | CLIPPED
+            k += 1
+        return mg
+
+
+def window_from(counts_at, index, n_samples, half, win):
+    """Fill win with samples index-half .. index+half; outside 0 .. n_samples-1 the nearest
+    sample is repeated. counts_at(i, axis) reads sample i. (The desktop's way in; the clip
+    copies from its ring of recent samples with the same rule.)"""
+    k = 0
+    i = index - half
+    while k < 2 * half + 1:
+        j = i if i >= 0 else 0
+        if j > n_samples - 1:
+            j = n_samples - 1
+        win[3 * k] = counts_at(j, 0)
+        win[3 * k + 1] = counts_at(j, 1)
+        win[3 * k + 2] = counts_at(j, 2)
+        k += 1
+        i += 1
