@@ -19,7 +19,7 @@ from micropython import const
 import lease
 import logformat as lf
 import ui
-from daily import Daily
+from daily import ENOUGH, TARGET, Daily
 from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
 from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
@@ -97,7 +97,7 @@ class App:
         self.next_heartbeat_ms = _HEARTBEAT_MS
         self.next_battery_ms = 0
         self.pattern = None  # LED pattern to start at the next housekeeping
-        self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"])
+        self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"], cfg["bout_gap_min"] * 60, cfg["bout_size"])
         self.daily_loaded = False
         self.woke = None
 
@@ -373,9 +373,14 @@ class App:
 
         rtc = self.rtc
         mem = rtc.memory()
-        reached = self.daily.add(peak_mg, mem, time.time())
+        flags = self.daily.add(peak_mg, mem, time.time())
         rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
-        if reached:
+        if flags & ENOUGH:
+            bo = self.daily.bouts
+            self.note("bout %d: %d qualifying landings, enough for now: more adds little until you have rested (hours)"
+                      % (bo.count, bo.current))
+            self.pattern = ui.ENOUGH_FOR_NOW
+        if flags & TARGET:
             self.note("daily target reached: %d qualifying impacts" % self.daily.count)
             self.pattern = ui.TARGET_REACHED
 
@@ -433,7 +438,7 @@ class App:
             self.note("button: session ended; hold again to start the next", False)
             self.deep_sleep(lf.END_BUTTON, WAKE_BUTTON)
         elif g == ui.PRESS:
-            self.pattern = ui.count_pattern(max(1, self.daily.count // 10))
+            self.pattern = ui.progress_pattern(self.daily.count, self.daily.bouts.count)
         elif g == ui.DOUBLE:
             mv = self.battery_mv()
             self.pattern = ui.count_pattern(1 + max(0, min(4, (mv - 3400) // 200)))
@@ -533,7 +538,7 @@ class App:
             self.load_daily()
         except Exception as e:  # the daily count is a nicety: never let it stop counting
             self.note("daily target state unreadable (%r); starting today at 0" % e)
-            self.daily = Daily(self.daily.qualify_mg, self.daily.target)
+            self.daily = Daily(self.daily.qualify_mg, self.daily.target, self.daily.bouts.gap_s, self.daily.bouts.size)
         if not self.connect_sensor() or self.host_waiting():
             self.note("the host took over before counting started", False)
             return

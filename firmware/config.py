@@ -41,6 +41,10 @@ SCHEMA = {  # type: dict
     # Bone loading (README: sources): landings at least this hard count towards the target.
     "qualify_g": (3.9, "f", (1.5, 15.0)),
     "daily_target": (50, "i", (1, 1000)),
+    # Bouts (bouts.py: sources): a break this long starts a new bout; a bout this big has
+    # done its work (the LED says "enough for now").
+    "bout_gap_min": (30, "i", (1, 480)),
+    "bout_size": (40, "i", (5, 500)),
     # Power.
     "idle_min": (10, "i", (0, 240)),  # no landing and no motion this long: deep sleep (0: never)
     "low_battery_mv": (3400, "i", (3000, 4000)),

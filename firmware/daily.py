@@ -8,13 +8,22 @@
 import json
 import os
 
+from bouts import Bouts
+
 # RTC memory layout (bytes): 0-5 "JCRTC1" once a host set the clock; 6-9 time-zone offset
-# (s, signed); 10-11 "JD"; 12-15 day key (signed); 16 flags; 17-18 count. Offsets 0-9 belong
-# to syncserver.set_time; from 32 on, the jumps not yet written (logformat.put_pending).
+# (s, signed); 10-11 "JD"; 12-15 day key (signed); 16 flags; 17-18 count; 19 bouts today;
+# 20-21 landings in the current bout; 22-25 time of the last qualifying landing (signed,
+# -2**31: none). Offsets 0-9 belong to syncserver.set_time; from 32 on, the jumps not yet
+# written (logformat.put_pending).
 RTC_MAGIC = b"JCRTC1"
 _BLOCK = 10
 _ROLLING = 1
 _ANNOUNCED = 2
+_CUED = 4
+_SIZE = 26  # bytes of the block (from 0)
+_NONE = -(1 << 31)
+TARGET = 1  # add(): the day's target was just reached
+ENOUGH = 2  # add(): the current bout just reached its useful size
 DAY_S = 86400
 
 
@@ -32,13 +41,18 @@ def _put_i32(b, o, v):
 
 
 class Daily:
-    def __init__(self, qualify_mg, target):
+    def __init__(self, qualify_mg, target, bout_gap_s=1800, bout_size=40):
         self.qualify_mg = qualify_mg
         self.target = target
         self.key = None  # local day number, or the rolling window's start (device seconds)
         self.rolling = True
         self.count = 0
         self.announced = False
+        self.bouts = Bouts(bout_gap_s, bout_size)
+
+    def _new_day(self, key):
+        self.key, self.count, self.announced = key, 0, False
+        self.bouts.reset()
 
     # --- the day ---
     def clock(self, mem, now_s):
@@ -56,52 +70,69 @@ class Daily:
                 self.key = today  # the clock was set meanwhile: the window becomes today
             self.rolling = False
             if self.key != today:
-                self.key, self.count, self.announced = today, 0, False
+                self._new_day(today)
         else:
             self.rolling = True
             if self.key is not None and not (0 <= now_s - self.key < DAY_S):
-                self.key, self.count, self.announced = None, 0, False
+                self._new_day(None)
 
     def add(self, peak_mg, mem, now_s):
-        """Count a landing. True exactly once a day: when the target is reached."""
+        """Count a landing. Returns flags: TARGET exactly once a day, when the target is
+        reached; ENOUGH once per bout, when it reaches its useful size."""
         if peak_mg < self.qualify_mg:
-            return False
+            return 0
         self.roll(mem, now_s)
         if self.key is None:
             self.key = now_s  # a rolling window starts with its first qualifying impact
         self.count += 1
+        flags = ENOUGH if self.bouts.add(now_s) else 0
         if self.count >= self.target and not self.announced:
             self.announced = True
-            return True
-        return False
+            flags |= TARGET
+        return flags
 
     # --- keeping it ---
     def to_rtc(self, mem):
         """The daily block written into RTC memory (returns the new contents)."""
-        b = bytearray(max(len(mem), 19))
+        b = bytearray(max(len(mem), _SIZE))
         b[: len(mem)] = mem
         b[_BLOCK] = 0x4A  # "J"
         b[_BLOCK + 1] = 0x44  # "D"
-        _put_i32(b, 12, self.key if self.key is not None else -(1 << 31))
-        b[16] = (_ROLLING if self.rolling else 0) | (_ANNOUNCED if self.announced else 0)
+        _put_i32(b, 12, self.key if self.key is not None else _NONE)
+        bo = self.bouts
+        b[16] = (_ROLLING if self.rolling else 0) | (_ANNOUNCED if self.announced else 0) | (_CUED if bo.cued else 0)
         b[17] = self.count & 0xFF
         b[18] = (self.count >> 8) & 0xFF
+        b[19] = bo.count if bo.count < 255 else 255
+        b[20] = bo.current & 0xFF
+        b[21] = (bo.current >> 8) & 0xFF
+        _put_i32(b, 22, bo.last_s if bo.last_s is not None else _NONE)
         return bytes(b)
 
     def from_rtc(self, mem):
         if len(mem) < 19 or mem[_BLOCK] != 0x4A or mem[_BLOCK + 1] != 0x44:
             return False
         key = _i32(mem, 12)
-        self.key = None if key == -(1 << 31) else key
+        self.key = None if key == _NONE else key
         self.rolling = bool(mem[16] & _ROLLING)
         self.announced = bool(mem[16] & _ANNOUNCED)
         self.count = mem[17] | (mem[18] << 8)
+        bo = self.bouts
+        bo.reset()
+        if len(mem) >= _SIZE:  # written by firmware 0.3 on
+            bo.cued = bool(mem[16] & _CUED)
+            bo.count = mem[19]
+            bo.current = mem[20] | (mem[21] << 8)
+            last = _i32(mem, 22)
+            bo.last_s = None if last == _NONE else last
         return True
 
     def save(self, path="daily.json"):
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"key": self.key, "rolling": self.rolling, "count": self.count, "announced": self.announced}, f)
+            bo = self.bouts
+            json.dump({"key": self.key, "rolling": self.rolling, "count": self.count, "announced": self.announced,
+                       "bouts": bo.count, "bout_landings": bo.current, "cued": bo.cued}, f)
         os.rename(tmp, path)
 
     def load(self, path="daily.json"):
@@ -114,6 +145,9 @@ class Daily:
             return False
         self.count = d.get("count", 0)
         self.announced = d.get("announced", False)
+        # The clock restarted: the bout in progress cannot be continued, but today's bouts count.
+        self.bouts.reset()
+        self.bouts.count = d.get("bouts", 0)
         self.rolling = True
         self.key = 0 if self.count else None  # device time restarts at 0 after a power cut
         return True

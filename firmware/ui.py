@@ -16,12 +16,23 @@ WRONG_SENSOR = ((80, 80), (80, 80), (80, 300), (600, 0))  # three short, one lon
 LOW_BATTERY = ((50, 50), (50, 50), (50, 50), (50, 50), (50, 0))
 LOG_FULL = ((400, 200), (400, 0))
 TARGET_REACHED = ((500, 250), (500, 250), (500, 0))
+ENOUGH_FOR_NOW = ((900, 300), (150, 0))  # one long, one short: this bout has done its work; rest
 SYNC = ((1000, 0),)  # solid while the host is talking
 
 
 def count_pattern(n):
     """n short blinks (progress: one per 10 qualifying impacts; battery: 1-5)."""
     return ((150, 250),) * (n if n > 0 else 0) if n < 20 else ((150, 250),) * 20
+
+
+def progress_pattern(qualifying, bouts):
+    """The button's progress display: one short blink per 10 qualifying impacts today (at
+    least one), a pause, then one long blink per bout today."""
+    short = count_pattern(max(1, qualifying // 10))
+    n = bouts if bouts < 10 else 10
+    if n <= 0:
+        return short
+    return short[:-1] + ((150, 900),) + ((500, 300),) * n
 
 
 class Led:

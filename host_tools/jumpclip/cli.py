@@ -514,7 +514,27 @@ def show(session: int, db_path: str | None) -> None:
     if row is None:
         fail(f"no session #{session}: `jumpclip sessions` lists them")
     out.print(report.session_header(row))
-    out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"])))
+    out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"]), store.body_mass()))
+
+
+@main.command("body-mass")
+@click.argument("kg", required=False, type=click.FloatRange(20, 350))
+@click.option("--clear", is_flag=True, help="Forget it (the reports then show g only).")
+@db_option
+def body_mass(kg: float | None, clear: bool, db_path: str | None) -> None:
+    """Your body mass in kg: the landing force is reported in body weights with it.
+
+    Without KG, print the one set. It stays on this computer, in the database."""
+    store = open_store(db_path, create=kg is not None)
+    if clear:
+        store.set_setting("body_mass_kg", None)
+        out.print("body mass cleared: reports show landing peaks in g only")
+    elif kg is not None:
+        store.set_setting("body_mass_kg", f"{kg:g}")
+        out.print(f"body mass {kg:g} kg: `jumpclip show`, `export` and `report` give landing forces in body weights")
+    else:
+        m = store.body_mass()
+        out.print(f"body mass {m:g} kg" if m else "no body mass set: `jumpclip body-mass 70` (kg) turns on landing forces")
 
 
 @main.command()
@@ -619,20 +639,24 @@ def doctor(port: str | None, seconds: float) -> None:
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="One self-contained page for a coach or physiotherapist.")
 @click.option("--qualify-g", type=click.FloatRange(1.5, 15.0), callback=lambda c, p, v: _finite(p, v), help="Landing peak that counts as a qualifying impact (default: the clip's own setting).")
 @click.option("--target", type=click.IntRange(1, 1000), help="Qualifying impacts per day (default: the clip's own setting).")
-def report(db_path, n_days, png_path, html_path, qualify_g, target) -> None:
-    """Daily bone-loading report: qualifying impacts against the target, streak, osteogenic index."""
+@click.option("--bout-gap-min", type=click.IntRange(1, 480), help="A break this long starts a new bout (default: the clip's default, 30).")
+def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min) -> None:
+    """Daily bone-loading report: qualifying impacts and bouts, landing forces, loading score, weeks."""
     from . import loading
 
     store = open_store(db_path, create=False)
     png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
     html_out = output_path(html_path, store.path, png_path) if html_path else None
     st = loading.Settings()
+    if bout_gap_min:
+        st.bout_gap_s = bout_gap_min * 60
     ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st)
     if not any(d.jumps for d in ds):
         out.print(f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`")
     else:
         out.print(loading.terminal_table(ds, st))
-        out.print(f"current streak: {loading.current_streak(ds)} day(s)")
+        out.print(loading.weeks_table(ds, st))
+        out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
     if png_path:
         try:
             loading.png(ds, png_out, st)

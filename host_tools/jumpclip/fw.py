@@ -28,7 +28,7 @@ def build_dir() -> Path:
     return Path(platformdirs.user_cache_dir("jumpclip", appauthor=False))
 
 # Firmware modules that are pure computation and so also run under CPython.
-SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily")
+SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily", "bouts", "impact")
 
 
 def pin_map() -> dict[str, int]:

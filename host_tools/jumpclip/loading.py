@@ -1,19 +1,30 @@
-"""Bone-loading report: did I do my jumps today, and were they hard enough to matter?
+"""Bone-loading report: did I do my jumps today, were they hard enough to matter, and did I
+rest between bouts?
 
 Per day: jumps, qualifying impacts (landing peak >= 3.9 g at the waist by default), whether
-the daily target (50) was met, the streak of days in a row that met it, the peak and median
-landing g, the mean jump height, and an osteogenic index.
+the daily target (50) was met, the streak of days in a row that met it, the bouts (runs of
+qualifying landings; firmware/bouts.py, the clip's own rule) and their times, the landings
+above 3 body weights (with a body mass set), the peak and median landing g, the mean jump
+height, and a loading score. Per week: the totals and the trend. And when the next bout
+would be fully effective.
 
 Sources for the numbers:
 - Impacts above 3.9 g at the waist, counted per day with a waist-worn accelerometer, were
   associated with hip bone density changes: Vainionpaa et al., Osteoporosis International
   2006, 17(3):455-63; Ahola et al., BMC Musculoskeletal Disorders 2009, 10:138.
 - About 50 jumps a day have been associated with gains in hip bone density (the target).
-- Osteogenic index (Turner & Robling, Exercise and Sport Sciences Reviews 2003, 31(1):45-50):
-  per session, OI = intensity x ln(1 + n), with n the number of loading cycles. Here n is the
-  session's landings and intensity is their mean landing peak in g, as a proxy for the ground
-  reaction force. A day's OI is the sum over its sessions. The logarithm models that the
-  bone's response saturates within a session; summing separate sessions models recovery.
+- Landings above 3 body weights: an osteogenic threshold of ground reaction force, from
+  Ryan, Clissold & Winwood 2021 (as cited by the issue that asked for it; the paper itself
+  was not available to us). Force per landing: force.py (Veras et al.).
+- Loading score: Turner & Robling's osteogenic index (Exercise and Sport Sciences Reviews
+  2003, 31(1):45-50), OI = intensity x ln(1 + n), applied per bout: n the bout's qualifying
+  landings, intensity their mean landing peak in g (a proxy for the ground reaction force).
+  The logarithm saturates within a bout. Between bouts, mechanosensitivity recovers over
+  about 8 hours (Robling, Burr & Turner, J Exp Biol 2001, 204:3389), and four bouts 3 h apart
+  built more bone than one (Robling et al., J Bone Miner Res 2002, 17:1545): so each bout's
+  OI is weighted by how far sensitivity had recovered, min(1, rest before it / 8 h). That
+  weighting is our reading of those findings, not a published formula. A day's score is the
+  sum over its bouts.
 This is training information, not medical advice.
 """
 
@@ -27,11 +38,31 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from . import force as fm
+from .fw import load as _load_fw
 from .report import height_cm
 from .store import Store
 
+bouts_fw = _load_fw("bouts")  # the clip's bout rule: one definition
+
 QUALIFY_G = 3.9
 TARGET = 50
+
+
+@dataclass
+class Bout:
+    start: dt.datetime | None
+    end: dt.datetime | None
+    peaks_g: list[float]  # its qualifying landings
+    recovery: float = 1.0  # how far mechanosensitivity had recovered when it began (0..1)
+
+    @property
+    def landings(self) -> int:
+        return len(self.peaks_g)
+
+    @property
+    def score(self) -> float:
+        return osteogenic_index(self.peaks_g) * self.recovery
 
 
 @dataclass
@@ -41,8 +72,11 @@ class Day:
     qualifying: int = 0
     peaks_g: list[float] = field(default_factory=list)
     heights_cm: list[float] = field(default_factory=list)
-    oi: float = 0.0
     sessions: int = 0
+    qualifying_at: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, peak g)
+    bouts: list[Bout] = field(default_factory=list)
+    forces: list[fm.Force] = field(default_factory=list)  # with a body mass and a filtered peak
+    clipped: int = 0  # landings whose raw peak reached the sensor's range
     estimated: bool = False  # some start times were estimated (the clip's clock was unset)
     target: int = TARGET  # the day's target: the clip's, as its last session that day had it
     target_met: bool = False
@@ -60,6 +94,18 @@ class Day:
     def mean_height_cm(self) -> float:
         return statistics.fmean(self.heights_cm) if self.heights_cm else 0.0
 
+    @property
+    def score(self) -> float:
+        return sum(b.score for b in self.bouts)
+
+    @property
+    def over_3bw(self) -> int:
+        return sum(1 for f in self.forces if f.bw >= fm.BW_THRESHOLD)
+
+    @property
+    def peak_force(self) -> fm.Force | None:
+        return max(self.forces, key=lambda f: f.bw) if self.forces else None
+
 
 def osteogenic_index(peaks_g: list[float]) -> float:
     """Turner & Robling (2003): intensity x ln(1 + cycles); intensity = mean peak g."""
@@ -75,6 +121,8 @@ class Settings:
 
     qualify_g: float | None = None  # an override (--qualify-g), else None
     target: int | None = None  # an override (--target), else None
+    bout_gap_s: int = bouts_fw.BOUT_GAP_S  # the clip's default, or --bout-gap-min
+    body_mass_kg: float | None = None
     seen: set = field(default_factory=set)  # (qualify g, target) the sessions were recorded with
 
     def describe(self) -> str:
@@ -113,6 +161,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     by_date: dict[dt.date | None, Day] = {}
     st = settings if settings is not None else Settings()
     st.qualify_g, st.target = qualify_g, target
+    st.body_mass_kg = store.body_mass()
     day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
     for s in store.sessions():
         jumps = store.jumps(s["log_id"], s["session_id"])
@@ -122,7 +171,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         q = qualify_g if qualify_g is not None else sq
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]).astimezone() if s["wall_start"] else None
-        per_day: dict[dt.date | None, list[tuple[int, int, int]]] = {}
+        per_day: dict[dt.date | None, list[tuple]] = {}
         for j in jumps:
             d = (start + dt.timedelta(seconds=j[0] / rate)).date() if start else None
             per_day.setdefault(d, []).append(j)
@@ -136,14 +185,23 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                 if st.last is None or when >= st.last_when:
                     st.last, st.last_when = (sq, stg), when
             day = by_date.setdefault(d, Day(d))
-            peaks = [p / 1000 for _, _, p in js]
-            day.jumps += len(js)
-            day.qualifying += sum(1 for p in peaks if p >= q)
-            day.peaks_g += peaks
-            day.heights_cm += [height_cm(a, rate) for _, a, _ in js]
-            day.oi += osteogenic_index(peaks)
+            t0 = start.timestamp() if start else 0.0
+            for ts, air, peak, filtered in js:
+                g = peak / 1000
+                day.jumps += 1
+                day.peaks_g.append(g)
+                day.heights_cm.append(height_cm(air, rate))
+                if g >= q:
+                    day.qualifying += 1
+                    day.qualifying_at.append((t0 + ts / rate, g))
+                fg, clipped = fm.split_filtered(filtered)
+                day.clipped += clipped
+                f = fm.force(fg, clipped, st.body_mass_kg)
+                if f:
+                    day.forces.append(f)
             day.sessions += 1
             day.estimated |= s["wall_source"] == "estimated"
+    _bouts(by_date, st.bout_gap_s)
     out = []
     streak = 0
     default_target = target if target is not None else st.headline[1]
@@ -163,6 +221,79 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     return out
 
 
+def _bouts(by_date: dict[dt.date | None, Day], gap_s: int) -> None:
+    """Each day's bouts (the clip's rule), and how far each bout's start had recovered from the
+    bout before it, across days (full after RECOVERY_S)."""
+    prev_end: float | None = None
+    for d in sorted((d for d in by_date if d is not None)) + ([None] if None in by_date else []):
+        day = by_date[d]
+        at = sorted(day.qualifying_at)
+        for first, last, n in bouts_fw.split([t for t, _ in at], gap_s):
+            peaks = [g for t, g in at if first <= t <= last]
+            rec = 1.0 if prev_end is None or d is None else min(1.0, (first - prev_end) / bouts_fw.RECOVERY_S)
+            day.bouts.append(Bout(dt.datetime.fromtimestamp(first).astimezone() if d is not None else None,
+                                  dt.datetime.fromtimestamp(last).astimezone() if d is not None else None, peaks, max(0.0, rec)))
+            if d is not None:
+                prev_end = last
+
+
+def next_bout(ds: list[Day], now: dt.datetime | None = None) -> str:
+    """When the next bout will be fully effective: 8 h after the last one ended."""
+    ends = [b.end for d in ds if d.date is not None for b in d.bouts if b.end is not None]
+    if not ends:
+        return "No bouts yet: any time is a good time for the first."
+    now = now or dt.datetime.now().astimezone()
+    ready = max(ends) + dt.timedelta(seconds=bouts_fw.RECOVERY_S)
+    if ready <= now:
+        return "Rested: a bout now is fully effective (the last one ended more than 8 h ago)."
+    return (f"Next bout fully effective from {ready.strftime('%a %H:%M')} (8 h after the last one ended); "
+            f"a bout before then counts for less.")
+
+
+@dataclass
+class Week:
+    start: dt.date
+    days_active: int
+    qualifying: int
+    bouts: int
+    score: float
+    over_3bw: int
+
+
+def weeks(ds: list[Day]) -> list[Week]:
+    """The dated days grouped by week (Monday first)."""
+    out: dict[dt.date, Week] = {}
+    for d in ds:
+        if d.date is None:
+            continue
+        monday = d.date - dt.timedelta(days=d.date.weekday())
+        w = out.setdefault(monday, Week(monday, 0, 0, 0, 0.0, 0))
+        w.days_active += d.jumps > 0
+        w.qualifying += d.qualifying
+        w.bouts += len(d.bouts)
+        w.score += d.score
+        w.over_3bw += d.over_3bw
+    return [out[k] for k in sorted(out)]
+
+
+def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
+    rows_ = []
+    prev = None
+    for w in ws:
+        trend = ""
+        if prev is not None and prev.score > 0:
+            trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
+        elif prev is not None:
+            trend = "new" if w.score > 0 else ""
+        rows_.append([w.start.isoformat(), str(w.days_active), str(w.qualifying), str(w.bouts),
+                      str(w.over_3bw) if mass else "", f"{w.score:.1f}", trend])
+        prev = w
+    return rows_
+
+
+WEEK_HEADERS = ["week of", "active days", "qualifying", "bouts", "landings >= 3 BW", "loading score", "vs week before"]
+
+
 def current_streak(ds: list[Day]) -> int:
     dated = [d for d in ds if d.date is not None]
     if not dated:
@@ -173,12 +304,18 @@ def current_streak(ds: list[Day]) -> int:
     return dated[-2].streak if len(dated) > 1 else 0
 
 
-def rows(ds: list[Day]) -> list[list[str]]:
+def bout_text(b: Bout) -> str:
+    when = b.start.strftime("%H:%M") if b.start else "?"
+    return f"{when} ({b.landings})"
+
+
+def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
     """The table's cells, shared by the terminal and the HTML page (so they agree)."""
     out = []
     for d in ds:
         if d.date is not None and d.jumps == 0:
             continue
+        pf = d.peak_force
         out.append(
             [
                 d.date.isoformat() + ("~" if d.estimated else "") if d.date else "date unknown",
@@ -186,25 +323,49 @@ def rows(ds: list[Day]) -> list[list[str]]:
                 f"{d.qualifying}/{d.target}",
                 "yes" if d.target_met else "no",
                 str(d.streak) if d.date else "",
+                ", ".join(bout_text(b) for b in d.bouts),
+                str(d.over_3bw) if mass else "",
+                pf.text() if pf else "",
+                str(d.clipped) if d.clipped else "",
                 f"{d.peak_g:.1f}",
                 f"{d.median_g:.1f}",
                 f"{d.mean_height_cm:.1f}",
-                f"{d.oi:.1f}",
+                f"{d.score:.1f}",
             ]
         )
     return out
 
 
-HEADERS = ["day", "jumps", "qualifying", "target met", "streak", "peak g", "median g", "mean height cm", "osteogenic index"]
+HEADERS = ["day", "jumps", "qualifying", "target met", "streak", "bouts (start, landings)", "landings >= 3 BW", "peak force",
+           "clipped", "peak g", "median g", "mean height cm", "loading score"]
+
+
+def mass_note(st: Settings) -> str:
+    if st.body_mass_kg is None:
+        return "No body mass set (jumpclip body-mass KG): forces and the 3 BW count need it, so they are left out."
+    return (f"Forces for {st.body_mass_kg:g} kg: peak ground reaction force in body weights, ±{fm.MAPE * 100:.0f} % "
+            f"(the model's error); ≥ marks a landing that reached the sensor's range (a lower bound).")
 
 
 def terminal_table(ds: list[Day], st: Settings):
     from rich.table import Table
 
-    t = Table(caption=f"qualifying: {st.describe()}; ~ start times estimated. Not medical advice.", caption_justify="left")
+    t = Table(caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
+                      f"~ start times estimated. {mass_note(st)} Not medical advice.", caption_justify="left")
     for h in HEADERS:
-        t.add_column(h, justify="left" if h == "day" else "right")
-    for r in rows(ds):
+        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right")
+    for r in rows(ds, st.body_mass_kg is not None):
+        t.add_row(*r)
+    return t
+
+
+def weeks_table(ds: list[Day], st: Settings):
+    from rich.table import Table
+
+    t = Table(title="Weeks", title_justify="left")
+    for h in WEEK_HEADERS:
+        t.add_column(h, justify="left" if h == "week of" else "right")
+    for r in week_rows(weeks(ds), st.body_mass_kg is not None):
         t.add_row(*r)
     return t
 
@@ -212,7 +373,8 @@ def terminal_table(ds: list[Day], st: Settings):
 def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     import matplotlib
 
-    qualify_g, target = (st or Settings()).headline
+    st = st or Settings()
+    qualify_g, target = st.headline
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -220,29 +382,45 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     xs = [d.date for d in dated]
     a1.bar(xs, [d.qualifying for d in dated], color=["tab:green" if d.target_met else "tab:blue" for d in dated])
+    for d in dated:
+        if d.bouts:
+            a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (d.date, d.qualifying), ha="center",
+                        va="bottom", fontsize=7)
     a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
-    a1.set_title(f"Qualifying impacts per day (>= {qualify_g} g)")
+    a1.set_title(f"Qualifying impacts per day (>= {qualify_g} g), with bouts")
     a1.legend(loc="upper left")
     a1.tick_params(axis="x", rotation=45, labelsize=7)
-    peaks = [p for d in ds for p in d.peaks_g]
-    a2.hist(peaks, bins=30, color="0.5")
-    a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
-    a2.set_title("Landing peaks")
-    a2.set_xlabel("g")
+    forces = [f for d in ds for f in d.forces]
+    if forces:
+        a2.hist([f.bw for f in forces], bins=30, color="0.5")
+        a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
+        clipped = sum(1 for f in forces if f.lower_bound)
+        a2.set_title(f"Landing forces, body weights (±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
+        a2.set_xlabel("peak ground reaction force / body weight")
+    else:
+        a2.hist([p for d in ds for p in d.peaks_g], bins=30, color="0.5")
+        a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
+        a2.set_title("Landing peaks (no body mass set: no forces)")
+        a2.set_xlabel("g")
     a2.legend()
     fig.tight_layout()
     fig.savefig(path_or_buf, format="png")
     plt.close(fig)
 
 
-def html_page(ds: list[Day], st: Settings | None = None) -> str:
+def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None = None) -> str:
     st = st or Settings()
     qualify_g, target = st.headline
     buf = io.BytesIO()
     png(ds, buf, st)
     img = base64.b64encode(buf.getvalue()).decode()
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows(ds))
+    mass = st.body_mass_kg is not None
+
+    def table(id_: str, headers: list[str], rows_: list[list[str]]) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_)
+        return f'<table id="{id_}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
     streak = current_streak(ds)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>jumpclip loading report</title>
@@ -255,11 +433,19 @@ td:first-child, th:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>Bone-loading report</h1>
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
-<img alt="qualifying impacts per day and landing peaks" src="data:image/png;base64,{img}" width="1200" height="400">
-<table id="days"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<p id="next-bout">{html.escape(next_bout(ds, now))}</p>
+<img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
+{table("days", HEADERS, rows(ds, mass))}
+<h2>Weeks</h2>
+{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}
+<p class="note">{html.escape(mass_note(st))}</p>
 <p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
-Ahola et al., BMC Musculoskelet Disord 2009;10:138). Osteogenic index per session: mean landing peak (g) &times; ln(1 + landings),
-after Turner &amp; Robling, Exerc Sport Sci Rev 2003;31:45&ndash;50; a day's index is the sum of its sessions.
-The thresholds come from waist-worn sensors, where the clip is worn. This is training information, not medical advice.</p>
+Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
+(Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak, &plusmn;13&nbsp;% (its error).
+A bout is a run of qualifying landings less than {st.bout_gap_s // 60} min apart. Loading score: Turner &amp; Robling's osteogenic index
+(Exerc Sport Sci Rev 2003;31:45&ndash;50), mean landing peak (g) &times; ln(1 + landings), per bout, weighted by how far the bone had recovered
+since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four bouts 3 h apart beat one: Robling et al.,
+J Bone Miner Res 2002;17:1545). The weighting is our reading of those findings. The thresholds come from waist-worn sensors, where the clip
+is worn. This is training information, not medical advice.</p>
 </body></html>
 """

@@ -58,16 +58,69 @@ def detect_trace(trace: Trace, cfg: dict | None = None) -> tuple[list[Event], di
     return detect_counts(counts, det), c
 
 
-def event_fields(ev: Event, c: dict, t0: float = 0.0) -> dict:
+def filtered_peaks(counts: np.ndarray, indices: list[int], rate_hz: int, range_g: int) -> list[int]:
+    """Each landing's 20 Hz filtered peak as the clip stores it (firmware/impact.py: mg, bit
+    15 = clipped), from the stream the way the clip computes it from its ring of recent
+    samples: the same window, samples outside the stream repeating the nearest one.
+
+    numpy runs firmware/impact.py's integer recurrence for all landings at once (the same
+    statements on arrays: a day of landings in a second); tests/test_impact.py requires
+    the result to equal ImpactPeak.peak() exactly, landing by landing."""
+    from .fw import load
+
+    impact = load("impact")
+    ip = impact.ImpactPeak(rate_hz, range_g)
+    if not indices:
+        return []
+    n, half, pad = ip.n, ip.half, impact.PAD
+    idx = np.clip(np.asarray(indices, dtype=np.int64)[:, None] + np.arange(-half, half + 1), 0, len(counts) - 1)
+    win = counts[idx].astype(np.int64)  # (landings, n, 3)
+    x = win >> 2
+    ext = np.empty((len(indices), n + 2 * pad, 3), dtype=np.int64)
+    ext[:, pad : pad + n] = x
+    k = np.arange(1, pad + 1)
+    ext[:, pad - k] = 2 * x[:, :1] - ext[:, pad + k]
+    ext[:, pad + n - 1 + k] = 2 * x[:, -1:] - ext[:, pad + n - 1 - k]
+    np.clip(ext, -8192, 8192, out=ext)
+    a = ip.a
+    for order in (range(ext.shape[1]), range(ext.shape[1] - 1, -1, -1)):
+        order = list(order)
+        for sct in range(2):
+            a1, a2 = a[2 * sct], a[2 * sct + 1]
+            g4 = (1 << impact.Q) + a1 + a2
+            v = ext[:, order[0]].copy()
+            x1, x2, y1, y2 = v.copy(), v.copy(), v.copy(), v.copy()
+            for i in order:
+                x0 = ext[:, i].copy()
+                y0 = (((g4 * (x0 + 2 * x1 + x2)) >> 2) - a1 * y1 - a2 * y2) >> impact.Q
+                ext[:, i] = y0
+                x2, x1, y2, y1 = x1, x0, y1, y0
+    out = ext[:, pad : pad + n]
+    c, near = half, ip.near
+    m = (out[:, c - near : c + near + 1] ** 2).sum(axis=2).max(axis=1)
+    res = []
+    rails = win[:, c - near : c + near + 1]
+    clipped = ((rails >= 32767) | (rails <= -32768)).any(axis=(1, 2))
+    for mm, cl in zip(m.tolist(), clipped.tolist()):
+        mg = min(impact.isqrt(int(mm)) * 1000 // ip.lsb_quarter, 0x7FFF)
+        res.append(mg | (impact.CLIPPED if cl else 0))
+    return res
+
+
+def event_fields(ev: Event, c: dict, t0: float = 0.0, filtered: int | None = None) -> dict:
     rate = c["rate_hz"]
     lsb = fwdetector.LSB_PER_G[c["range_g"]] >> fwdetector.SHIFT
     air_s = ev.air / rate
-    return {
+    out = {
         "t_s": round(t0 + ev.index / rate, 4),
         "peak_g": round(float(np.sqrt(ev.peak_m2)) / lsb, 3),
         "airtime_s": round(air_s, 4),
         "height_cm": fwdetector.height_mm(int(ev.air), int(rate)) / 10,
     }
+    if filtered is not None:
+        out["filtered_peak_g"] = (filtered & 0x7FFF) / 1000
+        out["clipped"] = bool(filtered & 0x8000)
+    return out
 
 
 # --- replaying files: the document `jumpclip replay --json` prints -----------------------
@@ -100,11 +153,12 @@ def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fa
     if nominal_rate(tr) != c["rate_hz"]:
         notes.append(f"resampled from {tr.rate_hz:.4g} Hz to the detector's {c['rate_hz']} Hz")
     t0 = float(tr.t[0])
+    fpk = filtered_peaks(counts, [e.index for e in evs], c["rate_hz"], c["range_g"])
     entry.update(
         rate_hz=c["rate_hz"],
         duration_s=round(tr.duration_s, 3),
         count=len(evs),
-        events=[event_fields(e, c, t0) for e in evs],
+        events=[event_fields(e, c, t0, f) for e, f in zip(evs, fpk)],
         notes=notes,
     )
     truth_t = tr.truth if tr.truth is not None else (np.array([]) if tr.label_jumps == 0 else None)

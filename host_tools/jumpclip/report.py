@@ -10,6 +10,7 @@ import sqlite3
 
 from rich.table import Table
 
+from . import force as fm
 from .store import Store
 
 WALL_MARK = {"rtc": "", "estimated": "~", "unknown": "?"}
@@ -78,15 +79,29 @@ def session_header(row: sqlite3.Row) -> str:
     )
 
 
-def jumps_table(row: sqlite3.Row, jumps: list[tuple[int, int, int]]) -> Table:
+def force_cells(filtered: int | None, mass_kg: float | None) -> tuple[str, str]:
+    """(filtered peak, force) as the tables show them."""
+    g, clipped = fm.split_filtered(filtered)
+    if g is None:
+        return "", ""
+    f = fm.force(g, clipped, mass_kg)
+    return (f"{'≥ ' if clipped else ''}{g:.2f} g", f.text() if f else "")
+
+
+def jumps_table(row: sqlite3.Row, jumps: list[tuple], mass_kg: float | None = None) -> Table:
     rate = row["rate_hz"] or 200
-    t = Table()
-    for col in ("jump", "time", "airtime", "height", "peak"):
+    caption = ["peak: raw; filtered: 20 Hz, the force model's input; force: peak ground reaction force in body weights, "
+               f"±{fm.MAPE * 100:.0f} % (the model's error); ≥: the sensor's range was reached, so it was at least that"]
+    if mass_kg is None:
+        caption.append("no force: set your body mass first (jumpclip body-mass KG); the model needs it")
+    t = Table(caption="\n".join(caption), caption_justify="left")
+    for col in ("jump", "time", "airtime", "height", "peak", "filtered", "force"):
         t.add_column(col, justify="right")
     start = dt.datetime.fromisoformat(row["wall_start"]).astimezone() if row["wall_start"] else None
-    for k, (ts, air, peak) in enumerate(jumps, 1):
+    for k, (ts, air, peak, filtered) in enumerate(jumps, 1):
         when = (start + dt.timedelta(seconds=ts / rate)).strftime("%H:%M:%S") if start else f"+{ts / rate:.1f} s"
-        t.add_row(str(k), when, f"{air / rate:.3f} s", f"{height_cm(air, rate):.1f} cm", f"{peak / 1000:.2f} g")
+        fg, ft = force_cells(filtered, mass_kg)
+        t.add_row(str(k), when, f"{air / rate:.3f} s", f"{height_cm(air, rate):.1f} cm", f"{peak / 1000:.2f} g", fg, ft)
     return t
 
 
@@ -98,23 +113,43 @@ def rows_for_export(store: Store):
         yield s, rate, start, jumps
 
 
+def _force_fields(filtered: int | None, mass_kg: float | None) -> dict:
+    g, clipped = fm.split_filtered(filtered)
+    f = fm.force(g, clipped, mass_kg)
+    return {
+        "filtered_peak_g": g,
+        "clipped": clipped,
+        "force_bw": round(f.bw, 2) if f else None,
+        "force_bw_low": round(f.band[0], 2) if f and not f.lower_bound else None,
+        "force_bw_high": round(f.band[1], 2) if f and not f.lower_bound else None,
+        "force_is_lower_bound": bool(f and f.lower_bound),
+    }
+
+
 def export_csv(store: Store) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
+    mass = store.body_mass()
     # "session" is the number `jumpclip sessions` and `show` use; the clip's own id follows.
-    w.writerow(["device", "session", "clip_session_id", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s", "height_cm", "peak_g"])
+    w.writerow(["device", "session", "clip_session_id", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s",
+                "height_cm", "peak_g", "filtered_peak_g", "clipped", "force_bw", "force_bw_low", "force_bw_high", "force_is_lower_bound"])
     for s, rate, start, jumps in rows_for_export(store):
-        for k, (ts, air, peak) in enumerate(jumps, 1):
+        for k, (ts, air, peak, filtered) in enumerate(jumps, 1):
             when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else ""
+            f = _force_fields(filtered, mass)
             w.writerow(
                 [s["device_id"], s["id"], s["session_id"], s["wall_start"] or "", s["wall_source"], k, f"{ts / rate:.3f}", when,
-                 f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}"]
+                 f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}",
+                 "" if f["filtered_peak_g"] is None else f"{f['filtered_peak_g']:.3f}", int(f["clipped"]),
+                 "" if f["force_bw"] is None else f["force_bw"], "" if f["force_bw_low"] is None else f["force_bw_low"],
+                 "" if f["force_bw_high"] is None else f["force_bw_high"], int(f["force_is_lower_bound"])]
             )
     return buf.getvalue()
 
 
 def export_json(store: Store) -> str:
     out = []
+    mass = store.body_mass()
     for s, rate, start, jumps in rows_for_export(store):
         out.append(
             {
@@ -126,9 +161,10 @@ def export_json(store: Store) -> str:
                 "rate_hz": rate,
                 "duration_s": s["duration_samples"] / rate if s["duration_samples"] is not None else None,
                 "jumps": [
-                    {"t_s": round(ts / rate, 3), "airtime_s": round(air / rate, 3), "height_cm": round(height_cm(air, rate), 1), "peak_g": peak / 1000}
-                    for ts, air, peak in jumps
+                    {"t_s": round(ts / rate, 3), "airtime_s": round(air / rate, 3), "height_cm": round(height_cm(air, rate), 1), "peak_g": peak / 1000,
+                     **_force_fields(filtered, mass)}
+                    for ts, air, peak, filtered in jumps
                 ],
             }
         )
-    return json.dumps({"sessions": out}, indent=1) + "\n"
+    return json.dumps({"body_mass_kg": mass, "force_model": "Veras et al., hip, resultant; ±13 % (MAPE)", "sessions": out}, indent=1) + "\n"

@@ -128,6 +128,15 @@ MIGRATIONS = [
     ALTER TABLE sessions ADD COLUMN qualify_mg INTEGER;
     ALTER TABLE sessions ADD COLUMN daily_target INTEGER
     """,
+    # 4: each landing's 20 Hz filtered peak as the clip stored it (firmware 0.3 on: mg, bit 15
+    # = clipped; NULL before or when not computed), and the user's settings (body mass).
+    """
+    ALTER TABLE jumps ADD COLUMN filtered INTEGER;
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """,
 ]
 
 
@@ -263,8 +272,8 @@ class Store:
                 known.add(sid)
         before = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
         db.executemany(
-            "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg) VALUES (?,?,?,?,?,?,?)",
-            [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg) for j in log.jumps],
+            "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg, filtered) VALUES (?,?,?,?,?,?,?,?)",
+            [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None) for j in log.jumps],
         )
         after = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
         for e in log.ends:
@@ -344,11 +353,32 @@ class Store:
         self.db.row_factory = None
         return row
 
-    def jumps(self, log_id: str, session_id: int) -> list[tuple[int, int, int]]:
+    def jumps(self, log_id: str, session_id: int) -> list[tuple[int, int, int, int | None]]:
+        """(t, air, peak mg, filtered peak as stored or None) of a session's jumps."""
         return self.db.execute(
-            "SELECT t_samples, air_samples, peak_mg FROM jumps WHERE log_id=? AND session_id=? ORDER BY seq, idx",
+            "SELECT t_samples, air_samples, peak_mg, filtered FROM jumps WHERE log_id=? AND session_id=? ORDER BY seq, idx",
             (log_id, session_id),
         ).fetchall()
+
+    # --- the user's settings ---
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        with self.db:
+            if value is None:
+                self.db.execute("DELETE FROM settings WHERE key=?", (key,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
+
+    def body_mass(self) -> float | None:
+        """The user's body mass in kg (`jumpclip body-mass`), or None when not set."""
+        v = self.setting("body_mass_kg")
+        try:
+            return float(v) if v is not None else None
+        except ValueError:
+            return None
 
     def notes(self, limit: int = 20) -> list[tuple[str, str, int, str]]:
         """The newest notes the clips wrote: (device id, log id, record number, text)."""
