@@ -331,7 +331,7 @@ class App:
         self.session_samples += n
         self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
         if self.log:
-            self.log.tick(det.t)
+            self.log.tick(det.t, self.forces.n_wait > 0)
         if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
             self.end_session(lf.END_ROLLOVER)
             self.begin_session()
@@ -339,6 +339,7 @@ class App:
     def take_events(self):
         det = self.det
         log = self.log
+        self.forces.resolve(log)  # earlier landings whose window this batch completed
         for k in range(det.n_events):
             self.jumps += 1
             peak_mg = det.peak_mg(det.ev_peak[k])

@@ -28,7 +28,7 @@ class EventLog:
     def __init__(self, root="log", seg_max=16384, flush_jumps=32, flush_samples=1000, reserve_bytes=65536):
         self.root = root
         self.seg_max = seg_max
-        self.flush_jumps = flush_jumps if flush_jumps < 48 else 48  # a JUMPS record fits _BUF
+        self.flush_jumps = flush_jumps if flush_jumps < 32 else 32  # fits _BUF and the RTC mirror (PENDING_BYTES)
         self.flush_samples = flush_samples
         self.reserve_bytes = reserve_bytes
         self.buf = bytearray(_BUF)
@@ -234,6 +234,10 @@ class EventLog:
         if self.full:
             self.unlogged += 1
             return
+        if self.jrec >= 0 and self.jn >= self.flush_jumps:
+            # The record is full: written now, when the next jump comes, not when it filled,
+            # so that its last jump had time for its filtered peak (set_force).
+            self.flush()
         if self.jrec < 0:
             if self.n + lf.OVERHEAD + lf.JUMPS_HEAD + self.flush_jumps * lf.JUMP_BYTES > _BUF:
                 self.flush()
@@ -250,31 +254,47 @@ class EventLog:
         self.jn += 1
         if self.on_pending is not None:
             self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
-        if self.jn >= self.flush_jumps:
-            self.flush()
 
     def set_force(self, t, fpeak):
         """Fill in the filtered peak of the jump at sample t, if it is still in RAM (its
-        window of samples completes after the jump is logged). Returns False if that jump
-        was flushed already: it keeps 0, 'not computed'."""
-        if self.jrec < 0:
-            return False
+        window of samples completes after the jump is logged): in the open JUMPS record, or
+        in a closed one not yet flushed (a note closed it), which is sealed again. Returns
+        False if that jump was flushed already: it keeps 0, 'not computed'."""
         b = self.buf
-        k = self.jn - 1
-        while k >= 0:
-            o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
-            if lf.get_u32(b, o) == t:
-                lf.put_u16(b, o + 8, fpeak)
-                if self.on_pending is not None:
-                    self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
-                return True
-            k -= 1
+        if self.jrec >= 0:
+            k = self.jn - 1
+            while k >= 0:
+                o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
+                if lf.get_u32(b, o) == t:
+                    lf.put_u16(b, o + 8, fpeak)
+                    if self.on_pending is not None:
+                        self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+                    return True
+                k -= 1
+        end = self.jrec if self.jrec >= 0 else self.n
+        o = 0
+        while o < end:
+            size = lf.check(b, o, end)
+            if size == 0:
+                break
+            if b[o + 1] == lf.T_JUMPS and lf.get_u32(b, o + lf.HEADER) == self.session_id:
+                length = size - lf.OVERHEAD
+                k = (length - lf.JUMPS_HEAD) // lf.JUMP_BYTES
+                while k > 0:
+                    k -= 1
+                    q = o + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
+                    if lf.get_u32(b, q) == t:
+                        lf.put_u16(b, q + 8, fpeak)
+                        lf.seal(b, o, lf.T_JUMPS, length, lf.get_u32(b, o + 4))
+                        return True
+            o += size
         return False
 
-    def tick(self, t):
+    def tick(self, t, hold=False):
         """Called each wake with the session's sample index: flushes jumps older than the
-        flush interval (so at most flush_samples of jumps are at risk)."""
-        if self.jrec >= 0 and t - self.first_pending_t >= self.flush_samples:
+        flush interval (so at most flush_samples of jumps are at risk). hold: a jump's
+        filtered peak is still to come; the flush waits for it, up to twice the interval."""
+        if self.jrec >= 0 and t - self.first_pending_t >= (2 * self.flush_samples if hold else self.flush_samples):
             self.flush()
 
     def _add_end(self, jumps, duration, overflows, reason, qualifying=0):

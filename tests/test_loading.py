@@ -45,17 +45,18 @@ def test_days_streak_and_target(demo):
 
 
 def table_rows_from_terminal(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines() if re.match(r"│ \d{4}-\d\d-\d\d", line)]
+    days_part = text.split("Weeks")[0]  # the days table; the weeks table follows
+    return [[c.strip() for c in line.split("│")[1:-1]] for line in days_part.splitlines() if re.match(r"│ \d{4}-\d\d-\d\d", line)]
 
 
 def table_rows_from_html(page: str) -> list[list[str]]:
-    body = page.split("<tbody>")[1].split("</tbody>")[0]
+    body = page.split('<table id="days">')[1].split("<tbody>")[1].split("</tbody>")[0]
     return [re.findall(r"<td>(.*?)</td>", row) for row in body.split("</tr>") if "<td>" in row]
 
 
 def test_report_terminal_png_html_agree(demo, tmp_path):
     png, page = tmp_path / "r.png", tmp_path / "r.html"
-    res = CliRunner().invoke(main, ["report", "--db", str(demo), "--days", "6", "--png", str(png), "--html", str(page)], terminal_width=200)
+    res = CliRunner().invoke(main, ["report", "--db", str(demo), "--days", "6", "--png", str(png), "--html", str(page)], terminal_width=320)
     assert res.exit_code == 0, res.output
     term = table_rows_from_terminal(res.output)
     html_rows = table_rows_from_html(page.read_text())
@@ -65,6 +66,13 @@ def test_report_terminal_png_html_agree(demo, tmp_path):
     text = page.read_text()
     assert "http://" not in text and "https://" not in text and 'src="data:image/png;base64,' in text  # self-contained
     assert "not medical advice" in text and "Turner" in text
+    # The demo wearer's body mass is set: bouts and forces show (the morning and evening bouts
+    # of every other day, and each day's peak force with its band).
+    by_day = {r[0]: r for r in term}
+    assert any(", " in r[5] for r in term)  # two bouts that day
+    assert all(re.fullmatch(r"(\d\d:\d\d \(\d+\)(, )?)+", r[5]) for r in term)
+    assert all(re.fullmatch(r"≥? ?\d\.\d BW( ±13 %)?", r[7]) for r in term) and by_day
+    assert '<table id="weeks">' in text and 'id="next-bout"' in text and "Robling" in text and "body weights" in text
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -124,3 +132,40 @@ def test_report_refuses_nonsense_settings(tmp_path):
         res = CliRunner().invoke(main, ["report", "--db", str(tmp_path / "none.sqlite"), *args])
         assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_force_needs_a_body_mass_and_shows_in_show_and_export(demo, tmp_path):
+    import json as jsonlib
+
+    from jumpclip.store import Store
+
+    db = tmp_path / "copy.sqlite"
+    db.write_bytes(demo.read_bytes())
+    run = CliRunner()
+    shown = run.invoke(main, ["show", "1", "--db", str(db)], terminal_width=200).output
+    assert re.search(r"\d\.\d BW ±13 %", shown) and "filtered" in shown
+    exported = jsonlib.loads(run.invoke(main, ["export", "--json", "--db", str(db)]).output)
+    jumps = [j for s in exported["sessions"] for j in s["jumps"]]
+    assert exported["body_mass_kg"] == 70 and all(j["force_bw"] and j["force_bw_low"] < j["force_bw"] < j["force_bw_high"] for j in jumps)
+    # Without a body mass: g only, and it says why.
+    assert run.invoke(main, ["body-mass", "--clear", "--db", str(db)]).exit_code == 0
+    shown = run.invoke(main, ["show", "1", "--db", str(db)], terminal_width=200).output
+    assert "BW" not in shown.split("peak: raw")[0] and "set your body mass first" in shown
+    csv_text = run.invoke(main, ["export", "--csv", "--db", str(db)]).output
+    header, first = csv_text.splitlines()[:2]
+    assert "force_bw" in header and first.split(",")[header.split(",").index("force_bw")] == ""
+    res = run.invoke(main, ["body-mass", "72.5", "--db", str(db)])
+    assert res.exit_code == 0 and Store(db).body_mass() == 72.5
+    assert run.invoke(main, ["body-mass", "9000", "--db", str(db)]).exit_code == 2  # a user error, no traceback
+
+
+def test_bouts_score_and_recovery_follow_the_sources():
+    # Four bouts of 90 landings at 4 g, 3 h apart, score more than one bout of 360 (Robling
+    # 2002), each weighted by the recovery before it (full after 8 h: Robling 2001).
+    one = loading.Bout(None, None, [4.0] * 360)
+    four = [loading.Bout(None, None, [4.0] * 90, 1.0)] + [loading.Bout(None, None, [4.0] * 90, 3 / 8) for _ in range(3)]
+    assert sum(b.score for b in four) > one.score
+    assert one.score == pytest.approx(4.0 * math.log(361))
+    bouts_fw = loading.bouts_fw
+    assert bouts_fw.split([0, 10, 20, 5000, 5010], gap_s=1800) == [[0, 20, 3], [5000, 5010, 2]]
+    assert bouts_fw.split([], 1800) == []

@@ -151,3 +151,40 @@ def test_a_long_progress_display_during_jumping_costs_no_jump_and_no_reset(tmp_p
     assert run.report["models"][0]["overflows"] == 0
     assert len(run.jumps()) == 12
     assert blinks(run.report, 150) == 20  # the whole progress display, one blink per 10
+
+
+def test_two_bouts_each_say_enough_for_now_once(tmp_path):
+    # Bouts of 5 (the smallest useful size, for a short trace), a new bout after a 1 min break:
+    # six landings, 70 s of rest, six more. Each bout's fifth landing gives the cue; the
+    # sixth does not repeat it. A short press at the end shows today's bouts as long blinks.
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 6, 5.0), ("rest", 70), ("jumps", 6, 5.0), ("rest", 10)])
+    end_ms = int(tr.duration_s * 1000) - 8000
+    opts = BoardOptions(config={"idle_min": 0, "bout_size": 5, "bout_gap_min": 1}, extra={"button": [[end_ms, 300]]})
+    run = run_trace(tr, tmp_path / "b", opts, timeout=180)
+    assert len(run.jumps()) == 12
+    assert run.console.count("enough for now") == 2
+    assert "bout 1: 5 qualifying landings, enough for now" in run.console
+    assert "bout 2: 5 qualifying landings, enough for now" in run.console
+    assert blinks(run.report, 900) == 2  # the cue: one long blink (then a short one), per bout
+    assert blinks(run.report, 500) == 2  # the progress display: one long blink per bout today
+    assert blinks(run.report, 150) == 3  # the cues' short blinks, and 12 qualifying -> one
+
+
+def test_bouts_survive_a_reset_in_rtc_memory():
+    # The bout in progress and today's bouts are in the daily block of RTC memory.
+    import sys
+
+    from jumpclip.fw import FIRMWARE_DIR, load
+
+    daily = load("daily")
+    d = daily.Daily(3900, 50, 60, 4)  # the Daily class itself allows any size
+    mem = b""
+    for t in (100, 110, 120, 200, 210):  # a bout of 3, a pause of 80 s (> 60): a second bout
+        assert d.add(5000, mem, t) == 0
+        mem = d.to_rtc(mem)
+    e = daily.Daily(3900, 50, 60, 4)
+    assert e.from_rtc(mem)
+    assert (e.bouts.count, e.bouts.current, e.bouts.last_s) == (2, 2, 210)
+    assert e.add(5000, mem, 215) == 0 and e.add(5000, mem, 220) == daily.ENOUGH  # the second bout's 4th
+    assert e.add(5000, mem, 225) == 0  # once per bout
+    assert sys.modules["bouts"].__file__ == str(FIRMWARE_DIR / "bouts.py")  # the clip's module, not a copy

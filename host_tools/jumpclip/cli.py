@@ -654,8 +654,11 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
     if not any(d.jumps for d in ds):
         out.print(f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`")
     else:
-        out.print(loading.terminal_table(ds, st))
-        out.print(loading.weeks_table(ds, st))
+        from rich.console import Console
+
+        wide = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
+        wide.print(loading.terminal_table(ds, st))
+        wide.print(loading.weeks_table(ds, st))
         out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
     if png_path:
         try:

@@ -37,6 +37,7 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
           progress=None) -> Store:
     """progress(done, total): called after each day (a progress bar in `make demo-report`)."""
     store = Store(db_path)
+    store.set_setting("body_mass_kg", "70")  # the demo wearer: forces in body weights
     today = today or dt.datetime.now().astimezone().date()
     with tempfile.TemporaryDirectory(prefix="jumpclip-demodb-") as td:
         # One clip, used day after day: the same flash, power-cycled each day, synced after.
@@ -49,14 +50,19 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
                 if k in skip:
                     continue  # a rest day
                 day = today - dt.timedelta(days=n_days - 1 - k)
-                trace = Path(td) / f"day{k}.csv"
-                training_trace(trace, seed=100 + k, jumps=40 + (k * 7) % 45)
-                when = dt.datetime.combine(day, dt.time(18, 0)).astimezone(dt.timezone.utc)
-                secs = int((when - EPOCH_2000).total_seconds())
-                board.opts.extra = {"rtc_offset_s": secs, "rtc_memory": RTC_MAGIC.hex()}
-                board.restart(trace)
-                board.trace_end.wait(60)
-                syncmod.sync(SerialTransport(port), store, now=when + dt.timedelta(hours=1), set_clock=False, restart=False)
+                total = 40 + (k * 7) % 45
+                # Every other day the jumps are split into a morning and an evening bout,
+                # the spacing the sources recommend (loading.py); otherwise one evening bout.
+                parts = [(dt.time(18, 0), total)] if k % 2 else [(dt.time(7, 30), total // 2), (dt.time(18, 0), total - total // 2)]
+                for p, (at, jumps) in enumerate(parts):
+                    trace = Path(td) / f"day{k}-{p}.csv"
+                    training_trace(trace, seed=100 + 10 * k + p, jumps=jumps)
+                    when = dt.datetime.combine(day, at).astimezone(dt.timezone.utc)
+                    secs = int((when - EPOCH_2000).total_seconds())
+                    board.opts.extra = {"rtc_offset_s": secs, "rtc_memory": RTC_MAGIC.hex()}
+                    board.restart(trace)
+                    board.trace_end.wait(60)
+                    syncmod.sync(SerialTransport(port), store, now=when + dt.timedelta(hours=1), set_clock=False, restart=False)
                 if progress:
                     progress(k + 1, n_days)
         finally:

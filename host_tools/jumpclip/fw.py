@@ -61,3 +61,4 @@ detector = load("detector")
 config = load("config")
 logformat = load("logformat")
 logboot = load("logboot")
+bouts = load("bouts")  # before daily, which imports it by its device name

@@ -291,7 +291,7 @@ def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
     return rows_
 
 
-WEEK_HEADERS = ["week of", "active days", "qualifying", "bouts", "landings >= 3 BW", "loading score", "vs week before"]
+WEEK_HEADERS = ["week of", "active days", "qualifying", "bouts", ">= 3 BW", "loading score", "vs week before"]
 
 
 def current_streak(ds: list[Day]) -> int:
@@ -336,8 +336,8 @@ def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
     return out
 
 
-HEADERS = ["day", "jumps", "qualifying", "target met", "streak", "bouts (start, landings)", "landings >= 3 BW", "peak force",
-           "clipped", "peak g", "median g", "mean height cm", "loading score"]
+HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landings)", ">= 3 BW", "peak force",
+           "clipped", "peak g", "median g", "height cm", "score"]
 
 
 def mass_note(st: Settings) -> str:
@@ -353,7 +353,7 @@ def terminal_table(ds: list[Day], st: Settings):
     t = Table(caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
                       f"~ start times estimated. {mass_note(st)} Not medical advice.", caption_justify="left")
     for h in HEADERS:
-        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right")
+        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
     for r in rows(ds, st.body_mass_kg is not None):
         t.add_row(*r)
     return t
