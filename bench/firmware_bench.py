@@ -76,8 +76,9 @@ def main() -> None:
             c0 = run_mp(raw, 0, "copy", True)["instructions"]
             c1 = run_mp(raw, nv, "copy", True)["instructions"]
             copy_ipc = (c1 - c0) / nv
-            goals = {"native": "goal <= 300 (viper path)", "viper": "", "portable": "goal <= 1000 (portable path)"}
-            for kind in ("native", "viper", "portable"):
+            goals = {"native": "goal <= 300 (viper path)", "clip": "native + the filtered peak of each landing (forces.py)",
+                     "viper": "", "portable": "goal <= 1000 (portable path)"}
+            for kind in ("native", "clip", "viper", "portable"):
                 i0 = run_mp(raw, 0, kind, True)["instructions"]
                 i1 = run_mp(raw, nv, kind, True)["instructions"]
                 print(f"  {kind:9s}: {(i1 - i0) / nv - copy_ipc:8.0f} instructions/sample   {goals[kind]}")
@@ -88,6 +89,13 @@ def main() -> None:
             i0 = run_mp(raw, 0, "native", True, 160)["instructions"]
             i1 = run_mp(raw, nv, "native", True, 160)["instructions"]
             print(f"  native, 160 samples per call (the clip decodes a wake's bursts, then calls once): {(i1 - i0) / nv - (c1 - c0) / nv:5.0f} instructions/sample")
+            j0 = run_mp(raw, 0, "clip", True, 160)
+            j1 = run_mp(raw, nv, "clip", True, 160)
+            per = (j1["instructions"] - j0["instructions"]) / nv - (c1 - c0) / nv
+            landings = j1["filtered"]
+            print(f"  clip, 160 samples per call (detector, ring of samples, filtered peaks): {per:5.0f} instructions/sample;"
+                  f" {((j1['instructions'] - j0['instructions']) - (i1 - i0)) / max(landings, 1):,.0f} instructions per landing"
+                  f" for the ring and its filtered peak ({int(landings)} landings)")
         else:
             print("Callgrind: valgrind not installed (apt-get install valgrind); skipped")
 

@@ -174,7 +174,7 @@ def test_a_database_from_before_log_ids_keeps_everything(tmp_path):
     store = Store(path)
     (s,) = store.sessions()
     assert s["device_id"] == "a4cf12345678" and s["log_id"] == "a4cf12345678" and s["jumps"] == 2
-    assert store.jumps(s["log_id"], s["session_id"]) == [(100, 60, 4000), (300, 60, 4000)]
+    assert store.jumps(s["log_id"], s["session_id"]) == [(100, 60, 4000, None), (300, 60, 4000, None)]  # no filtered peak before 0.3
     assert store.acked_seq("a4cf12345678") == 7
 
 

@@ -26,7 +26,7 @@ def test_replay_json_follows_the_schema(tmp_path):
     for f in doc["files"]:
         assert {"path", "rate_hz", "duration_s", "count", "events", "truth", "metrics", "error"} <= set(f)
     assert ok["count"] == 6 and ok["truth"]["count"] == 6 and ok["metrics"]["f1"] == 1.0
-    assert set(ok["events"][0]) == {"t_s", "peak_g", "airtime_s", "height_cm"}
+    assert set(ok["events"][0]) == {"t_s", "peak_g", "airtime_s", "height_cm", "filtered_peak_g", "clipped"}
     assert free["truth"]["count"] == 0 and free["metrics"]["false_per_min"] == 0.0
     assert broken["error"] and "line 3" in broken["error"] and broken["events"] == []
     assert doc["summary"]["with_truth"]["f1"] == 1.0 and doc["summary"]["jump_free"]["files"] == 1

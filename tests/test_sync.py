@@ -83,7 +83,7 @@ def test_deploy_sync_two_sessions_then_nothing_new(two_sessions, tmp_path):
     sessions = [r for r in store.sessions() if r["jumps"]]
     assert len(sessions) == 2
     # The right airtimes: what the host's replay of each trace says, sample for sample.
-    airs = [[air for _, air, _ in store.jumps(s["log_id"], s["session_id"])] for s in sessions]
+    airs = [[j[1] for j in store.jumps(s["log_id"], s["session_id"])] for s in sessions]
     assert airs == [expected_air(TRACE_A), expected_air(TRACE_B)]
     assert res.wire_bytes / k <= 16 + 400 / k  # bulk cost per jump, plus fixed session records
     # Sync again: nothing new, nothing twice.
