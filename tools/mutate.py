@@ -60,7 +60,7 @@ EQUIVALENT: dict[str, str] = {
                      "with no peak open, changes nothing but the gravity sums, which both branches add it to",
     "m < ff2": "in fastpath's per-sample body only: candidates are below ff2 or at least rearm2 > ff2, so a sample "
                "exactly at ff2 never reaches it",
-    "m_all < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
+    "tail < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
                    "(see 'quiet_lo <= m')",
     "run < nser": "run saturates at series_min; one more changes no comparison (every use is run >= nser)",
     "k > 0": "finish()'s safety bound on still samples: a window closes within peak_window + 1 of them and a landing "

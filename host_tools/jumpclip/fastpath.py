@@ -41,14 +41,22 @@ def _clamp(v: int, lim: int) -> int:
 
 
 class _Stream:
-    """Half-counts of the stream, with exact block sums for the gravity snapshots."""
+    """The stream's exact block sums, for the gravity snapshots, and its half-counts on
+    demand (no full-size copy: a day of samples is 100 MB as int16 already)."""
 
     def __init__(self, counts: np.ndarray, block_shift: int):
-        self.half = counts.astype(np.int32) >> 1
+        self.counts = counts
         b = 1 << block_shift
-        nb = len(self.half) // b
-        self.block = self.half[: nb * b].reshape(nb, b, 3).sum(axis=1, dtype=np.int64)
+        nb = len(counts) // b
+        self.block = np.empty((nb, 3), dtype=np.int64)
+        step = max(1, (1 << 20) // b)  # blocks per chunk
+        for k in range(0, nb, step):
+            c = counts[k * b : min(nb, k + step) * b].astype(np.int32) >> 1
+            self.block[k : k + len(c) // b] = c.reshape(-1, b, 3).sum(axis=1, dtype=np.int64)
         self.block_len = b
+
+    def half(self, a: int, b: int) -> np.ndarray:
+        return self.counts[a:b].astype(np.int64) >> 1
 
     def gravity(self, t: int) -> tuple[int, int, int]:
         """The firmware's p1 + p2 while it processes sample t: the two whole blocks that end
@@ -93,11 +101,17 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     events: list[Event] = []
 
     def impact_sums(t0: int) -> tuple[int, int]:
-        """sd, sv of the firmware's impact window [t0, t0 + vn), from the half-counts."""
-        h = st.half[t0 : t0 + vn].astype(np.int64)
-        d = np.clip((h - np.array([gmx, gmy, gmz], dtype=np.int64)) >> dsh, -_D_MAX, _D_MAX)
-        v = (d * np.array([ux, uy, uz], dtype=np.int64)).sum(axis=1) >> _UNIT
-        return int(((d * d).sum(axis=1) >> vsh).sum()), int(((v * v) >> vsh).sum())
+        """sd, sv of the firmware's impact window [t0, t0 + vn), from the half-counts (plain
+        ints: a window is a handful of samples)."""
+        sd = sv = 0
+        for x, y, z in st.half(t0, t0 + vn).tolist():
+            dx = _clamp((x - gmx) >> dsh, _D_MAX)
+            dy = _clamp((y - gmy) >> dsh, _D_MAX)
+            dz = _clamp((z - gmz) >> dsh, _D_MAX)
+            v = (dx * ux + dy * uy + dz * uz) >> _UNIT
+            sd += (dx * dx + dy * dy + dz * dz) >> vsh
+            sv += (v * v) >> vsh
+        return sd, sv
 
     def decide() -> None:
         """The end of a peak window: count the landing or not (firmware: 'The decision')."""
@@ -125,10 +139,10 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         elif vertical and air >= serf:
             held.append(Event(peak_t, peak, air))
 
-    def process(ts: list[int], ms: list[int], xs: list[list[int]]) -> None:
+    def process(ts: list[int], ms: list[int]) -> None:
         nonlocal armed, pending, cross_t, peak, peak_t, air, low_start, low_last, gx, gy, gz
         nonlocal still, pushed, hi_last, cl_start, cl_prev_end, gmx, gmy, gmz, ux, uy, uz, uu, prev, isolated, calm
-        for t, m, (x, y, z) in zip(ts, ms, xs):
+        for t, m in zip(ts, ms):
             if t - prev > 1:  # quiet samples prev+1 .. t-1 were skipped
                 if pending and cross_t + pw <= t - 1:
                     pending = False
@@ -182,10 +196,10 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
                         low_last = t - win - 1
             # (the firmware's impact-window sums: impact_sums(), at the decision)
 
-    def candidates(a: int) -> tuple[list[int], list[int], list[list[int]]]:
-        m = m_all[a:]
-        idx = np.flatnonzero((m < ff2) | (m >= rearm2))
-        return (idx + a).tolist(), m[idx].tolist(), st.half[a:][idx].tolist()
+    def candidates(a: int) -> tuple[list[int], list[int]]:
+        tail = m_all[a:]
+        idx = np.flatnonzero((tail < ff2) | (tail >= rearm2))
+        return (idx + a).tolist(), tail[idx].tolist()
 
     def close_tail(last: int) -> None:
         """The quiet samples after the last candidate, up to `last`: a window may close."""
