@@ -147,7 +147,8 @@ class Daily:
         self.announced = d.get("announced", False)
         # The clock restarted: the bout in progress cannot be continued, but today's bouts count.
         self.bouts.reset()
-        self.bouts.count = d.get("bouts", 0)
+        b = d.get("bouts", 0)
+        self.bouts.count = b if isinstance(b, int) and 0 <= b < 256 else 0
         self.rolling = True
         self.key = 0 if self.count else None  # device time restarts at 0 after a power cut
         return True

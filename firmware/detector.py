@@ -375,27 +375,11 @@ class Detector:
             y = s[j + 1] >> 1
             z = s[j + 2] >> 1
             m = x * x + y * y + z * z
-            if quiet_lo <= m < quiet_hi:
-                j += 3
-                bx += x
-                by += y
-                bz += z
-                bleft -= 1
-                if bleft == 0:
-                    p2x = p1x
-                    p2y = p1y
-                    p2z = p1z
-                    p1x = bx
-                    p1y = by
-                    p1z = bz
-                    bx = 0
-                    by = 0
-                    bz = 0
-                    bleft = blk
-                continue
-            if n_ev > room:  # no room for the events this sample might close: stop here
+            quiet = quiet_lo <= m < quiet_hi
+            if not quiet and n_ev > room:  # no room for the events this sample might close: stop here
                 break
             j += 3
+            # Gravity: every sample adds to its block's sums; a full block rotates.
             bx += x
             by += y
             bz += z
@@ -411,6 +395,8 @@ class Detector:
                 by = 0
                 bz = 0
                 bleft = blk
+            if quiet:
+                continue
 
             t = t_at_j0 + j // 3 - 1
             if m < ff2:

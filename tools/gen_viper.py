@@ -53,6 +53,19 @@ def _replace(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def _is_test(expr: str) -> bool:
+    """Is expr a comparison, or comparisons joined by and/or (a flag's value)?"""
+    import ast
+
+    try:
+        node = ast.parse(expr.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if isinstance(node, ast.BoolOp):
+        return all(isinstance(v, ast.Compare) for v in node.values)
+    return isinstance(node, ast.Compare)
+
+
 def generate(reference: str) -> str:
     start = reference.index("        # Locals, not attributes, inside the loop")
     stop = reference.index("        i = j // 3\n        t = t_at_j0 + i\n")
@@ -114,9 +127,11 @@ def generate(reference: str) -> str:
     body = re.sub(r"(\w+) <= (\w+) < (\w+)", r"\1 <= \2 and \2 < \3", body)
     body = re.sub(r"(\w+) <= (\w+) <= (\w+)", r"\1 <= \2 and \2 <= \3", body)
     body = re.sub(r"^(\s+)(\w+) = (.+?) if (\w+) else (\w+)$", r"\1\2 = \5\n\1if \4:\n\1    \2 = \3", body, flags=re.M)
-    # A flag set from a comparison: `a = b >= c  # why` -> `a = 0`, `if b >= c:  # why`, `a = 1`.
-    body = re.sub(r"^(\s+)(\w+) = (\w+ (?:==|>=|<=|<|>) \w+)(  #.*)?$",
-                  lambda m: f"{m[1]}{m[2]} = 0\n{m[1]}if {m[3]}:{m[4] or ''}\n{m[1]}    {m[2]} = 1", body, flags=re.M)
+    # A flag set from a comparison (or several joined by `and`): `a = b >= c  # why` ->
+    # `a = 0`, `if b >= c:  # why`, `a = 1`. Python's ast says which lines those are.
+    body = re.sub(r"^(\s+)(\w+) = ([^#\n]+?)(  #.*)?$",
+                  lambda m: f"{m[1]}{m[2]} = 0\n{m[1]}if {m[3]}:{m[4] or ''}\n{m[1]}    {m[2]} = 1" if _is_test(m[3]) else m[0],
+                  body, flags=re.M)
     body = re.sub(r" = True\b", " = 1", body)
     body = re.sub(r" = False\b", " = 0", body)
     body = "\n".join(ln[4:] if ln.startswith("    ") else ln for ln in body.split("\n"))

@@ -218,6 +218,11 @@ def templates(det) -> list[list[list[int]]]:
             out.append([big] + [quiet] * 30 + hop * max(1, n) + still)
             tilted = [ff] * max(1, f) + [[big[2], big[1], big[0]]] * (1 << det.impact_shift) + [quiet] * 20
             out.append([big] + [quiet] * 30 + hop * max(1, n // 2) + tilted + hop * max(1, n) + still)
+    # A movement that begins win +-1 after a hop's free fall (a landing: it ends no stillness)
+    # and holds the push-off of a jump: isolated or not.
+    for d in (-2, -1, 0, 1):
+        out.append(still + [ff] * (det.series_flight + 2) + [quiet] * max(0, det.window + d) + [push] + [quiet] * 10
+                   + [ff] * (det.min_flight + 3) + [big] + still)
     # Gravity blocks: a take-off on either side of a block boundary.
     blk = 1 << det.block_shift
     for d in (-2, -1, 0, 1):
