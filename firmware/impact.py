@@ -18,6 +18,9 @@ except ImportError:  # CPython
         return x
 
 
+# The detector's own helpers: the same sample-count rounding and integer square root.
+from detector import LSB_PER_G, isqrt, ms_to_samples  # noqa: E402
+
 WINDOW_MS = const(120)  # raw counts this long before and after the landing peak
 PEAK_MS = const(40)  # the filtered peak is the largest resultant this close to the raw one
 PAD = const(15)  # odd-extension padding at each end: scipy's padlen for this filter (3 * 5 taps)
@@ -36,24 +39,6 @@ SECTIONS = {
     500: (-25809, 10262, -28980, 13536),
     1000: (-29136, 12983, -31022, 14884),
 }
-
-LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
-
-
-def ms_to_samples(ms, rate_hz):
-    return (int(ms) * int(rate_hz) + 500) // 1000
-
-
-def isqrt(n):
-    if n <= 0:
-        return 0
-    x = n
-    y = (x + 1) >> 1
-    while y < x:
-        x = y
-        y = (x + n // x) >> 1
-    return x
-
 
 class ImpactPeak:
     """peak(win) -> the filtered peak in milli-g, with CLIPPED set if any axis reached the
