@@ -24,7 +24,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from jumpclip import fastpath, replay, score
+from jumpclip import score, tune
 from jumpclip.sim import feed
 from jumpclip.traces import TraceError, read_trace
 
@@ -106,13 +106,7 @@ def _init(recs: list[Recording]) -> None:
 
 
 def _score_config(cfg: dict) -> list[score.Tally | None]:
-    rows = []
-    for r in _RECS:
-        det, c = replay.make_detector(cfg)
-        evs = fastpath.detect_fast(r.counts, det)
-        pred = [r.t0 + e.index / c["rate_hz"] for e in evs]
-        rows.append(score.score_file(pred, r.truth, r.label, r.minutes, TOL_S))
-    return rows
+    return [tune.score_counts(cfg, r.counts, r.truth, r.label, r.minutes, r.t0, TOL_S) for r in _RECS]
 
 
 def configs(axes: dict[str, list]) -> list[dict]:

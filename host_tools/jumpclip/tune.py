@@ -89,6 +89,14 @@ def load(paths: list[str], rate_hz: int, range_g: int) -> list[Labelled]:
     return out
 
 
+def score_counts(cfg: dict, counts: np.ndarray, truth: np.ndarray | None, label: int | None, minutes: float, t0: float,
+                 tolerance_s: float) -> score.Tally | None:
+    """One recording's tally under one configuration (the fast path: equal to the firmware's)."""
+    det, c = replay.make_detector(cfg)
+    pred = [t0 + e.index / c["rate_hz"] for e in fastpath.detect_fast(counts, det)]
+    return score.score_file(pred, truth, label, minutes, tolerance_s)
+
+
 def objective_value(t: score.Tally, objective: str) -> float:
     if objective == "f1":
         return t.f1
@@ -117,12 +125,7 @@ def tune(paths: list[str], grid: list[dict], objective: str = "f1", tolerance_s:
     for i, g in enumerate(grid):
         cfg = {**base, **g}
         try:
-            row = []
-            for d in data:
-                det, cc = replay.make_detector(cfg)
-                evs = fastpath.detect_fast(d.counts, det)
-                pred = [d.t0 + e.index / cc["rate_hz"] for e in evs]
-                row.append(score.score_file(pred, d.truth, d.label, d.minutes, tolerance_s))
+            row = [score_counts(cfg, d.counts, d.truth, d.label, d.minutes, d.t0, tolerance_s) for d in data]
         except ValueError as e:
             raise TuneError(f"grid point {g}: {e}") from None
         tallies.append(row)
