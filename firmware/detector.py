@@ -55,7 +55,9 @@ DEFAULTS = {
 _CONTEXT_FLIGHT_MS = const(60)  # a shorter free fall is no landing at all, not even a stride
 _PUSH_MS = const(350)  # activity this close before the take-off is its push-off
 _CLUSTER_GAP_MS = const(100)  # samples at the re-arm level this close are one movement
-_GRAVITY_MS = const(320)  # gravity: the mean of the two whole blocks of this length before take-off
+_GRAVITY_MS = const(1280)  # gravity: the mean of a sliding window this long, ending at the take-off
+_GRAVITY_MAX_SHIFT = const(9)  # ... at most 512 samples (1000 Hz: 512 ms), so the ring stays small
+_RING_BIAS = const(16384)  # the ring holds half-counts + this: non-negative, so 16-bit loads need no sign
 _IMPACT_MS = const(40)  # the impact window, from the rise, over which verticality is measured
 UNIT = const(5)  # verticality works in 1/32 g (2**5): coarse enough for 31-bit ints
 D_MAX = const(255)  # dynamic impact clamp, 1/32 g (8 g)
@@ -95,38 +97,32 @@ _S_PEAK_T = const(3)  # ... and its sample
 _S_AIR = const(4)  # its flight, in samples
 _S_LOW_START = const(5)  # current/last free-fall stretch [low_start, low_last]
 _S_LOW_LAST = const(6)
-_S_BLEFT = const(7)  # gravity: samples left in the current block
-_S_BX = const(8)  # sums of the current block (half-counts)
-_S_BY = const(9)
-_S_BZ = const(10)
-_S_P1X = const(11)  # sums of the block before it
-_S_P1Y = const(12)
-_S_P1Z = const(13)
-_S_P2X = const(14)  # ... and of the one before that
-_S_P2Y = const(15)
-_S_P2Z = const(16)
-_S_GX = const(17)  # at each take-off: gravity (the two blocks' sums)
-_S_GY = const(18)
-_S_GZ = const(19)
-_S_STILL = const(20)  # ... how long the wearer was still before the push-off
-_S_PUSHED = const(21)  # ... whether a push-off came just before
-_S_HI_LAST = const(22)  # movement clusters (samples at the re-arm level): the last such sample
-_S_CL_START = const(23)  # the current cluster's start
-_S_CL_PREV_END = const(24)  # the previous cluster's end
-_S_GMX = const(25)  # the open landing: gravity's mean per sample (half-counts)
-_S_GMY = const(26)
-_S_GMZ = const(27)
-_S_UX = const(28)  # ... gravity's direction in 1/32 g
-_S_UY = const(29)
-_S_UZ = const(30)
-_S_UU = const(31)  # ... its squared length >> UNIT
-_S_SD = const(32)  # ... the impact window's sum of |d|^2
-_S_SV = const(33)  # ... and of (d . u)^2
-_S_ISOLATED = const(34)  # ... its take-off pushed off from stillness (0/1)
-_S_CALM = const(35)  # ... its take-off came after stillness (0/1)
-_S_RUN = const(36)  # vertical landings in a row
-_S_HELD = const(37)  # landings of a series not yet proved (ser_* arrays)
-_N_STATE = const(38)
+_S_RING_I = const(7)  # gravity: where the next sample goes in the ring (index into 3 * window)
+_S_SX = const(8)  # the ring's sums (biased half-counts): the sliding window's sums
+_S_SY = const(9)
+_S_SZ = const(10)
+_S_GX = const(11)  # at each take-off: gravity (the window's sums, unbiased)
+_S_GY = const(12)
+_S_GZ = const(13)
+_S_STILL = const(14)  # ... how long the wearer was still before the push-off
+_S_PUSHED = const(15)  # ... whether a push-off came just before
+_S_HI_LAST = const(16)  # movement clusters (samples at the re-arm level): the last such sample
+_S_CL_START = const(17)  # the current cluster's start
+_S_CL_PREV_END = const(18)  # the previous cluster's end
+_S_GMX = const(19)  # the open landing: gravity's mean per sample (half-counts)
+_S_GMY = const(20)
+_S_GMZ = const(21)
+_S_UX = const(22)  # ... gravity's direction in 1/32 g
+_S_UY = const(23)
+_S_UZ = const(24)
+_S_UU = const(25)  # ... its squared length >> UNIT
+_S_SD = const(26)  # ... the impact window's sum of |d|^2
+_S_SV = const(27)  # ... and of (d . u)^2
+_S_ISOLATED = const(28)  # ... its take-off pushed off from stillness (0/1)
+_S_CALM = const(29)  # ... its take-off came after stillness (0/1)
+_S_RUN = const(30)  # vertical landings in a row
+_S_HELD = const(31)  # landings of a series not yet proved (ser_* arrays)
+_N_STATE = const(32)
 
 
 def ms_to_samples(ms, rate_hz):
@@ -218,15 +214,15 @@ class Detector:
         self.vertical_num = RATIO_DEN + (r * r * RATIO_DEN + 500000) // 1000000
         self.push = ms_to_samples(_PUSH_MS, rate_hz)
         self.cluster_gap = ms_to_samples(_CLUSTER_GAP_MS, rate_hz)
-        # Power-of-two windows: gravity blocks of 2**block_shift samples, the impact's mean
-        # over 2**impact_shift samples. The peak window is at least the impact window, so
-        # the decision at its end has the whole impact.
-        self.block_shift = log2_floor(max(1, ms_to_samples(_GRAVITY_MS, rate_hz)))
+        # Power-of-two windows: gravity over a sliding window of 2**block_shift samples, the
+        # impact's mean over 2**impact_shift samples. The peak window is at least the impact
+        # window, so the decision at its end has the whole impact.
+        self.block_shift = min(_GRAVITY_MAX_SHIFT, log2_floor(max(1, ms_to_samples(_GRAVITY_MS, rate_hz))))
         self.impact_shift = log2_floor(max(1, ms_to_samples(_IMPACT_MS, rate_hz)))
         self.peak_window = max(ms_to_samples(p["peak_window_ms"], rate_hz), 1 << self.impact_shift)
         # Shifts that bring sums to 1/32 g: half-counts per g is 2**hc.
         hc = log2_floor(self.lsb_per_g >> SHIFT)
-        self.gravity_shift = self.block_shift + 1 + hc - UNIT  # sum of 2 blocks -> 1/32 g
+        self.gravity_shift = self.block_shift + hc - UNIT  # the window's sum -> 1/32 g
         self.impact_dshift = hc - UNIT  # one sample -> 1/32 g
         self.ev_index = array.array("i", [0] * EVENT_CAPACITY)
         self.ev_peak = array.array("i", [0] * EVENT_CAPACITY)
@@ -235,6 +231,8 @@ class Detector:
         self.ser_peak = array.array("i", [0] * SERIES_MAX)
         self.ser_air = array.array("i", [0] * SERIES_MAX)
         self.pad = array.array("h", [0, 0, 0])  # finish(): one still sample
+        # The gravity window's samples (x, y, z interleaved), biased: allocated once.
+        self.ring = array.array("h", [_RING_BIAS] * (3 << self.block_shift))
         prm = [0] * _N_PARAMS
         prm[_P_IMP2] = self.impact_m2
         prm[_P_REARM2] = self.rearm_m2
@@ -275,7 +273,17 @@ class Detector:
         st[_S_LAST_PEAK] = -_FAR
         st[_S_LOW_START] = -_FAR
         st[_S_LOW_LAST] = -_FAR
-        st[_S_BLEFT] = 1 << self.block_shift
+        # The gravity window starts full of zero acceleration (the bias), so its sums are
+        # exact from the first sample on: a shorter mean while the stream is younger than
+        # the window, then the mean of the last 2**block_shift samples, whatever sample the
+        # stream started at (no block boundaries: the decisions do not depend on the start).
+        ring = self.ring
+        for k in range(len(ring)):
+            ring[k] = _RING_BIAS
+        w = (1 << self.block_shift) * _RING_BIAS
+        st[_S_SX] = w
+        st[_S_SY] = w
+        st[_S_SZ] = w
         # Movement clusters start at 0: the stream's start counts as movement. Nothing is
         # known about before it, so nothing there proves stillness.
 
@@ -321,16 +329,10 @@ class Detector:
         air = st[_S_AIR]
         low_start = st[_S_LOW_START]
         low_last = st[_S_LOW_LAST]
-        bleft = st[_S_BLEFT]
-        bx = st[_S_BX]
-        by = st[_S_BY]
-        bz = st[_S_BZ]
-        p1x = st[_S_P1X]
-        p1y = st[_S_P1Y]
-        p1z = st[_S_P1Z]
-        p2x = st[_S_P2X]
-        p2y = st[_S_P2Y]
-        p2z = st[_S_P2Z]
+        ri = st[_S_RING_I]
+        sx = st[_S_SX]
+        sy = st[_S_SY]
+        sz = st[_S_SZ]
         gx = st[_S_GX]
         gy = st[_S_GY]
         gz = st[_S_GZ]
@@ -360,7 +362,9 @@ class Detector:
         ser_peak = self.ser_peak
         ser_air = self.ser_air
         held = st[_S_HELD]
-        blk = 1 << bsh
+        ring = self.ring
+        rend = 3 << bsh
+        gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
 
         # Fast path bounds: while armed with no peak open, a sample between free fall and
         # the re-arm level changes nothing but the gravity sums. When not quiet, an empty
@@ -379,22 +383,19 @@ class Detector:
             if not quiet and n_ev > room:  # no room for the events this sample might close: stop here
                 break
             j += 3
-            # Gravity: every sample adds to its block's sums; a full block rotates.
-            bx += x
-            by += y
-            bz += z
-            bleft -= 1
-            if bleft == 0:
-                p2x = p1x
-                p2y = p1y
-                p2z = p1z
-                p1x = bx
-                p1y = by
-                p1z = bz
-                bx = 0
-                by = 0
-                bz = 0
-                bleft = blk
+            # Gravity: each sample enters the sliding window and the oldest one leaves it.
+            o = ring[ri]
+            ring[ri] = x + 16384  # + _RING_BIAS (a literal here, like the shift above)
+            sx += x + 16384 - o
+            o = ring[ri + 1]
+            ring[ri + 1] = y + 16384
+            sy += y + 16384 - o
+            o = ring[ri + 2]
+            ring[ri + 2] = z + 16384
+            sz += z + 16384 - o
+            ri += 3
+            if ri == rend:
+                ri = 0
             if quiet:
                 continue
 
@@ -404,9 +405,9 @@ class Detector:
                     # A new free-fall stretch: a take-off. Note gravity, and how still the
                     # wearer was before the push-off (or before the take-off, if none).
                     low_start = t
-                    gx = p1x + p2x
-                    gy = p1y + p2y
-                    gz = p1z + p2z
+                    gx = sx - gbias
+                    gy = sy - gbias
+                    gz = sz - gbias
                     if t - hi_last <= push:
                         still = cl_start - cl_prev_end
                         pushed = 1
@@ -431,7 +432,7 @@ class Detector:
                     # The decision. Vertical when the impact's horizontal part is at most
                     # vertical_ratio of its vertical part, summed over the impact window:
                     # sum |d|^2 |u|^2 <= (1 + ratio^2) sum (d . u)^2 (see the sums below).
-                    vertical = uu == 0  # no gravity yet (the stream's first blocks): unknown, not tilted
+                    vertical = uu == 0  # no gravity (a window of zero mean): unknown, not tilted
                     if sv > 0 and (sd >> UNIT) * uu * RATIO_DEN <= sv * vnum:
                         vertical = True
                     if calm or not vertical:
@@ -482,9 +483,9 @@ class Detector:
                         peak_t = t
                         # Gravity before the take-off: its mean in half-counts, and its
                         # direction u in 1/32 g (clamped: 31-bit products below).
-                        gmx = gx >> (bsh + 1)
-                        gmy = gy >> (bsh + 1)
-                        gmz = gz >> (bsh + 1)
+                        gmx = gx >> bsh
+                        gmy = gy >> bsh
+                        gmz = gz >> bsh
                         ux = gx >> gsh
                         uy = gy >> gsh
                         uz = gz >> gsh
@@ -555,16 +556,10 @@ class Detector:
         st[_S_AIR] = air
         st[_S_LOW_START] = low_start
         st[_S_LOW_LAST] = low_last
-        st[_S_BLEFT] = bleft
-        st[_S_BX] = bx
-        st[_S_BY] = by
-        st[_S_BZ] = bz
-        st[_S_P1X] = p1x
-        st[_S_P1Y] = p1y
-        st[_S_P1Z] = p1z
-        st[_S_P2X] = p2x
-        st[_S_P2Y] = p2y
-        st[_S_P2Z] = p2z
+        st[_S_RING_I] = ri
+        st[_S_SX] = sx
+        st[_S_SY] = sy
+        st[_S_SZ] = sz
         st[_S_GX] = gx
         st[_S_GY] = gy
         st[_S_GZ] = gz
@@ -598,7 +593,7 @@ class Detector:
         while self.pending and k > 0:
             if self.n_events > EVENT_CAPACITY - self.series_min:
                 return False  # feed() would stop: no room for what this decision may emit
-            sh = self.block_shift + 1
+            sh = self.block_shift
             st = self.st
             pad[0] = (st[_S_GX] >> sh) << 1
             pad[1] = (st[_S_GY] >> sh) << 1
@@ -606,6 +601,15 @@ class Detector:
             self.feed(pad, 0, 1)
             k -= 1
         return True
+
+    def warmup(self):
+        """Samples after which the events no longer depend on where the stream started: the
+        longest history a decision reads (the gravity window before a take-off, the flight,
+        the stillness and push-off before it, the landing window and the peak window). An
+        event at or after start + warmup() is the same whatever sample the stream started
+        at (tests/test_start_offset.py checks it on every recording from many starts)."""
+        flight = self.max_flight if self.max_flight < _FAR else ms_to_samples(3000, self.rate_hz)
+        return (1 << self.block_shift) + self.isolation + self.push + self.cluster_gap + flight + self.window + self.peak_window
 
     def peak_mg(self, m2):
         """Squared-count peak -> milli-g (integer square root; not on the per-sample path)."""

@@ -36,44 +36,39 @@ _P_SERF = const(7)
 _P_VNUM = const(15)
 _P_VSH = const(19)
 _P_WIN = const(12)
+_RING_BIAS = const(16384)
 _S_AIR = const(4)
-_S_BLEFT = const(7)
-_S_BX = const(8)
-_S_BY = const(9)
-_S_BZ = const(10)
-_S_CALM = const(35)
-_S_CL_PREV_END = const(24)
-_S_CL_START = const(23)
+_S_CALM = const(29)
+_S_CL_PREV_END = const(18)
+_S_CL_START = const(17)
 _S_CROSS_T = const(0)
-_S_GMX = const(25)
-_S_GMY = const(26)
-_S_GMZ = const(27)
-_S_GX = const(17)
-_S_GY = const(18)
-_S_GZ = const(19)
-_S_HELD = const(37)
-_S_HI_LAST = const(22)
-_S_ISOLATED = const(34)
+_S_GMX = const(19)
+_S_GMY = const(20)
+_S_GMZ = const(21)
+_S_GX = const(11)
+_S_GY = const(12)
+_S_GZ = const(13)
+_S_HELD = const(31)
+_S_HI_LAST = const(16)
+_S_ISOLATED = const(28)
 _S_LAST_PEAK = const(1)
 _S_LOW_LAST = const(6)
 _S_LOW_START = const(5)
-_S_P1X = const(11)
-_S_P1Y = const(12)
-_S_P1Z = const(13)
-_S_P2X = const(14)
-_S_P2Y = const(15)
-_S_P2Z = const(16)
 _S_PEAK = const(2)
 _S_PEAK_T = const(3)
-_S_PUSHED = const(21)
-_S_RUN = const(36)
-_S_SD = const(32)
-_S_STILL = const(20)
-_S_SV = const(33)
-_S_UU = const(31)
-_S_UX = const(28)
-_S_UY = const(29)
-_S_UZ = const(30)
+_S_PUSHED = const(15)
+_S_RING_I = const(7)
+_S_RUN = const(30)
+_S_SD = const(26)
+_S_STILL = const(14)
+_S_SV = const(27)
+_S_SX = const(8)
+_S_SY = const(9)
+_S_SZ = const(10)
+_S_UU = const(25)
+_S_UX = const(22)
+_S_UY = const(23)
+_S_UZ = const(24)
 
 
 @micropython.viper
@@ -128,36 +123,18 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     low_last = int(st[_S_LOW_LAST])
     if (low_last >> 16) >= 0x8000:
         low_last -= k32 * k32
-    bleft = int(st[_S_BLEFT])
-    if (bleft >> 16) >= 0x8000:
-        bleft -= k32 * k32
-    bx = int(st[_S_BX])
-    if (bx >> 16) >= 0x8000:
-        bx -= k32 * k32
-    by = int(st[_S_BY])
-    if (by >> 16) >= 0x8000:
-        by -= k32 * k32
-    bz = int(st[_S_BZ])
-    if (bz >> 16) >= 0x8000:
-        bz -= k32 * k32
-    p1x = int(st[_S_P1X])
-    if (p1x >> 16) >= 0x8000:
-        p1x -= k32 * k32
-    p1y = int(st[_S_P1Y])
-    if (p1y >> 16) >= 0x8000:
-        p1y -= k32 * k32
-    p1z = int(st[_S_P1Z])
-    if (p1z >> 16) >= 0x8000:
-        p1z -= k32 * k32
-    p2x = int(st[_S_P2X])
-    if (p2x >> 16) >= 0x8000:
-        p2x -= k32 * k32
-    p2y = int(st[_S_P2Y])
-    if (p2y >> 16) >= 0x8000:
-        p2y -= k32 * k32
-    p2z = int(st[_S_P2Z])
-    if (p2z >> 16) >= 0x8000:
-        p2z -= k32 * k32
+    ri = int(st[_S_RING_I])
+    if (ri >> 16) >= 0x8000:
+        ri -= k32 * k32
+    sx = int(st[_S_SX])
+    if (sx >> 16) >= 0x8000:
+        sx -= k32 * k32
+    sy = int(st[_S_SY])
+    if (sy >> 16) >= 0x8000:
+        sy -= k32 * k32
+    sz = int(st[_S_SZ])
+    if (sz >> 16) >= 0x8000:
+        sz -= k32 * k32
     gx = int(st[_S_GX])
     if (gx >> 16) >= 0x8000:
         gx -= k32 * k32
@@ -229,7 +206,9 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     held = int(st[_S_HELD])
     if (held >> 16) >= 0x8000:
         held -= k32 * k32
-    blk = 1 << bsh
+    ring = ptr16(det.ring)  # type: ignore[name-defined]  # noqa: F821
+    rend = 3 << bsh
+    gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
 
     # Fast path bounds: while armed with no peak open, a sample between free fall and
     # the re-arm level changes nothing but the gravity sums. When not quiet, an empty
@@ -263,22 +242,19 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
         if not quiet and n_ev > room:  # no room for the events this sample might close: stop here
             break
         j += 3
-        # Gravity: every sample adds to its block's sums; a full block rotates.
-        bx += x
-        by += y
-        bz += z
-        bleft -= 1
-        if bleft == 0:
-            p2x = p1x
-            p2y = p1y
-            p2z = p1z
-            p1x = bx
-            p1y = by
-            p1z = bz
-            bx = 0
-            by = 0
-            bz = 0
-            bleft = blk
+        # Gravity: each sample enters the sliding window and the oldest one leaves it.
+        o = ring[ri]
+        ring[ri] = x + 16384  # + _RING_BIAS (a literal here, like the shift above)
+        sx += x + 16384 - o
+        o = ring[ri + 1]
+        ring[ri + 1] = y + 16384
+        sy += y + 16384 - o
+        o = ring[ri + 2]
+        ring[ri + 2] = z + 16384
+        sz += z + 16384 - o
+        ri += 3
+        if ri == rend:
+            ri = 0
         if quiet:
             continue
 
@@ -288,9 +264,9 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                 # A new free-fall stretch: a take-off. Note gravity, and how still the
                 # wearer was before the push-off (or before the take-off, if none).
                 low_start = t
-                gx = p1x + p2x
-                gy = p1y + p2y
-                gz = p1z + p2z
+                gx = sx - gbias
+                gy = sy - gbias
+                gz = sz - gbias
                 if t - hi_last <= push:
                     still = cl_start - cl_prev_end
                     pushed = 1
@@ -316,7 +292,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                 # vertical_ratio of its vertical part, summed over the impact window:
                 # sum |d|^2 |u|^2 <= (1 + ratio^2) sum (d . u)^2 (see the sums below).
                 vertical = 0
-                if uu == 0:  # no gravity yet (the stream's first blocks): unknown, not tilted
+                if uu == 0:  # no gravity (a window of zero mean): unknown, not tilted
                     vertical = 1
                 if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
                     vertical = 1
@@ -370,9 +346,9 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     peak_t = t
                     # Gravity before the take-off: its mean in half-counts, and its
                     # direction u in 1/32 g (clamped: 31-bit products below).
-                    gmx = gx >> (bsh + 1)
-                    gmy = gy >> (bsh + 1)
-                    gmz = gz >> (bsh + 1)
+                    gmx = gx >> bsh
+                    gmy = gy >> bsh
+                    gmz = gz >> bsh
                     ux = gx >> gsh
                     uy = gy >> gsh
                     uz = gz >> gsh
@@ -442,16 +418,10 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     st[_S_AIR] = air
     st[_S_LOW_START] = low_start
     st[_S_LOW_LAST] = low_last
-    st[_S_BLEFT] = bleft
-    st[_S_BX] = bx
-    st[_S_BY] = by
-    st[_S_BZ] = bz
-    st[_S_P1X] = p1x
-    st[_S_P1Y] = p1y
-    st[_S_P1Z] = p1z
-    st[_S_P2X] = p2x
-    st[_S_P2Y] = p2y
-    st[_S_P2Z] = p2z
+    st[_S_RING_I] = ri
+    st[_S_SX] = sx
+    st[_S_SY] = sy
+    st[_S_SZ] = sz
     st[_S_GX] = gx
     st[_S_GY] = gy
     st[_S_GZ] = gz

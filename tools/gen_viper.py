@@ -40,6 +40,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
 '''
 
 ARRAYS = ("prm", "st", "ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air")
+HALF_ARRAYS = ("ring",)  # 16-bit arrays whose values are never negative (a ptr16 load is unsigned)
 BOOLS = ("armed", "pending", "pushed", "isolated", "calm")
 
 
@@ -93,6 +94,8 @@ def generate(reference: str) -> str:
             name, attr = m.groups()
             if name in ARRAYS:
                 out.append(f"        {name} = ptr32(det.{attr})  # type: ignore[name-defined]  # noqa: F821")
+            elif name in HALF_ARRAYS:
+                out.append(f"        {name} = ptr16(det.{attr})  # type: ignore[name-defined]  # noqa: F821")
             else:
                 out.append(f"        {name} = int(det.{attr})")
         else:

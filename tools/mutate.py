@@ -13,8 +13,10 @@ the check does not catch is alive. The generated viper copy is run once over the
 signals and must give the reference's events; a mutant of it would be caught by the
 freshness check before any signal (tests/test_detector_source.py).
 
-    python tools/mutate.py           # every comparison of the three copies
-    python tools/mutate.py --quick   # a sample of 8 (for a test)
+    python tools/mutate.py           # every comparison of the three copies (make bench)
+    python tools/mutate.py --ci      # every flip not argued equivalent, each stopped at its first
+                                     # difference (make test: a surviving mutant fails CI)
+    python tools/mutate.py --quick   # a sample of 8
 
 It prints one line per mutant and a summary; the exit status is 1 if any mutant lives that
 is not listed in EQUIVALENT (with the reason it cannot change behaviour).
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import json
+import multiprocessing
 import os
 import random
 import subprocess
@@ -57,7 +60,7 @@ CONFIGS = [
 # Comparisons whose flip cannot change behaviour, by their source text, with the reason.
 EQUIVALENT: dict[str, str] = {
     "quiet_lo <= m": "the fast skip's lower edge: a sample exactly at the free-fall level is not free fall and, armed "
-                     "with no peak open, changes nothing but the gravity sums, which both branches add it to",
+                     "with no peak open, changes nothing but the gravity window, which both branches add it to",
     "m < ff2": "in fastpath's per-sample body only: candidates are below ff2 or at least rearm2 > ff2, so a sample "
                "exactly at ff2 never reaches it",
     "tail < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
@@ -223,7 +226,7 @@ def templates(det) -> list[list[list[int]]]:
     for d in (-2, -1, 0, 1):
         out.append(still + [ff] * (det.series_flight + 2) + [quiet] * max(0, det.window + d) + [push] + [quiet] * 10
                    + [ff] * (det.min_flight + 3) + [big] + still)
-    # Gravity blocks: a take-off on either side of a block boundary.
+    # The gravity window: a take-off on either side of the moment it has filled.
     blk = 1 << det.block_shift
     for d in (-2, -1, 0, 1):
         out.append([quiet] * max(0, 2 * blk + d) + [ff] * (det.series_flight + 2) + [big] * 3 + still)
@@ -370,8 +373,33 @@ def load_module(name: str, source: str, package: str | None = None) -> types.Mod
     return mod
 
 
+def first_difference(got_of, want: list) -> bool:
+    """Does any signal set give other events than `want`? Stops at the first that does."""
+    return any(got_of(k) != w for k, w in enumerate(want))
+
+
+_RUN: dict = {}  # the signal sets and the reference's events, shared with the pool's workers by fork
+
+
+def judge(item) -> bool:
+    """Is this mutant killed: does some signal set give other events than the reference?"""
+    copy, site = item
+    sets, ref = _RUN["sets"], _RUN["ref"]
+    src = mutated(COPIES[copy][0], site)
+    try:
+        if copy == "detector.py":
+            mod = load_module("detector", src)
+            # The mutant reference against the unmutated copies' events (ref).
+            return first_difference(lambda k: events_of(mod, *sets[k]), ref) or finish_when_full(mod) != _RUN["finish_ref"]
+        mod = load_module("jumpclip.fastpath_mutant", src, "jumpclip")
+        return first_difference(lambda k: fast_events(mod, *sets[k]), ref)
+    except Exception:  # a mutant that crashes is caught
+        return True
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    ci = "--ci" in argv
     sets = corpus(per_config=150 if quick else 400)
     detector_src = (FIRMWARE_DIR / "detector.py").read_text()
     reference = load_module("detector", detector_src)
@@ -380,35 +408,24 @@ def main(argv: list[str]) -> int:
     sites = [(copy, site) for copy, (path, fns) in COPIES.items() for site in comparison_sites(path, fns)]
     if quick:
         sites = random.Random(1).sample(sites, 8)
+    if ci:  # an equivalent flip is argued in EQUIVALENT; every other one must be killed
+        sites = [(copy, site) for copy, site in sites if site[5] not in EQUIVALENT]
     total_events = sum(len(r) for r in ref)
     print(f"mutation run: {len(sites)} comparison flips over {len(COPIES)} copies; {sum(len(c) for _, c in sets):,} samples, "
           f"{total_events} landings in {len(sets)} configurations of boundary-targeted signals")
-    alive = []
     with tempfile.TemporaryDirectory() as td:
         work = Path(td)
         base = viper_events((FIRMWARE_DIR / "detector_viper.py").read_text(), sets, work)
         assert base is not None and [base[str(work / f"set{k}")] for k in range(len(sets))] == ref, "viper differs before any mutation"
-        for copy, site in sites:
-            path = COPIES[copy][0]
-            src = mutated(path, site)
-            try:
-                if copy == "detector.py":
-                    mod = load_module("detector", src)
-                    got = [events_of(mod, cfg, counts) for cfg, counts in sets]
-                    killed = got != [fast_events(fastpath, cfg, counts) for cfg, counts in sets]
-                    killed = killed or finish_when_full(mod) != finish_when_full(reference)
-                elif copy == "fastpath.py":
-                    mod = load_module("jumpclip.fastpath_mutant", src, "jumpclip")
-                    killed = [fast_events(mod, cfg, counts) for cfg, counts in sets] != ref
-                else:
-                    v = viper_events(src, sets, work)
-                    killed = v is None or [v[str(work / f"set{k}")] for k in range(len(sets))] != ref
-            except Exception:  # a mutant that crashes is caught
-                killed = True
-            key = f"{copy}:{site[0]}: {site[5]}  ({site[3]} -> {site[4]})"
-            print(f"  {'killed' if killed else 'ALIVE '}  {key}")
-            if not killed:
-                alive.append((key, site[5]))
+    _RUN.update(sets=sets, ref=ref, finish_ref=finish_when_full(reference))
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # the mutants are independent: both cores
+        verdicts = pool.map(judge, sites, chunksize=1)
+    alive = []
+    for (copy, site), killed in zip(sites, verdicts):
+        key = f"{copy}:{site[0]}: {site[5]}  ({site[3]} -> {site[4]})"
+        print(f"  {'killed' if killed else 'ALIVE '}  {key}")
+        if not killed:
+            alive.append((key, site[5]))
     unexplained = [a for a, expr in alive if expr not in EQUIVALENT]
     print(f"mutation run: {len(sites) - len(alive)} of {len(sites)} killed; alive: {len(alive)} "
           f"({len(alive) - len(unexplained)} known equivalent)")

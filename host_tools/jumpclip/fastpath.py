@@ -3,7 +3,7 @@ state machine, and the exact logic of firmware/detector.py runs on those alone.
 
 Why this is exact: in Detector.feed, a sample whose squared magnitude lies in the quiet band
 [freefall_m2, rearm_m2) changes only three things: (a) it re-arms the detector (it is below
-the re-arm level); (b) it adds to the gravity block sums and, inside a landing's impact
+the re-arm level); (b) it enters the gravity window and, inside a landing's impact
 window, to the verticality sums; (c) time passes, so an open peak window may close. Its peak
 cannot change (the peak is at least the impact level, above the band), and free fall and
 movement clusters look only at samples outside the band. So (b) is computed here with numpy,
@@ -41,33 +41,22 @@ def _clamp(v: int, lim: int) -> int:
 
 
 class _Stream:
-    """The stream's exact block sums, for the gravity snapshots, and its half-counts on
-    demand (no full-size copy: a day of samples is 100 MB as int16 already)."""
+    """The stream's half-counts on demand (no full-size copy: a day of samples is 100 MB as
+    int16 already), and the gravity window's sums at any sample."""
 
     def __init__(self, counts: np.ndarray, block_shift: int):
         self.counts = counts
-        b = 1 << block_shift
-        nb = len(counts) // b
-        self.block = np.empty((nb, 3), dtype=np.int64)
-        step = max(1, (1 << 20) // b)  # blocks per chunk
-        for k in range(0, nb, step):
-            c = counts[k * b : min(nb, k + step) * b].astype(np.int32) >> 1
-            self.block[k : k + len(c) // b] = c.reshape(-1, b, 3).sum(axis=1, dtype=np.int64)
-        self.block_len = b
+        self.window = 1 << block_shift
 
     def half(self, a: int, b: int) -> np.ndarray:
         return self.counts[a:b].astype(np.int64) >> 1
 
     def gravity(self, t: int) -> tuple[int, int, int]:
-        """The firmware's p1 + p2 while it processes sample t: the two whole blocks that end
-        at or before sample t (its block sums rotate after adding the block's last sample)."""
-        k = (t + 1) // self.block_len
-        g = [0, 0, 0]
-        for b in (k - 1, k - 2):
-            if b >= 0:
-                for a in range(3):
-                    g[a] += int(self.block[b, a])
-        return g[0], g[1], g[2]
+        """The firmware's window sums, unbiased, while it processes sample t: the half-counts
+        of the last `window` samples up to and including t (the window starts full of zero
+        acceleration, so a younger stream sums what it has)."""
+        g = self.half(max(0, t + 1 - self.window), t + 1).sum(axis=0)
+        return int(g[0]), int(g[1]), int(g[2])
 
 
 def detect_fast(counts: np.ndarray, det) -> list[Event]:
@@ -187,7 +176,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
                         cross_t = t
                         peak = m
                         peak_t = t
-                        gmx, gmy, gmz = gx >> (bsh + 1), gy >> (bsh + 1), gz >> (bsh + 1)
+                        gmx, gmy, gmz = gx >> bsh, gy >> bsh, gz >> bsh
                         ux, uy, uz = _clamp(gx >> gsh, _G_MAX), _clamp(gy >> gsh, _G_MAX), _clamp(gz >> gsh, _G_MAX)
                         uu = (ux * ux + uy * uy + uz * uz) >> _UNIT
                         calm = still >= iso
@@ -215,7 +204,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         # finish(): the stream goes on with still samples equal to the take-off's gravity
         # until the window closes. Past that point these samples can open no landing that
         # would count (Detector.finish), so all k of them are processed here.
-        sh = bsh + 1
+        sh = bsh
         pad = np.array([(gx >> sh) << 1, (gy >> sh) << 1, (gz >> sh) << 1], dtype=np.int16)
         k = 2 * pw + 2
         counts = np.concatenate([counts, np.tile(pad, (k, 1))])
