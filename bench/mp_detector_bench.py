@@ -30,7 +30,7 @@ forces = None
 if kind == "clip":
     from forces import Forces
 
-    forces = Forces(200, 16, BATCH)
+    forces = Forces(200, 16, BATCH, det.peak_window)
 
 
 class Log:  # stands in for the flash log: receives the filtered peaks
@@ -68,9 +68,10 @@ while done < n_total:
         events += det.n_events
         if forces is not None:
             for k in range(det.n_events):
-                forces.landed(det.ev_index[k])
+                forces.landed(det.ev_index[k], log)
         det.n_events = 0
     if forces is not None:
+        forces.watch(det)
         forces.resolve(log)
 t1 = time.ticks_us()
 a1 = gc.mem_alloc()

@@ -75,7 +75,7 @@ class App:
         self.config_errors = list(config_errors)
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
-        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH)
+        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH, self.det.peak_window)
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
         self.samples = array.array("h", bytes(_WAKE_BURSTS * _BATCH * SAMPLE_BYTES))
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
@@ -113,7 +113,7 @@ class App:
         self.power.light_sleep = cfg["sleep"]
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
-        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH)
+        self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH, self.det.peak_window)
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None  # reconfigured (rate, range) when counting starts
 
@@ -328,6 +328,7 @@ class App:
             i = feed_native(det, self.samples, i, n)  # type: ignore[arg-type]  # Detector.feed, compiled (tested equal)
             if det.n_events:
                 self.take_events()
+        self.forces.watch(det)  # landings held for a series: their peaks while the ring has them
         self.session_samples += n
         self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
         if self.log:
@@ -346,7 +347,7 @@ class App:
             self.last_active_ms = det.ev_index[k] * 1000 // self.rate_hz
             if log:
                 log.add_jump(det.ev_index[k], det.ev_air[k], peak_mg)
-                self.forces.landed(det.ev_index[k])
+                self.forces.landed(det.ev_index[k], log)
             if peak_mg >= self.daily.qualify_mg:
                 self.qualifying += 1
                 try:

@@ -31,9 +31,10 @@ SCHEMA = {  # type: dict
     "landing_window_ms": (_DETECTOR_DEFAULTS["landing_window_ms"], "i", (0, 1000)),
     "series_flight_ms": (_DETECTOR_DEFAULTS["series_flight_ms"], "i", (5, 1000)),
     "isolation_ms": (_DETECTOR_DEFAULTS["isolation_ms"], "i", (0, 10000)),
-    "series_min": (_DETECTOR_DEFAULTS["series_min"], "i", (1, 20)),
+    "series_min": (_DETECTOR_DEFAULTS["series_min"], "i", (1, 10)),
     "vertical_ratio": (_DETECTOR_DEFAULTS["vertical_ratio"], "f", (0.0, 3.0)),
     "long_flight_ms": (_DETECTOR_DEFAULTS["long_flight_ms"], "i", (0, 3000)),
+    "series_tilts": (_DETECTOR_DEFAULTS["series_tilts"], "i", (0, 3)),
     # Sensor. The accelerometer runs at 1 kHz / (1 + SMPLRT_DIV): these rates divide it.
     "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
     "range_g": (16, "c", (2, 4, 8, 16)),

@@ -23,7 +23,7 @@ except ImportError:  # CPython
 
 SHIFT = const(1)  # raw counts >> SHIFT before squaring (see the bound above)
 EVENT_CAPACITY = const(32)  # events held until the caller drains them
-SERIES_MAX = const(20)  # the longest series_min (a decision emits up to this many events)
+SERIES_MAX = const(10)  # the largest series_min: the window of candidates (a decision emits up to this many events)
 _FAR = const(1 << 20)  # "long ago", in samples; keeps differences far inside 2**30
 MAX_INDEX = const(1 << 29)  # callers reset() before the sample index reaches this
 M2_MAX = const(805306368)  # 3 * (32768 >> SHIFT)**2: the largest magnitude the sensor reports
@@ -37,7 +37,7 @@ DEFAULTS = {
     "impact_g": 2.0,  # a landing rises above this
     "rearm_g": 1.5,  # ... and the detector re-arms only after falling below this
     "refractory_ms": 200,  # no second landing this soon after one (from its peak)
-    "peak_window_ms": 40,  # the landing peak is the maximum this long after the rise
+    "peak_window_ms": 160,  # the landing peak is the maximum this long after the rise
     "flight": True,  # require a flight phase before a landing
     "freefall_g": 0.55,  # |a| below this is free fall
     "min_flight_ms": 100,  # shortest flight of a jump on its own
@@ -46,13 +46,15 @@ DEFAULTS = {
     "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
     "isolation_ms": 800,  # this still before the push-off: a jump on its own
-    "series_min": 5,  # vertical landings in a row before a rebound series counts
-    "vertical_ratio": 0.5,  # a vertical landing: horizontal/vertical impact at most this
-    "long_flight_ms": 250,  # a vertical landing after a flight this long always counts (0 = off)
+    "series_min": 6,  # vertical landings in a row before a rebound series counts
+    "vertical_ratio": 0.6,  # a vertical landing: horizontal/vertical impact at most this
+    "long_flight_ms": 250,  # a vertical landing after a flight this long counts (0 = off)
+    "series_tilts": 1,  # tilted landings among the series_min of a rebound series
 }
 
 # Fixed parts of the rule (not settings: they describe the body, not the wearer).
 _CONTEXT_FLIGHT_MS = const(60)  # a shorter free fall is no landing at all, not even a stride
+_SERIES_GAP_MS = const(1500)  # landings further apart are no rebound series (hops 0.4-0.7 s apart, double-unders ~1.2)
 _PUSH_MS = const(350)  # activity this close before the take-off is its push-off
 _CLUSTER_GAP_MS = const(100)  # samples at the re-arm level this close are one movement
 _GRAVITY_MS = const(1280)  # gravity: the mean of a sliding window this long, ending at the take-off
@@ -89,7 +91,13 @@ _P_BSH = const(18)
 _P_VSH = const(19)
 _P_GSH = const(20)
 _P_DSH = const(21)
-_N_PARAMS = const(22)
+_P_TILTS = const(22)
+_P_SGAP = const(23)
+_N_PARAMS = const(24)
+_F_TILTED = const(1)  # ser_flag bits: the candidate's impact was tilted
+_F_SERIES_FLIGHT = const(2)  # ... it flew at least series_flight
+_F_BEGINS = const(4)  # ... it came after stillness or series_gap after the one before
+_F_DONE = const(8)  # ... it was counted (or can no longer be)
 _S_CROSS_T = const(0)  # when the open landing rose above the impact threshold
 _S_LAST_PEAK = const(1)  # peak sample of the last landing emitted
 _S_PEAK = const(2)  # the open landing's peak so far
@@ -120,9 +128,10 @@ _S_SD = const(26)  # ... the impact window's sum of |d|^2
 _S_SV = const(27)  # ... and of (d . u)^2
 _S_ISOLATED = const(28)  # ... its take-off pushed off from stillness (0/1)
 _S_CALM = const(29)  # ... its take-off came after stillness (0/1)
-_S_RUN = const(30)  # vertical landings in a row
-_S_HELD = const(31)  # landings of a series not yet proved (ser_* arrays)
-_N_STATE = const(32)
+_S_RPOS = const(30)  # the series window (ser_* arrays, a ring of series_min): where the next candidate goes
+_S_RN = const(31)  # ... how many candidates it holds (up to series_min)
+_S_PREV_PEAK = const(32)  # the previous candidate's peak sample
+_N_STATE = const(33)
 
 
 def ms_to_samples(ms, rate_hz):
@@ -159,12 +168,13 @@ class Detector:
     A landing candidate is a free fall of at least 60 ms ended by an impact. It counts when
       - it is isolated: still for isolation_ms before its push-off, the flight at least
         min_flight_ms (a jump on its own: countermovement, box, gentle jumps);
-      - or it continues a rebound series: series_min vertical landings in a row (hops,
-        skipping, repeated jumps), the flight at least series_flight_ms; the series' first
-        landings are held until it has proved itself, then counted too;
+      - or it is part of a rebound series: series_min candidates in a row (hops, skipping,
+        repeated jumps), each flying at least series_flight_ms, at most series_tilts of
+        them tilted; a candidate waits (up to series_min - 1 candidates) for the window
+        that proves it;
       - or it is vertical after a flight of at least long_flight_ms.
-    Jogging strides fail all three: never still before, rarely vertical for three in a row
-    (the stride brakes and sways), and their flights are short. "Vertical" compares the
+    Jogging strides fail all three: never still before, rarely vertical for several in a
+    row (the stride brakes and sways), and their flights are short. "Vertical" compares the
     impact's mean dynamic acceleration with the gravity measured before take-off.
 
     Events are (landing sample index, peak squared magnitude, airtime in samples), kept
@@ -209,6 +219,8 @@ class Detector:
         self.window = max(ms_to_samples(p["landing_window_ms"], rate_hz), self.flight_gap)
         self.isolation = ms_to_samples(p["isolation_ms"], rate_hz)
         self.series_min = min(max(1, int(p["series_min"])), SERIES_MAX)
+        self.series_tilts = min(max(0, int(p["series_tilts"])), 3)
+        self.series_gap = ms_to_samples(_SERIES_GAP_MS, rate_hz)
         # (1 + ratio**2) in 16ths, rounded; the verticality test compares squares.
         r = g_to_mg(p["vertical_ratio"])
         self.vertical_num = RATIO_DEN + (r * r * RATIO_DEN + 500000) // 1000000
@@ -230,6 +242,7 @@ class Detector:
         self.ser_index = array.array("i", [0] * SERIES_MAX)
         self.ser_peak = array.array("i", [0] * SERIES_MAX)
         self.ser_air = array.array("i", [0] * SERIES_MAX)
+        self.ser_flag = array.array("i", [0] * SERIES_MAX)  # _F_* bits of each candidate
         self.pad = array.array("h", [0, 0, 0])  # finish(): one still sample
         # The gravity window's samples (x, y, z interleaved), biased: allocated once.
         self.ring = array.array("h", [_RING_BIAS] * (3 << self.block_shift))
@@ -256,6 +269,8 @@ class Detector:
         prm[_P_VSH] = self.impact_shift
         prm[_P_GSH] = self.gravity_shift
         prm[_P_DSH] = self.impact_dshift
+        prm[_P_TILTS] = self.series_tilts
+        prm[_P_SGAP] = self.series_gap
         self.prm = array.array("i", prm)
         self.st = array.array("i", [0] * _N_STATE)
         self.reset()
@@ -273,6 +288,7 @@ class Detector:
         st[_S_LAST_PEAK] = -_FAR
         st[_S_LOW_START] = -_FAR
         st[_S_LOW_LAST] = -_FAR
+        st[_S_PREV_PEAK] = -_FAR
         # The gravity window starts full of zero acceleration (the bias), so its sums are
         # exact from the first sample on: a shorter mean while the stream is younger than
         # the window, then the mean of the last 2**block_shift samples, whatever sample the
@@ -319,6 +335,7 @@ class Detector:
         vn = 1 << vsh
         gsh = prm[_P_GSH]
         dsh = prm[_P_DSH]
+        tilts = prm[_P_TILTS]
         t = self.t
         armed = self.armed
         pending = self.pending
@@ -350,7 +367,9 @@ class Detector:
         uu = st[_S_UU]
         sd = st[_S_SD]
         sv = st[_S_SV]
-        run = st[_S_RUN]
+        rpos = st[_S_RPOS]
+        rn = st[_S_RN]
+        prev_peak = st[_S_PREV_PEAK]
         isolated = st[_S_ISOLATED]
         calm = st[_S_CALM]
         n_ev = self.n_events
@@ -361,7 +380,8 @@ class Detector:
         ser_index = self.ser_index
         ser_peak = self.ser_peak
         ser_air = self.ser_air
-        held = st[_S_HELD]
+        ser_flag = self.ser_flag
+        sgap = prm[_P_SGAP]
         ring = self.ring
         rend = 3 << bsh
         gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
@@ -435,38 +455,91 @@ class Detector:
                     vertical = uu == 0  # no gravity (a window of zero mean): unknown, not tilted
                     if sv > 0 and (sd >> UNIT) * uu * RATIO_DEN <= sv * vnum:
                         vertical = True
-                    if calm or not vertical:
-                        run = 0  # a series starts again
-                        held = 0
-                    if vertical and run < nser:
-                        run += 1
-                    if (
-                        not need_flight
-                        or (vertical and air >= longf)
-                        or (isolated and air >= minf)
-                        or (run >= nser and air >= serf)
-                    ):
-                        if run >= nser:
-                            # A series has just proved itself: the landings it held count too.
-                            k = 0
-                            while k < held:
-                                ev_index[n_ev] = ser_index[k]
-                                ev_peak[n_ev] = ser_peak[k]
-                                ev_air[n_ev] = ser_air[k]
+                    # The series window: the last series_min landing candidates. It is a
+                    # rebound series when each flew at least series_flight, at most
+                    # series_tilts of them were tilted (a hop that swayed, a phone that
+                    # turned in the pocket), and none after the first began anew (after
+                    # stillness, or series_gap after the one before). Then each of them
+                    # counts, once. Only the last candidates decide, so the count does not
+                    # depend on where the stream started (docs/detector.md).
+                    f = 0
+                    if not vertical:
+                        f = _F_TILTED
+                    if air >= serf:
+                        f += _F_SERIES_FLIGHT
+                    if calm or peak_t - prev_peak > sgap:
+                        f += _F_BEGINS
+                    prev_peak = peak_t
+                    # Candidates before this one that a window with it may still count: a
+                    # long flight among them waits for its window (counting it at once would
+                    # put it before them).
+                    waiting = 0
+                    if (f & _F_BEGINS) == 0:
+                        k = 0
+                        while k < rn:
+                            if (ser_flag[k] & (_F_DONE | _F_SERIES_FLIGHT)) == _F_SERIES_FLIGHT:
+                                waiting += 1
+                            k += 1
+                    ser_index[rpos] = peak_t
+                    ser_peak[rpos] = peak
+                    ser_air[rpos] = air
+                    ser_flag[rpos] = f
+                    rpos += 1
+                    if rpos == nser:
+                        rpos = 0
+                    if rn < nser:
+                        rn += 1
+                    series = 0
+                    if rn == nser:
+                        series = 1
+                        tilted_n = 0
+                        k = 0
+                        q = rpos  # the oldest candidate of the window
+                        while k < nser:
+                            g = ser_flag[q]
+                            if (g & _F_SERIES_FLIGHT) == 0:
+                                series = 0
+                            if k > 0 and (g & _F_BEGINS) != 0:
+                                series = 0
+                            tilted_n += g & _F_TILTED
+                            q += 1
+                            if q == nser:
+                                q = 0
+                            k += 1
+                        if tilted_n > tilts:
+                            series = 0
+                    if series:
+                        # Every candidate of the window not counted yet counts, in order.
+                        e = 0
+                        q = rpos
+                        while e < nser:
+                            g = ser_flag[q]
+                            if (g & _F_DONE) == 0:
+                                ev_index[n_ev] = ser_index[q]
+                                ev_peak[n_ev] = ser_peak[q]
+                                ev_air[n_ev] = ser_air[q]
                                 n_ev += 1
-                                k += 1
-                        held = 0  # (otherwise they were no series: a jump on its own came after)
+                                ser_flag[q] = g | _F_DONE
+                            q += 1
+                            if q == nser:
+                                q = 0
+                            e += 1
+                    elif (
+                        not need_flight
+                        or (vertical and air >= longf and waiting == 0)
+                        or (isolated and air >= minf)
+                    ):
+                        # A jump on its own. The candidates before it are no series' part
+                        # any more (a later window counting them would count out of order).
+                        k = 0
+                        while k < nser:
+                            ser_flag[k] = ser_flag[k] | _F_DONE
+                            k += 1
                         ev_index[n_ev] = peak_t
                         ev_peak[n_ev] = peak
                         ev_air[n_ev] = air
                         n_ev += 1
-                        last_peak = peak_t
-                    elif vertical and air >= serf:
-                        # Perhaps the start of a rebound series: held until it is one.
-                        ser_index[held] = peak_t
-                        ser_peak[held] = peak
-                        ser_air[held] = air
-                        held += 1
+                    last_peak = peak_t  # each candidate is a landing, counted now, later or never
 
             if m < rearm2:
                 armed = True
@@ -577,10 +650,11 @@ class Detector:
         st[_S_UU] = uu
         st[_S_SD] = sd
         st[_S_SV] = sv
-        st[_S_RUN] = run
+        st[_S_RPOS] = rpos
+        st[_S_RN] = rn
+        st[_S_PREV_PEAK] = prev_peak
         st[_S_ISOLATED] = isolated
         st[_S_CALM] = calm
-        st[_S_HELD] = held
         self.n_events = n_ev
         return i
 
@@ -602,6 +676,14 @@ class Detector:
             k -= 1
         return True
 
+    def series_pending(self, k):
+        """Slot k (0 <= k < series_min) of the series window: the peak sample of a candidate
+        a later window may still count (neither counted nor given up), else -1. The clip
+        keeps the filtered peaks of these landings meanwhile (forces.py). No allocation."""
+        if k < self.st[_S_RN] and (self.ser_flag[k] & _F_DONE) == 0:
+            return self.ser_index[k]
+        return -1
+
     def warmup(self):
         """Samples after which the events no longer depend on where the stream started: the
         longest history a decision reads (the gravity window before a take-off, the flight,
@@ -609,7 +691,8 @@ class Detector:
         event at or after start + warmup() is the same whatever sample the stream started
         at (tests/test_start_offset.py checks it on every recording from many starts)."""
         flight = self.max_flight if self.max_flight < _FAR else ms_to_samples(3000, self.rate_hz)
-        return (1 << self.block_shift) + self.isolation + self.push + self.cluster_gap + flight + self.window + self.peak_window
+        one = (1 << self.block_shift) + self.isolation + self.push + self.cluster_gap + flight + self.window + self.peak_window
+        return one + (self.series_min - 1) * self.series_gap  # a series window spans at most this
 
     def peak_mg(self, m2):
         """Squared-count peak -> milli-g (integer square root; not on the per-sample path)."""

@@ -14,6 +14,10 @@ _EVENT_CAPACITY = const(32)
 _G_MAX = const(63)
 _RATIO_DEN = const(16)
 _UNIT = const(5)
+_F_BEGINS = const(4)
+_F_DONE = const(8)
+_F_SERIES_FLIGHT = const(2)
+_F_TILTED = const(1)
 _P_BSH = const(18)
 _P_CGAP = const(17)
 _P_CTXF = const(8)
@@ -33,6 +37,8 @@ _P_PW = const(4)
 _P_REARM2 = const(1)
 _P_REFR = const(3)
 _P_SERF = const(7)
+_P_SGAP = const(23)
+_P_TILTS = const(22)
 _P_VNUM = const(15)
 _P_VSH = const(19)
 _P_WIN = const(12)
@@ -48,7 +54,6 @@ _S_GMZ = const(21)
 _S_GX = const(11)
 _S_GY = const(12)
 _S_GZ = const(13)
-_S_HELD = const(31)
 _S_HI_LAST = const(16)
 _S_ISOLATED = const(28)
 _S_LAST_PEAK = const(1)
@@ -56,9 +61,11 @@ _S_LOW_LAST = const(6)
 _S_LOW_START = const(5)
 _S_PEAK = const(2)
 _S_PEAK_T = const(3)
+_S_PREV_PEAK = const(32)
 _S_PUSHED = const(15)
 _S_RING_I = const(7)
-_S_RUN = const(30)
+_S_RN = const(31)
+_S_RPOS = const(30)
 _S_SD = const(26)
 _S_STILL = const(14)
 _S_SV = const(27)
@@ -99,6 +106,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     vn = 1 << vsh
     gsh = int(prm[_P_GSH])
     dsh = int(prm[_P_DSH])
+    tilts = int(prm[_P_TILTS])
     t = int(det.t)
     armed = int(det.armed)
     pending = int(det.pending)
@@ -186,9 +194,15 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     sv = int(st[_S_SV])
     if (sv >> 16) >= 0x8000:
         sv -= k32 * k32
-    run = int(st[_S_RUN])
-    if (run >> 16) >= 0x8000:
-        run -= k32 * k32
+    rpos = int(st[_S_RPOS])
+    if (rpos >> 16) >= 0x8000:
+        rpos -= k32 * k32
+    rn = int(st[_S_RN])
+    if (rn >> 16) >= 0x8000:
+        rn -= k32 * k32
+    prev_peak = int(st[_S_PREV_PEAK])
+    if (prev_peak >> 16) >= 0x8000:
+        prev_peak -= k32 * k32
     isolated = int(st[_S_ISOLATED])
     if (isolated >> 16) >= 0x8000:
         isolated -= k32 * k32
@@ -203,9 +217,8 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     ser_index = ptr32(det.ser_index)  # type: ignore[name-defined]  # noqa: F821
     ser_peak = ptr32(det.ser_peak)  # type: ignore[name-defined]  # noqa: F821
     ser_air = ptr32(det.ser_air)  # type: ignore[name-defined]  # noqa: F821
-    held = int(st[_S_HELD])
-    if (held >> 16) >= 0x8000:
-        held -= k32 * k32
+    ser_flag = ptr32(det.ser_flag)  # type: ignore[name-defined]  # noqa: F821
+    sgap = int(prm[_P_SGAP])
     ring = ptr16(det.ring)  # type: ignore[name-defined]  # noqa: F821
     rend = 3 << bsh
     gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
@@ -296,38 +309,91 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     vertical = 1
                 if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
                     vertical = 1
-                if calm or not vertical:
-                    run = 0  # a series starts again
-                    held = 0
-                if vertical and run < nser:
-                    run += 1
-                if (
-                    not need_flight
-                    or (vertical and air >= longf)
-                    or (isolated and air >= minf)
-                    or (run >= nser and air >= serf)
-                ):
-                    if run >= nser:
-                        # A series has just proved itself: the landings it held count too.
-                        k = 0
-                        while k < held:
-                            ev_index[n_ev] = ser_index[k]
-                            ev_peak[n_ev] = ser_peak[k]
-                            ev_air[n_ev] = ser_air[k]
+                # The series window: the last series_min landing candidates. It is a
+                # rebound series when each flew at least series_flight, at most
+                # series_tilts of them were tilted (a hop that swayed, a phone that
+                # turned in the pocket), and none after the first began anew (after
+                # stillness, or series_gap after the one before). Then each of them
+                # counts, once. Only the last candidates decide, so the count does not
+                # depend on where the stream started (docs/detector.md).
+                f = 0
+                if not vertical:
+                    f = _F_TILTED
+                if air >= serf:
+                    f += _F_SERIES_FLIGHT
+                if calm or peak_t - prev_peak > sgap:
+                    f += _F_BEGINS
+                prev_peak = peak_t
+                # Candidates before this one that a window with it may still count: a
+                # long flight among them waits for its window (counting it at once would
+                # put it before them).
+                waiting = 0
+                if (f & _F_BEGINS) == 0:
+                    k = 0
+                    while k < rn:
+                        if (ser_flag[k] & (_F_DONE | _F_SERIES_FLIGHT)) == _F_SERIES_FLIGHT:
+                            waiting += 1
+                        k += 1
+                ser_index[rpos] = peak_t
+                ser_peak[rpos] = peak
+                ser_air[rpos] = air
+                ser_flag[rpos] = f
+                rpos += 1
+                if rpos == nser:
+                    rpos = 0
+                if rn < nser:
+                    rn += 1
+                series = 0
+                if rn == nser:
+                    series = 1
+                    tilted_n = 0
+                    k = 0
+                    q = rpos  # the oldest candidate of the window
+                    while k < nser:
+                        g = ser_flag[q]
+                        if (g & _F_SERIES_FLIGHT) == 0:
+                            series = 0
+                        if k > 0 and (g & _F_BEGINS) != 0:
+                            series = 0
+                        tilted_n += g & _F_TILTED
+                        q += 1
+                        if q == nser:
+                            q = 0
+                        k += 1
+                    if tilted_n > tilts:
+                        series = 0
+                if series:
+                    # Every candidate of the window not counted yet counts, in order.
+                    e = 0
+                    q = rpos
+                    while e < nser:
+                        g = ser_flag[q]
+                        if (g & _F_DONE) == 0:
+                            ev_index[n_ev] = ser_index[q]
+                            ev_peak[n_ev] = ser_peak[q]
+                            ev_air[n_ev] = ser_air[q]
                             n_ev += 1
-                            k += 1
-                    held = 0  # (otherwise they were no series: a jump on its own came after)
+                            ser_flag[q] = g | _F_DONE
+                        q += 1
+                        if q == nser:
+                            q = 0
+                        e += 1
+                elif (
+                    not need_flight
+                    or (vertical and air >= longf and waiting == 0)
+                    or (isolated and air >= minf)
+                ):
+                    # A jump on its own. The candidates before it are no series' part
+                    # any more (a later window counting them would count out of order).
+                    k = 0
+                    while k < nser:
+                        ser_flag[k] = ser_flag[k] | _F_DONE
+                        k += 1
                     ev_index[n_ev] = peak_t
                     ev_peak[n_ev] = peak
                     ev_air[n_ev] = air
                     n_ev += 1
-                    last_peak = peak_t
-                elif vertical and air >= serf:
-                    # Perhaps the start of a rebound series: held until it is one.
-                    ser_index[held] = peak_t
-                    ser_peak[held] = peak
-                    ser_air[held] = air
-                    held += 1
+                last_peak = peak_t  # each candidate is a landing, counted now, later or never
 
         if m < rearm2:
             armed = 1
@@ -439,9 +505,10 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     st[_S_UU] = uu
     st[_S_SD] = sd
     st[_S_SV] = sv
-    st[_S_RUN] = run
+    st[_S_RPOS] = rpos
+    st[_S_RN] = rn
+    st[_S_PREV_PEAK] = prev_peak
     st[_S_ISOLATED] = isolated
     st[_S_CALM] = calm
-    st[_S_HELD] = held
     det.n_events = n_ev
     return i

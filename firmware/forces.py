@@ -3,6 +3,11 @@
 # logged at once (counting never waits); its filtered peak is filled into the log's RAM copy
 # of the jump when its window is complete, usually at the next wake, before the flush.
 #
+# A landing the detector holds (a rebound series still proving itself) is counted only when
+# the series has proved itself, seconds later, when its samples have long left the ring. So
+# held landings are watched: their filtered peaks are computed while the ring still has
+# them, and kept until the detector counts them (or drops them with their series).
+#
 # Device-only (viper). The desktop computes the same value from the whole trace
 # (replay.py): the window rule is the same on both, samples outside the stream repeating
 # the nearest one, so both agree on every landing (tests/test_impact.py, on the virtual board).
@@ -14,6 +19,7 @@ from micropython import const
 from impact import ImpactPeak
 
 _WAITING = const(32)  # landings awaiting their window (a wake holds far fewer)
+_KEPT = const(20)  # filtered peaks of held landings (a series window holds at most SERIES_MAX = 10)
 
 
 @micropython.viper
@@ -31,32 +37,86 @@ def _ring_put(ring: ptr16, mask: int, pos: int, s: ptr16, n: int):  # type: igno
 
 
 class Forces:
-    def __init__(self, rate_hz, range_g, max_batch):
+    def __init__(self, rate_hz, range_g, max_batch, lookback=0):
+        """lookback: how many samples before the end of a batch a landing's peak can lie when
+        the detector decides it (its peak window), so that a landing held in that batch
+        still has its window in the ring when watch() sees it."""
         self.peak = ImpactPeak(rate_hz, range_g)
         half = self.peak.half
         size = 1
-        while size < max_batch + 2 * half + 2:  # the oldest sample a waiting window needs survives a batch
+        while size < max_batch + lookback + 2 * half + 2:  # the oldest sample a waiting window needs survives a batch
             size <<= 1
         self.size = size
         self.ring = array.array("h", [0] * (3 * size))
         self.wait = array.array("i", [0] * _WAITING)
+        self.wait_held = bytearray(_WAITING)  # 1: a held landing (its peak goes to kept_*)
+        self.kept_t = array.array("i", [-1] * _KEPT)
+        self.kept_v = array.array("i", [0] * _KEPT)
         self.reset()
 
     def reset(self):
-        """A new session: sample index 0, nothing waiting."""
+        """A new session: sample index 0, nothing waiting, nothing kept."""
         self.t = 0  # samples written: the next sample's index
         self.n_wait = 0
+        self.next_kept = 0
+        k = 0
+        while k < _KEPT:
+            self.kept_t[k] = -1
+            k += 1
 
     def add(self, samples, n):
         """The n samples just decoded into samples (before the detector sees them)."""
         _ring_put(self.ring, self.size - 1, self.t, samples, n)  # type: ignore[arg-type]
         self.t += n
 
-    def landed(self, t):
-        """A landing peaked at sample t: its filtered peak is due when its window is complete."""
+    def landed(self, t, log):
+        """A landing peaked at sample t was counted (and logged): its filtered peak goes into
+        the log now if it was kept while the landing was held, else when its window is
+        complete."""
+        k = self._kept(t)
+        if k >= 0:
+            log.set_force(t, self.kept_v[k])
+            self.kept_t[k] = -1
+            return
+        k = 0
+        while k < self.n_wait:
+            if self.wait[k] == t:  # watched while held, window not complete yet: now for the log
+                self.wait_held[k] = 0
+                return
+            k += 1
+        self._wait(t, 0)
+
+    def watch(self, det):
+        """The landings det may still count (its series window): compute their filtered peaks
+        while their samples are in the ring. Once per wake, after the detector's call."""
+        k = 0
+        while k < det.series_min:
+            t = det.series_pending(k)
+            if t >= 0 and self._kept(t) < 0 and not self._waiting(t):
+                self._wait(t, 1)
+            k += 1
+
+    def _wait(self, t, held):
         if self.n_wait < _WAITING:
             self.wait[self.n_wait] = t
+            self.wait_held[self.n_wait] = held
             self.n_wait += 1
+
+    def _waiting(self, t):
+        k = 0
+        while k < self.n_wait:
+            if self.wait[k] == t:
+                return True
+            k += 1
+        return False
+
+    def _kept(self, t):
+        k = 0
+        while k < _KEPT:
+            if self.kept_t[k] == t:
+                return k
+            k += 1
+        return -1
 
     def resolve(self, log, final=False):
         """Compute the filtered peak of every waiting landing whose window is complete (all
@@ -68,10 +128,15 @@ class Forces:
         while k < self.n_wait:
             t = self.wait[k]
             if final or t + half < self.t:
-                if log:
+                if self.wait_held[k]:  # kept until the detector counts it
+                    self.kept_t[self.next_kept] = t
+                    self.kept_v[self.next_kept] = self._compute(t)
+                    self.next_kept = (self.next_kept + 1) % _KEPT
+                elif log:
                     log.set_force(t, self._compute(t))
             else:
                 self.wait[kept] = t
+                self.wait_held[kept] = self.wait_held[k]
                 kept += 1
             k += 1
         self.n_wait = kept

@@ -18,7 +18,7 @@ CONFIGS = [
     {"series_min": 1, "vertical_ratio": 3.0, "isolation_ms": 0, "series_flight_ms": 60},  # every vertical landing
     {"flight": False, "refractory_ms": 0, "peak_window_ms": 0},
     {"rate_hz": 1000, "range_g": 8},
-    {"series_min": 20, "long_flight_ms": 0, "isolation_ms": 3000, "max_flight_ms": 400},  # strict
+    {"series_min": 10, "long_flight_ms": 0, "isolation_ms": 3000, "max_flight_ms": 400},  # strict
 ]
 
 

@@ -53,8 +53,10 @@ def starts_for(n: int, seed: int) -> list[int]:
 def test_the_warm_up_covers_every_history_a_decision_reads():
     for rate in (100, 200, 1000):
         det, _ = replay.make_detector({"rate_hz": rate})
-        assert det.warmup() >= (1 << det.block_shift) + det.isolation + det.push + det.max_flight
-        assert det.warmup() < 5 * rate  # under 5 s: a clip counts almost from its first step
+        assert det.warmup() >= (1 << det.block_shift) + det.isolation + det.push + det.max_flight + (det.series_min - 1) * det.series_gap
+        # Under 12 s: a series window of series_min candidates, each at most series_gap after
+        # the one before, on top of the gravity window and a jump's own history.
+        assert det.warmup() < 12 * rate
 
 
 @needs_real_dev

@@ -39,7 +39,7 @@ from micropython import const
 def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defined]  # noqa: F821
 '''
 
-ARRAYS = ("prm", "st", "ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air")
+ARRAYS = ("prm", "st", "ev_index", "ev_peak", "ev_air", "ser_index", "ser_peak", "ser_air", "ser_flag")
 HALF_ARRAYS = ("ring",)  # 16-bit arrays whose values are never negative (a ptr16 load is unsigned)
 BOOLS = ("armed", "pending", "pushed", "isolated", "calm")
 

@@ -56,6 +56,7 @@ CONFIGS = [
     {"series_min": 2, "isolation_ms": 300, "long_flight_ms": 100, "max_flight_ms": 400, "vertical_ratio": 0.3},
     {"rate_hz": 1000, "range_g": 8, "refractory_ms": 50, "flight_gap_ms": 5, "series_min": 3},
     {"impact_g": 2.0, "rearm_g": 2.0, "peak_window_ms": 10, "long_flight_ms": 0},  # re-arm level = impact level: both edges of the quiet band matter
+    {"series_min": 10, "series_tilts": 3, "long_flight_ms": 0},  # the widest series window
 ]
 # Comparisons whose flip cannot change behaviour, by their source text, with the reason.
 EQUIVALENT: dict[str, str] = {
@@ -65,7 +66,8 @@ EQUIVALENT: dict[str, str] = {
                "exactly at ff2 never reaches it",
     "tail < ff2": "fastpath's candidate selection: adding the samples exactly at ff2 adds samples that change nothing "
                    "(see 'quiet_lo <= m')",
-    "run < nser": "run saturates at series_min; one more changes no comparison (every use is run >= nser)",
+    "e < nser": "the series window's counting loop: one more step visits its oldest candidate again, which this "
+                "loop has just marked counted",
     "k > 0": "finish()'s safety bound on still samples: a window closes within peak_window + 1 of them and a landing "
              "they open within as many more, so the bound (2 * peak_window + 2) is never reached",
 }
@@ -152,7 +154,7 @@ def durations_of(det) -> list[int]:
     far = 1 << 19
     return [d for d in (det.min_flight, det.series_flight, det.context_flight, det.max_flight, det.long_flight,
                         det.flight_gap, det.window, det.refractory, det.peak_window, det.isolation, det.push,
-                        det.cluster_gap, 1 << det.block_shift, 1 << det.impact_shift) if d < far]
+                        det.cluster_gap, 1 << det.block_shift, 1 << det.impact_shift, det.series_gap) if d < far]
 
 
 def signal(det, rng: random.Random, pieces: int = 14) -> list[list[int]]:
@@ -221,6 +223,15 @@ def templates(det) -> list[list[list[int]]]:
             out.append([big] + [quiet] * 30 + hop * max(1, n) + still)
             tilted = [ff] * max(1, f) + [[big[2], big[1], big[0]]] * (1 << det.impact_shift) + [quiet] * 20
             out.append([big] + [quiet] * 30 + hop * max(1, n // 2) + tilted + hop * max(1, n) + still)
+    # Hops series_gap -1/0/+1 apart (peak to peak), with movement between (never still): one
+    # series, or each hop beginning anew.
+    for d in pm:
+        hop = [ff] * (det.series_flight + 2) + [big] * (1 << det.impact_shift)
+        filler: list[list[int]] = []
+        while len(filler) < det.series_gap + d - len(hop):
+            filler += [push] + [quiet] * max(1, det.cluster_gap // 2)
+        filler = filler[: max(0, det.series_gap + d - len(hop))]
+        out.append(still + (hop + filler) * (det.series_min + 1) + still)
     # A movement that begins win +-1 after a hop's free fall (a landing: it ends no stillness)
     # and holds the push-off of a jump: isolated or not.
     for d in (-2, -1, 0, 1):

@@ -15,6 +15,8 @@ tools/mutate.py checks that the comparison catches a flip of any comparison in e
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from .replay import Event
@@ -67,7 +69,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     ff2, rearm2, imp2 = det.freefall_m2, det.rearm_m2, det.impact_m2
     refr, pw = det.refractory, det.peak_window
     need_flight, minf, ctxf, maxf, longf = det.need_flight, det.min_flight, det.context_flight, det.max_flight, det.long_flight
-    serf = det.series_flight
+    serf, tilts, sgap = det.series_flight, det.series_tilts, det.series_gap
     gap, win, iso, nser, vnum = det.flight_gap, det.window, det.isolation, det.series_min, det.vertical_num
     push, cgap = det.push, det.cluster_gap
     bsh, vsh, gsh, dsh = det.block_shift, det.impact_shift, det.gravity_shift, det.impact_dshift
@@ -83,9 +85,10 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     pushed = False
     hi_last = cl_start = cl_prev_end = 0
     gmx = gmy = gmz = ux = uy = uz = uu = 0
-    run = 0
+    window: deque[list] = deque(maxlen=nser)  # the firmware's series window (ser_* arrays)
+    rn = 0
+    prev_peak = -far
     isolated = calm = False
-    held: list[Event] = []  # a series' landings not yet proved (the firmware's ser_* arrays)
     prev = -1  # the last sample processed
     events: list[Event] = []
 
@@ -104,29 +107,34 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
 
     def decide() -> None:
         """The end of a peak window: count the landing or not (firmware: 'The decision')."""
-        nonlocal run, last_peak
+        nonlocal last_peak, prev_peak, rn
         sd, sv = impact_sums(cross_t)
         vertical = uu == 0
         if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
             vertical = True
-        if calm or not vertical:
-            run = 0
-            held.clear()
-        if vertical and run < nser:
-            run += 1
-        if (
-            not need_flight
-            or (vertical and air >= longf)
-            or (isolated and air >= minf)
-            or (run >= nser and air >= serf)
-        ):
-            if run >= nser:
-                events.extend(held)
-            held.clear()
+        # The series window: the last nser candidates, oldest first (a deque here, a ring on
+        # the clip), each [event, tilted, series flight, begins, done].
+        begins = calm or peak_t - prev_peak > sgap
+        prev_peak = peak_t
+        waiting = 0 if begins else sum(1 for c in window if c[2] and not c[4])
+        window.append([Event(peak_t, peak, air), not vertical, air >= serf, begins, False])
+        if rn < nser:
+            rn += 1
+        series = False
+        if rn == nser:
+            series = all(c[2] for c in window) and not any(c[3] for c in list(window)[1:])
+            if sum(1 for c in window if c[1]) > tilts:
+                series = False
+        if series:
+            for c in window:
+                if not c[4]:
+                    events.append(c[0])
+                    c[4] = True
+        elif not need_flight or (vertical and air >= longf and waiting == 0) or (isolated and air >= minf):
+            for c in window:
+                c[4] = True
             events.append(Event(peak_t, peak, air))
-            last_peak = peak_t
-        elif vertical and air >= serf:
-            held.append(Event(peak_t, peak, air))
+        last_peak = peak_t
 
     def process(ts: list[int], ms: list[int]) -> None:
         nonlocal armed, pending, cross_t, peak, peak_t, air, low_start, low_last, gx, gy, gz

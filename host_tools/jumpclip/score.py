@@ -93,6 +93,8 @@ def score_file(pred_t: list[float], truth_t: np.ndarray | None, label_jumps: int
 
 
 def subject_of(header: dict[str, str]) -> str | None:
-    """The subject ID: the first word of the header's `subject` value, if any."""
-    value = header.get("subject", "").split()
-    return value[0] if value else None
+    """The subject ID: the header's `subject` value up to its first parenthesis, if any
+    ("SA01 (adult 19-30 y)" -> "SA01", "MobiAct S03 (age 26, ...)" -> "MobiAct S03": a
+    dataset's name before the ID keeps its people apart from another dataset's)."""
+    value = " ".join(header.get("subject", "").split("(", 1)[0].split())
+    return value or None

@@ -45,9 +45,9 @@ class Signal:
                 self.x[i] = self.z[i] - LSB  # the dynamic part, sideways
         return peak
 
-    def hops(self, n, flight_samples=40, contact=50, tilt_at=-1):
-        """A rebound series: n hops, each a flight then a landing, no pause. Returns the
-        landing-peak indices."""
+    def hops(self, n, flight_samples=40, contact=50, tilt_at=()):
+        """A rebound series: n hops, each a flight then a landing, no pause; the hops whose
+        index is in tilt_at land like a stride. Returns the landing-peak indices."""
         peaks = []
         for k in range(n):
             self.hold(0.05, flight_samples)
@@ -55,7 +55,7 @@ class Signal:
             self.ramp(0.3, 4.0, 4)
             peaks.append(len(self.z) - 1)
             self.ramp(4.0, 1.0, 12)
-            if k == tilt_at:
+            if k in tilt_at:
                 for i in range(start, len(self.z)):
                     self.x[i] = self.z[i] - LSB
             self.ramp(1.0, 2.5, contact // 2)  # the push into the next hop
@@ -113,7 +113,9 @@ def test_worst_case_intermediates_fit_esp32_small_ints():
         for rng in (2, 4, 8, 16):
             d = Detector({"vertical_ratio": 3.0}, rate, rng)
             block = 1 << d.block_shift
-            assert 2 * block * 16384 < lim  # gravity: two blocks of half-counts
+            assert block <= 512  # the gravity ring: at most 3 * 512 int16 (3 KB) at any rate
+            assert block * 32767 < lim  # the gravity window's sums of biased half-counts (0..32767 each)
+            assert 3 * block < lim
             assert (16384 << d.impact_shift) + 16384 < lim  # gravity mean times the impact window
             dd = 3 * detector.D_MAX * detector.D_MAX  # |d|^2 after the clamp
             uu = (3 * detector.G_MAX * detector.G_MAX) >> detector.UNIT
@@ -280,28 +282,74 @@ def test_a_rebound_series_counts_every_hop_once_it_has_proved_itself():
     sig.hold(1.0, 200)
     peaks = sig.hops(12, flight_samples=34)  # 170 ms flights, no stillness between them
     sig.hold(1.0, 100)
-    ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
-    assert [e[0] for e in ev] == peaks  # the first five were held, then counted in order
-    # Four hops are not yet a series (series_min 5): none counts.
+    det = Detector(None, RATE, 16)
+    ev = run(det, sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks  # the first ones were held, then counted in order
+    # One hop fewer than series_min is not yet a series: none counts.
     sig = Signal()
     sig.hold(1.0, 200)
-    sig.hops(4, flight_samples=34)
+    sig.hops(det.series_min - 1, flight_samples=34)
     sig.hold(1.0, 100)
     assert run(Detector(None, RATE, 16), sig.samples(), len(sig.z)) == []
 
 
-def test_a_tilted_landing_breaks_a_series():
+def nine_hops(tilt_at):
     sig = Signal()
     sig.hold(1.0, 200)
-    peaks = sig.hops(9, flight_samples=34, tilt_at=4)  # the fifth lands like a stride
+    peaks = sig.hops(9, flight_samples=34, tilt_at=tilt_at)
     sig.hold(1.0, 100)
-    ev = run(Detector(None, RATE, 16), sig.samples(), len(sig.z))
+    return sig, peaks
+
+
+def test_a_tilted_landing_breaks_a_series_when_no_tilt_is_allowed():
+    sig, peaks = nine_hops((4,))  # the fifth lands like a stride
+    strict = {"series_min": 5, "series_tilts": 0}
+    ev = run(Detector(strict, RATE, 16), sig.samples(), len(sig.z))
     # Hops 1-4 were held and are dropped with the tilted fifth; 6-9 are four, one short.
     assert ev == []
     # The same with series_min 4: hops 1-4 and hops 6-9 are two series, and count; the
     # tilted fifth between them does not.
-    ev = run(Detector({"series_min": 4}, RATE, 16), sig.samples(), len(sig.z))
+    ev = run(Detector({"series_min": 4, "series_tilts": 0}, RATE, 16), sig.samples(), len(sig.z))
     assert [e[0] for e in ev] == peaks[:4] + peaks[5:]
+
+
+def test_a_series_window_allows_series_tilts_tilted_landings():
+    five = {"series_min": 5}  # (series_tilts 1, the default)
+    # The fifth tilted: the window of hops 1-5 has one tilted landing, a series; every
+    # later window too. All nine count, the tilted one with them.
+    sig, peaks = nine_hops((4,))
+    ev = run(Detector(five, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks
+    # The fifth and sixth tilted: hops 1-5 are a series; every window with both is not,
+    # and hops 7-9 are too few for a window of their own.
+    sig, peaks = nine_hops((4, 5))
+    ev = run(Detector(five, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks[:5]
+    # The third and the seventh tilted: windows with one of them are series, and together
+    # they cover every hop.
+    sig, peaks = nine_hops((2, 6))
+    ev = run(Detector(five, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks
+    # Two tilted landings allowed: the fifth and sixth are one window's two.
+    sig, peaks = nine_hops((4, 5))
+    ev = run(Detector({"series_min": 5, "series_tilts": 2}, RATE, 16), sig.samples(), len(sig.z))
+    assert [e[0] for e in ev] == peaks
+
+
+def test_a_pause_longer_than_the_series_gap_starts_a_new_series():
+    # Four hops, a pause of 1.5 s (no stillness: the wearer sways at 1.6 g), four more:
+    # with series_min 5, no window of five hops without a new beginning inside it.
+    sig = Signal()
+    sig.hold(1.0, 200)
+    sig.hops(4, flight_samples=34)
+    for _ in range(30):
+        sig.hold(1.6, 5)
+        sig.hold(1.0, 5)
+    sig.hops(4, flight_samples=34)
+    sig.hold(1.0, 100)
+    assert run(Detector({"series_min": 5}, RATE, 16), sig.samples(), len(sig.z)) == []
+    # With series_min 4, each group is a series of its own.
+    assert len(run(Detector({"series_min": 4}, RATE, 16), sig.samples(), len(sig.z))) == 8
 
 
 def test_finish_decides_a_window_open_at_the_end_of_the_stream():

@@ -27,6 +27,7 @@ with open(path, "rb") as f:
             for k in range(det.n_events):
                 print("EV", det.ev_index[k], det.ev_peak[k], det.ev_air[k])
             det.n_events = 0
+fed = det.t  # (finish() feeds still samples of its own past the end)
 while True:
     done = det.finish()
     for k in range(det.n_events):
@@ -34,4 +35,4 @@ while True:
     det.n_events = 0
     if done:
         break
-print("END", det.t)
+print("END", fed)
