@@ -12,7 +12,7 @@ from pathlib import Path
 from jumpclip import sync as syncmod
 from jumpclip.fw import load
 from jumpclip.sim import flash
-from jumpclip.sim.board import VirtualBoard
+from jumpclip.sim.board import BoardOptions, VirtualBoard
 from jumpclip.store import Store
 from jumpclip.transport import SerialTransport
 
@@ -46,7 +46,9 @@ def image_with_log(path: Path, log_dir: Path) -> None:
 
 
 def board_with_log(folder: Path, log_dir: Path) -> tuple[VirtualBoard, str]:
-    board = VirtualBoard(folder)
+    # Paced (real time): the sync's wire time passes for the clip's watchdog, as on the chip
+    # (in fast mode the clock advances by modelled work only, and the UART is free).
+    board = VirtualBoard(folder, BoardOptions(time_scale=1))
     image_with_log(board.image, log_dir)
     board.load_trace(IDLE)
     port = board.serve()

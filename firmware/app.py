@@ -11,6 +11,7 @@
 import array
 import select
 import sys
+import time
 
 import machine
 import micropython
@@ -552,6 +553,7 @@ class App:
         while not self.host_waiting():
             self.led.update()  # first: an LED edge is due now, before the bus work
             self.wdt.feed()
+            woke_ms = time.ticks_ms()
             try:
                 self.service_fifo()
                 failures = 0
@@ -573,8 +575,12 @@ class App:
                 self.note("housekeeping: %s" % e)
             if self.host_waiting():
                 break  # a byte that arrived while awake: answer now, not after the sleep
-            # Sleep until the FIFO is due, or the LED's next edge if that comes first.
-            wait = self.wake_ms
+            # Sleep until the FIFO is due, or the LED's next edge if that comes first. The
+            # work since the FIFO read counts: a flush that erased flash sectors (tens of ms
+            # each, W25Q32 datasheet) would otherwise overflow the FIFO at 1 kHz.
+            wait = self.wake_ms - time.ticks_diff(time.ticks_ms(), woke_ms)
+            if wait < 0:
+                wait = 0
             edge = self.led.update()
             if 0 <= edge < wait:
                 wait = edge

@@ -77,8 +77,9 @@ def soft_reset():
 
 
 class Timer:
-    """machine.Timer on the virtual clock. The chip thread fires due callbacks (as the esp32
-    port schedules them from its hardware timer ISR), also while the REPL waits for input."""
+    """machine.Timer on the virtual clock. Due callbacks run on the firmware's thread at its
+    next clock read (the esp32 port schedules them from its hardware timer ISR to run between
+    bytecodes), and from the chip thread while the REPL waits for the host (paced mode)."""
 
     ONE_SHOT = 0
     PERIODIC = 1
@@ -193,7 +194,7 @@ class I2C:
             s.i2c_cost(0, self.freq)
             raise OSError(errno.ETIMEDOUT)
         d = self._dev(addr)
-        s.i2c_cost(len(buf), self.freq)
+        s.i2c_cost(len(buf), self.freq, len(buf))
         d.read_into(memaddr, buf)
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):

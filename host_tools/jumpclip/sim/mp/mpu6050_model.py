@@ -72,6 +72,8 @@ class MPU6050Model:
         self.samples_made = 0
         self.samples_to_fifo = 0
         self.overflows = 0
+        self.overflow_ms = []  # virtual ms of the first overflows
+        self.produce_us = 0
         self.bytes_dropped = 0
         self.motion_events = 0
         self.first_fifo_index = -1  # grid index of the first sample after a FIFO reset
@@ -131,6 +133,7 @@ class MPU6050Model:
             self.next_k += 1
 
     def produce(self, k, t_us):
+        self.produce_us = t_us
         feed = self.feed
         cur = self.cur
         if feed is None:
@@ -220,6 +223,8 @@ class MPU6050Model:
             if not self.oflow_pending:  # count episodes, not bytes
                 self.oflow_pending = True
                 self.overflows += 1
+                if len(self.overflow_ms) < 8:
+                    self.overflow_ms.append(self.produce_us // 1000)
         self.fifo[(self.head + self.count) % FIFO_SIZE] = byte
         self.count += 1
 
@@ -318,6 +323,7 @@ class MPU6050Model:
             "samples_made": self.samples_made,
             "samples_to_fifo": self.samples_to_fifo,
             "overflows": self.overflows,
+            "overflow_ms": self.overflow_ms,
             "bytes_dropped": self.bytes_dropped,
             "first_fifo_index": self.first_fifo_index,
             "period_us": self.period_us,

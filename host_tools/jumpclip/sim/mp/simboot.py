@@ -47,6 +47,7 @@ def write_report():
     rep["heap_before_firmware"] = heap_before
     rep["block_writes"] = bdev.writes
     rep["flash_bytes_written"] = bdev.bytes_written
+    rep["flash_erases"] = bdev.erases
     simcore.say("report " + json.dumps(rep))  # the last word of this boot (the host keeps it)
 
 

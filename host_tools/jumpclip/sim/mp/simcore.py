@@ -1,15 +1,22 @@
 # Virtual board core (runs under the MicroPython unix port, beside the unmodified firmware).
 #
-# One virtual clock in microseconds drives everything. How it moves (docs/virtual-board.md):
-# - Awake, it follows the host's clock, because a real chip's time passes at the REPL, in a
-#   sync and while the CPU works: the watchdog counts it (MicroPython docs, machine.WDT:
-#   "once it is running ... the WDT cannot be stopped").
-# - time_scale 0 ("fast", the tests' default): sleeps (lightsleep, sleep_ms) advance the clock
-#   at once instead of waiting, so a day of counting takes seconds.
-# - time_scale N > 0: every clock, sleeps included, runs at N x the host's; a light sleep then
-#   lasts real time, and UART bytes that arrive during it are lost (see Sim.advance).
-# A "chip thread" (the unix port's _thread) fires machine.Timer callbacks and the watchdog
-# while the firmware is busy or waiting at the REPL, as the chip's timer peripherals do.
+# One virtual clock in microseconds drives everything (docs/virtual-board.md, "The clock").
+# - time_scale 0 ("fast": tests, `jumpclip replay`-style runs, benchmarks): the clock's time
+#   is its own. It advances by modelled work only, never by how long the host took: each
+#   clock read, each I2C transfer (at the bus clock), each byte read from the sensor (the
+#   firmware's counting work per sample, calibrated), each flash page program and sector
+#   erase (the flash chip's datasheet) and each sleep (at once). The same trace, config and
+#   host input give the same events, byte for byte, on an idle or a busy machine, and a day
+#   of counting takes minutes. machine.Timer callbacks run on the firmware's thread at its
+#   next clock read (the chip runs them between bytecodes of the main task). While the
+#   firmware waits for the host (the REPL), no time passes for it.
+# - time_scale N > 0 ("paced": `jumpclip sim`, where a person, mpremote or sync meets the
+#   clip): awake, the clock follows the host's (x N), as a chip's time passes at the REPL, in
+#   a sync and while the CPU works, and the watchdog counts it (MicroPython docs, machine.WDT:
+#   "once it is running ... the WDT cannot be stopped"); flash and bus times are added, and a
+#   light sleep lasts real time (x N), losing the UART bytes that arrive during it (see
+#   Sim._advance_scaled). A "chip thread" (the unix port's _thread) fires machine.Timer
+#   callbacks and the watchdog, also while the firmware waits at the REPL.
 import array
 import select
 import sys
@@ -18,6 +25,24 @@ import _thread
 import utime as host_time  # the unix port's own clock: this folder's time.py shadows `time`
 
 sim = None  # the Sim of this process, set by simboot
+
+# The cost model (docs/virtual-board.md cites each figure).
+# CPU: one unix-port instruction (as callgrind counts them in `make bench`) stands for
+# NS_PER_INSTRUCTION of ESP32 time at 160 MHz: the ESP32 at 240 MHz runs MicroPython's
+# module-level `for i in range(n): s = a + b` loop in 2.61 us an iteration
+# (shaoziyang/micropython_benchmarks, v1.9.4-479 table), the unix port in 875 instructions
+# an iteration (`make bench` prints it), x 240/160 for the clip's clock.
+NS_PER_INSTRUCTION_X100 = 447  # 4.47 ns (integers: the sim allocates nothing in the loop)
+CLOCK_READ_US = 3  # a clock read and the statements around it: ~600 instructions
+# The counting path's work per sample, charged per byte the sensor delivers: 7,300
+# instructions a sample (the clip's loop under callgrind at its operating point).
+SENSOR_BYTE_NS = 7300 * NS_PER_INSTRUCTION_X100 // 600  # 5,438 ns
+# Flash: Winbond W25Q32JV datasheet (the 4 MB part of ESP32-WROOM-32 modules; GigaDevice
+# GD25Q32 has the same order): page program tPP typ 0.4 ms (max 3), 4 KB sector erase tSE
+# typ 45 ms (max 400).
+PAGE_PROGRAM_US = 400
+SECTOR_ERASE_US = 45_000
+PAGE = 256
 
 
 def say(msg):
@@ -78,6 +103,7 @@ class FileBlockDevice:
         self.block_count = block_count
         self.writes = 0
         self.bytes_written = 0
+        self.erases = 0
 
     def readblocks(self, block_num, buf, offset=0):
         self.f.seek(block_num * self.block_size + offset)
@@ -90,13 +116,18 @@ class FileBlockDevice:
         self.f.write(buf)
         self.writes += 1
         self.bytes_written += len(buf)
+        if sim is not None:  # the chip programs the bytes page by page
+            sim.charge(PAGE_PROGRAM_US * ((offset % PAGE + len(buf) + PAGE - 1) // PAGE))
 
     def ioctl(self, op, arg):
         if op == 4:  # block count
             return self.block_count
         if op == 5:  # block size
             return self.block_size
-        if op == 6:  # erase: a file needs none
+        if op == 6:  # erase: a file needs none, the chip takes its time (one 4 KB sector a block)
+            self.erases += 1
+            if sim is not None:
+                sim.charge(SECTOR_ERASE_US * (self.block_size // 4096 or 1))
             return 0
         return None
 
@@ -108,6 +139,7 @@ class Sim:
         self.scale = int(cfg.get("time_scale", 0))
         self.lock = _thread.allocate_lock()
         self.host_mark = host_time.ticks_us()
+        self.firing = False
         self.frozen = False  # trace over in fast mode: the board waits for the host, time stands
         self.sleeping = False
         self.main_ident = _thread.get_ident()
@@ -158,14 +190,27 @@ class Sim:
         self.heap_peak_at_s = 0.0
 
     # --- the clock ---
+    def charge(self, us):
+        """Modelled time of the firmware's thread: us of awake time (bus, flash)."""
+        with self.lock:
+            self.clock_us += us
+            self.awake_us += us
+
+    def charge_cpu(self, us):
+        """Modelled CPU work: the clock in fast mode. Paced, the host's own time for the
+        work passes instead (see _accrue)."""
+        if not self.scale:
+            self.charge(us)
+
     def _accrue(self):
-        """Under the lock: move the virtual clock by the host time since the last look."""
+        """Under the lock, paced mode: move the virtual clock by the host time since the last
+        look (x scale). Fast mode: nothing; the clock moves by modelled work only."""
         h = host_time.ticks_us()
         d = host_time.ticks_diff(h, self.host_mark)
         self.host_mark = h
-        if d <= 0 or self.frozen:
+        if d <= 0 or self.frozen or not self.scale:
             return
-        us = d * (self.scale if self.scale else 1)
+        us = d * self.scale
         self.clock_us += us
         if self.sleeping:
             self.slept_us += us
@@ -173,15 +218,19 @@ class Sim:
             self.awake_us += us
 
     def now_us(self):
-        """The virtual clock, brought up to date. On the firmware's thread the device models
-        catch up and the watchdog is checked too (the chip thread leaves the models alone)."""
+        """The virtual clock. On the firmware's thread a clock read costs CLOCK_READ_US (fast
+        mode), due timer callbacks run (fast mode: here, between the firmware's statements),
+        the device models catch up and the watchdog is checked."""
         main = _thread.get_ident() == self.main_ident
         if main:
             self.check_halt()
+            self.charge_cpu(CLOCK_READ_US)
         with self.lock:
             self._accrue()
             now = self.clock_us
         if main:
+            if not self.scale:
+                self._fire_timers(now)
             self._after(now)
         return now
 
@@ -275,23 +324,36 @@ class Sim:
             self.sleeping = False
         self._after(self.clock_us)
 
-    def tick(self):
-        """The chip thread, every millisecond of host time: timers and the watchdog."""
-        with self.lock:
-            self._accrue()
-            now = self.clock_us
+    def _fire_timers(self, now):
+        if self.firing:
+            return
         due = None
         for t in self.timers:
             if t.due_us <= now:
                 due = t
                 break
-        if due is not None:
-            try:
-                due.fire(now)
-            except Exception as e:
-                # The firmware's callback failed: printed on the console and the timer goes on,
-                # as the esp32 port runs scheduled callbacks (mp_call_function_1_protected).
-                sys.print_exception(e)
+        if due is None:
+            return
+        self.firing = True
+        try:
+            due.fire(now)
+        except Exception as e:
+            # The firmware's callback failed: printed on the console and the timer goes on,
+            # as the esp32 port runs scheduled callbacks (mp_call_function_1_protected).
+            sys.print_exception(e)
+        finally:
+            self.firing = False
+
+    def tick(self):
+        """The chip thread, every millisecond of host time, paced mode: timers and the
+        watchdog, also while the REPL waits for the host. (Fast mode: the firmware's own
+        clock reads fire them, so nothing depends on the host's timing.)"""
+        if not self.scale:
+            return
+        with self.lock:
+            self._accrue()
+            now = self.clock_us
+        self._fire_timers(now)
         self.check_wdt(now)
 
     def run_chip_thread(self):
@@ -386,21 +448,14 @@ class Sim:
             say("hang injected at %.3f s" % (self.clock_us / 1e6))
             self.hang_at_us = -1
             while True:  # fault injection: the firmware is stuck and feeds nothing
-                self.now_us()
-                host_time.sleep_ms(1)
+                self.advance(1000)  # a spinning CPU: a millisecond of work a turn
         if self.feed and self.clock_us >= self.end_us:
             if self.end_seen:
                 if not self.end_announced:
                     self.end_announced = True
                     say("trace-end %.3f" % (self.clock_us / 1e6))
                 if not self.scale:
-                    with self.lock:
-                        self._accrue()
-                        self.frozen = True
-                    self.poller.poll(-1)
-                    with self.lock:
-                        self._accrue()
-                        self.frozen = False
+                    self.poller.poll(-1)  # no time passes meanwhile (fast mode)
                     return
             self.end_seen = True
         if asleep:
@@ -419,12 +474,15 @@ class Sim:
         self.advance(us, asleep)
 
     # --- I2C bus time: start + address + register + data bytes, 9 bit times each ---
-    def i2c_cost(self, nbytes, freq):
+    def i2c_cost(self, nbytes, freq, received=0):
         self.i2c_transactions += 1
         self.i2c_bytes += nbytes
         us = (nbytes + 3) * 9 * 1_000_000 // freq
-        self.i2c_us += us  # bus time alone (awake time also holds the host's compute time)
+        self.i2c_us += us  # bus time alone (awake time also holds the modelled CPU work)
+        # The firmware's work on what it received (the counting path, per sample).
         self.advance(us)
+        if received:
+            self.charge_cpu(received * SENSOR_BYTE_NS // 1000)
 
     def report(self):
         import gc
