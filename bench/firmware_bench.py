@@ -132,9 +132,6 @@ def main() -> None:
             print(f"  clip, 160 samples per call (detector, ring of samples, filtered peaks): {per:5.0f} instructions/sample;"
                   f" {((j1['instructions'] - j0['instructions']) - (i1 - i0)) / max(landings, 1):,.0f} instructions per landing"
                   f" for the ring and its filtered peak ({int(landings)} landings)")
-        else:
-            print("Callgrind: valgrind not installed (apt-get install valgrind); skipped")
-
             # The virtual board's CPU calibration (docs/virtual-board.md): MicroPython's
             # module-level `for i in range(n): s = a + b`, whose ESP32 time is published.
             loop = Path(td) / "loop.py"
@@ -142,6 +139,8 @@ def main() -> None:
             per_iter = (callgrind(mp_command() + [str(loop), "200000"]) - callgrind(mp_command() + [str(loop), "0"])) / 200_000
             print(f"  calibration loop (s = a + b, module level): {per_iter:5.0f} instructions/iteration; the ESP32 at 240 MHz "
                   f"takes 2.61 us: {2610 / per_iter * 1.5:.2f} ns per instruction at the clip's 160 MHz (simcore.NS_PER_INSTRUCTION_X100 / 100)")
+        else:
+            print("Callgrind: valgrind not installed (apt-get install valgrind); skipped")
 
         print()
         board_day(Path(td))

@@ -148,7 +148,12 @@ class Pin:
             self._value = v
             s = simcore.sim
             if self.id in s.traced_pins:
-                s.pin_log.append((s.clock_us // 1000, self.id, v))
+                # Bounded: the simulation shares the firmware's heap, and a day of blinks
+                # would fill it (the first PIN_LOG_MAX edges are kept, the rest counted).
+                if len(s.pin_log) < simcore.PIN_LOG_MAX:
+                    s.pin_log.append((s.clock_us // 1000, self.id, v))
+                else:
+                    s.pin_log_dropped += 1
 
     def on(self):
         self.value(1)

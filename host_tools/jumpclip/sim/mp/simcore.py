@@ -35,7 +35,7 @@ sim = None  # the Sim of this process, set by simboot
 NS_PER_INSTRUCTION_X100 = 447  # 4.47 ns (integers: the sim allocates nothing in the loop)
 CLOCK_READ_US = 3  # a clock read and the statements around it: ~600 instructions
 # The counting path's work per sample, charged per byte the sensor delivers: 7,300
-# instructions a sample (the clip's loop under callgrind at its operating point).
+# instructions a sample (make bench's clip path, 5,716, plus the loop's housekeeping).
 SENSOR_BYTE_NS = 7300 * NS_PER_INSTRUCTION_X100 // 600  # 5,438 ns
 # Flash: Winbond W25Q32JV datasheet (the 4 MB part of ESP32-WROOM-32 modules; GigaDevice
 # GD25Q32 has the same order): page program tPP typ 0.4 ms (max 3), 4 KB sector erase tSE
@@ -43,6 +43,7 @@ SENSOR_BYTE_NS = 7300 * NS_PER_INSTRUCTION_X100 // 600  # 5,438 ns
 PAGE_PROGRAM_US = 400
 SECTOR_ERASE_US = 45_000
 PAGE = 256
+PIN_LOG_MAX = 2000  # traced pin edges kept for the report
 
 
 def say(msg):
@@ -154,6 +155,7 @@ class Sim:
         self.wdt_resets = 0
         self.timers = []  # armed machine.Timer objects
         self.pin_log = []  # (ms, pin, value) for traced pins
+        self.pin_log_dropped = 0
         self.traced_pins = cfg.get("trace_pins", [])
         self.i2c_transactions = 0
         self.i2c_bytes = 0
@@ -495,6 +497,7 @@ class Sim:
             "uart_dropped": self.uart_dropped,
             "wdt_resets": self.wdt_resets,
             "pin_log": self.pin_log,
+            "pin_log_dropped": self.pin_log_dropped,
             "i2c_transactions": self.i2c_transactions,
             "i2c_bytes": self.i2c_bytes,
             "i2c_s": self.i2c_us / 1e6,
