@@ -67,13 +67,14 @@ def board_and_replay(trace: Trace, workdir: Path, cfg: dict) -> tuple[list[tuple
     return board, host, took
 
 
-def test_an_hour_of_trace_through_the_board_equals_replay(tmp_path):
+def test_an_hour_of_trace_through_the_board_equals_replay(tmp_path, capsys):
     # An hour at 200 Hz (720,000 samples): jumps, walking and long stretches of standing.
     tr = make_trace(tmp_path / "hour.csv", [item for _ in range(12) for item in
                                             (("jumps", 6, 5.0), ("walk", 20), ("rest", 270))])
     assert tr.duration_s >= 3600
     board, host, took = board_and_replay(tr, tmp_path / "b", {"idle_min": 0})
-    print(f"\n  virtual board: 1 h of trace in {took:.0f} s of host time ({3600 / took:.0f}x real time)")
+    with capsys.disabled():
+        print(f"\n  virtual board: 1 h of trace in {took:.0f} s of host time ({3600 / took:.0f}x real time)")
     assert board == host
     assert len(board) == tr.label_jumps
 
