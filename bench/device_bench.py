@@ -54,11 +54,15 @@ def connect_latency(folder: Path, phases: int) -> None:
                 t.close()
     finally:
         board.stop()
+    reached = [int(ln.split()[5]) for ln in board.sim_lines if ln.startswith("SIM uart reached the REPL")]
     q = statistics.quantiles(first, n=20)
     print(f"connect to a counting clip with sleep on, {phases} random phases (real time):")
     print(f"  first answer: median {1000 * statistics.median(first):.0f} ms, 95th percentile {1000 * q[-1]:.0f} ms, "
           f"worst {1000 * max(first):.0f} ms")
     print(f"  hand-over complete (session closed and flushed): worst {max(whole):.2f} s")
+    if reached:
+        print(f"  on the board's clock, first lost byte to the prompt ({len(reached)} phases met a sleeping clip): "
+              f"median {statistics.median(reached):.0f} ms, worst {max(reached)} ms")
     print(f"  watchdog resets: {sum(1 for w, _ in board.resets if w == 'wdt')}")
 
 

@@ -182,7 +182,7 @@ class SerialTransport:
         self._pending = b""
         self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
         read_timeout = self.ser.timeout
-        self.ser.timeout = 0.005  # short reads: the resends below must not wait on them
+        self.ser.timeout = 0.002  # short reads: the resends below must not wait on them
         try:
             return self._interrupt_loop()
         finally:
@@ -213,7 +213,7 @@ class SerialTransport:
                     return out.decode(errors="replace")  # a prompt: the hand-over is complete
             elif now >= resend and (not out or now - last_rx > self.quiet):
                 self._write(b"\x03")
-                resend = now + 0.01
+                resend = now + 0.003  # several bytes in each few-ms awake window
 
     def enter_raw(self) -> None:
         self._write(b"\r\x01")

@@ -11,12 +11,16 @@
 #   next clock read (the chip runs them between bytecodes of the main task). While the
 #   firmware waits for the host (the REPL), no time passes for it.
 # - time_scale N > 0 ("paced": `jumpclip sim`, where a person, mpremote or sync meets the
-#   clip): awake, the clock follows the host's (x N), as a chip's time passes at the REPL, in
-#   a sync and while the CPU works, and the watchdog counts it (MicroPython docs, machine.WDT:
-#   "once it is running ... the WDT cannot be stopped"); flash and bus times are added, and a
-#   light sleep lasts real time (x N), losing the UART bytes that arrive during it (see
-#   Sim._advance_scaled). A "chip thread" (the unix port's _thread) fires machine.Timer
-#   callbacks and the watchdog, also while the firmware waits at the REPL.
+#   clip): the same modelled clock, held to N x real time. A sleep waits until the host's
+#   clock reaches it (and loses the UART bytes that arrive meanwhile, see _advance_scaled);
+#   a board behind the host (a busy machine) sleeps without waiting and catches up, so the
+#   counting loop sees the same virtual time on an idle or a busy machine. Host time enters
+#   the clock only while the firmware waits for the host: blocked reading the console (the
+#   REPL, a host command) or writing it (the wire is full: the UART's time). The chip thread
+#   (the unix port's _thread) sees that wait in the kernel's record of the firmware thread's
+#   system call (/proc, see HostWait), counts the time (MicroPython docs, machine.WDT: "once
+#   it is running ... the WDT cannot be stopped"), and fires machine.Timer callbacks and the
+#   watchdog meanwhile; otherwise they run on the firmware's thread, as in fast mode.
 import array
 import select
 import sys
@@ -44,6 +48,11 @@ PAGE_PROGRAM_US = 400
 SECTOR_ERASE_US = 45_000
 PAGE = 256
 PIN_LOG_MAX = 2000  # traced pin edges kept for the report
+LAG_MAX_MS = 2000  # paced mode: a board further behind the host gives its lag up
+HOST_WAIT_FALLBACK_MS = 50  # no /proc: the firmware thread away this long waits for the host
+# System call numbers of read and write (the kernel's syscall tables: x86_64 0 and 1, the
+# generic table of arm64 and riscv 63 and 64, i386 and arm 3 and 4).
+SYSCALL_RW = {"x86_64": (0, 1), "aarch64": (63, 64), "riscv64": (63, 64), "i686": (3, 4), "armv7l": (3, 4)}
 
 
 def say(msg):
@@ -133,15 +142,64 @@ class FileBlockDevice:
         return None
 
 
+class HostWait:
+    """Whether the firmware's thread waits for the host: blocked in read() on the console
+    (fd 0: the REPL, a host command) or in write() to it (fd 1: the UART's wire is full).
+    Linux shows a thread's current system call and its first arguments in
+    /proc/PID/task/TID/syscall, or "running" (proc(5)); the firmware thread opens its own
+    before the flash becomes the root filesystem, and the chip thread reads it. Without it
+    (another OS): the firmware thread has not called into the simulation for
+    HOST_WAIT_FALLBACK_MS of host time."""
+
+    def __init__(self):
+        self.f = None
+        self.buf = bytearray(48)
+        try:
+            import platform
+
+            arch = platform.platform().split("-")[3]
+            self.read_nr, self.write_nr = SYSCALL_RW[arch]
+            self.f = open("/proc/thread-self/syscall", "rb")
+            self.f.readinto(self.buf)
+        except (OSError, KeyError, IndexError, ImportError):
+            self.f = None
+        self.via_proc = self.f is not None
+
+    def waiting(self, sim):
+        if self.f is None:
+            return not sim.sleeping and host_time.ticks_diff(host_time.ticks_ms(), sim.main_seen_ms) > HOST_WAIT_FALLBACK_MS
+        b = self.buf
+        self.f.seek(0)
+        n = self.f.readinto(b)
+        # "NR 0xFD ...": the number in decimal, then the first argument (the fd) in hex.
+        i = 0
+        nr = 0
+        while i < n and 48 <= b[i] <= 57:
+            nr = nr * 10 + b[i] - 48
+            i += 1
+        if i == 0 or i + 3 >= n or b[i + 1] != 48 or b[i + 2] != 120:  # "running", or no " 0x"
+            return False
+        fd = -1
+        if b[i + 4] == 32 or b[i + 4] == 10:  # a one-digit fd
+            fd = b[i + 3] - 48
+        return (nr == self.read_nr and fd == 0) or (nr == self.write_nr and fd == 1)
+
+
 class Sim:
     def __init__(self, cfg):
         self.cfg = cfg
         self.clock_us = cfg.get("clock_start_us", 0)  # continues across a reset or deep sleep
         self.scale = int(cfg.get("time_scale", 0))
         self.lock = _thread.allocate_lock()
-        self.host_mark = host_time.ticks_us()
+        self.host_mark_ms = host_time.ticks_ms()  # the chip thread's last look (paced mode)
+        self.pace_h_ms = host_time.ticks_ms()  # pacing anchor: this host time ...
+        self.pace_v_us = self.clock_us  # ... is this virtual time
+        self.main_seen_ms = self.pace_h_ms  # the firmware thread's last call into the sim
+        self.was_waiting = False
+        self.host_wait = HostWait()  # before the flash is mounted: /proc is the host's
+        self.uart_lost_since_us = 0  # virtual time (+1) of the first byte lost since the last read
+        self.uart_reaches = 0
         self.firing = False
-        self.frozen = False  # trace over in fast mode: the board waits for the host, time stands
         self.sleeping = False
         self.main_ident = _thread.get_ident()
         self.halted = None  # why the chip stopped (reset, wdt, deepsleep): nothing runs after it
@@ -193,31 +251,14 @@ class Sim:
 
     # --- the clock ---
     def charge(self, us):
-        """Modelled time of the firmware's thread: us of awake time (bus, flash)."""
+        """Modelled time of the firmware's thread: us of awake time (bus, flash, CPU)."""
         with self.lock:
             self.clock_us += us
             self.awake_us += us
 
     def charge_cpu(self, us):
-        """Modelled CPU work: the clock in fast mode. Paced, the host's own time for the
-        work passes instead (see _accrue)."""
-        if not self.scale:
-            self.charge(us)
-
-    def _accrue(self):
-        """Under the lock, paced mode: move the virtual clock by the host time since the last
-        look (x scale). Fast mode: nothing; the clock moves by modelled work only."""
-        h = host_time.ticks_us()
-        d = host_time.ticks_diff(h, self.host_mark)
-        self.host_mark = h
-        if d <= 0 or self.frozen or not self.scale:
-            return
-        us = d * self.scale
-        self.clock_us += us
-        if self.sleeping:
-            self.slept_us += us
-        else:
-            self.awake_us += us
+        """Modelled CPU work (the same in both modes: the host's own speed never counts)."""
+        self.charge(us)
 
     def now_us(self):
         """The virtual clock. On the firmware's thread a clock read costs CLOCK_READ_US (fast
@@ -228,11 +269,10 @@ class Sim:
             self.check_halt()
             self.charge_cpu(CLOCK_READ_US)
         with self.lock:
-            self._accrue()
             now = self.clock_us
         if main:
-            if not self.scale:
-                self._fire_timers(now)
+            self.main_seen_ms = host_time.ticks_ms()
+            self._fire_timers(now)
             self._after(now)
         return now
 
@@ -286,45 +326,56 @@ class Sim:
         """us of virtual time pass: a sleep (asleep) or bus time (awake)."""
         self.check_halt()
         if self.scale:
-            self._advance_scaled(us, asleep)
-        else:
-            with self.lock:
-                self._accrue()
-                self.clock_us += us
-                if asleep:
-                    self.slept_us += us
-                else:
-                    self.awake_us += us
-                now = self.clock_us
-            self._after(now)
-
-    def _advance_scaled(self, us, asleep):
-        # Real time (x scale). In light sleep the UART is clock-gated and MicroPython's esp32
-        # port arms no UART wake-up (ports/esp32/modmachine.c, machine_sleep_helper: only
-        # timer, ext0/ext1, touch and ULP), so bytes arriving now are lost: drain and drop them.
+            self._pace(us, asleep)
         with self.lock:
-            self._accrue()
-            target = self.clock_us + us
-            self.sleeping = asleep
+            self.clock_us += us
+            if asleep:
+                self.slept_us += us
+            else:
+                self.awake_us += us
+            now = self.clock_us
+        self._after(now)
+
+    def _pace(self, us, asleep):
+        # Paced mode: wait until the host's clock (x scale) reaches the end of these us, from
+        # the anchor where the two clocks were last set equal. A board behind the host (a
+        # busy machine) does not wait and catches up; the virtual time passed is us either
+        # way. More than LAG_MAX_MS behind, it gives the lag up (a person sees the clip live).
+        # In light sleep the UART is clock-gated and MicroPython's esp32 port arms no UART
+        # wake-up (ports/esp32/modmachine.c, machine_sleep_helper: only timer, ext0/ext1,
+        # touch and ULP), so bytes arriving meanwhile are lost: drain and drop them.
+        # Bytes that come before the host's clock reaches the sleep's start came while the
+        # chip was still awake (the board runs ahead of the host by its modelled work): the
+        # UART took them and they wait in its FIFO for the next poll.
+        with self.lock:
+            start_ms = (self.clock_us - self.pace_v_us) // (1000 * self.scale)
+            target_ms = (self.clock_us + us - self.pace_v_us) // (1000 * self.scale)
+        left = host_time.ticks_diff(host_time.ticks_add(self.pace_h_ms, target_ms), host_time.ticks_ms())
+        if left < -LAG_MAX_MS:
+            self.pace_h_ms = host_time.ticks_add(self.pace_h_ms, -left)  # re-anchor: now is the end
+            return
+        if asleep:
+            awake_left = host_time.ticks_diff(host_time.ticks_add(self.pace_h_ms, start_ms), host_time.ticks_ms())
+            if awake_left > 0:
+                host_time.sleep_ms(awake_left)
+                left -= awake_left
+            self.sleeping = True
         try:
-            while True:
-                with self.lock:
-                    self._accrue()
-                    left = target - self.clock_us
-                if left <= 0:
-                    break
-                wait_ms = left // (self.scale * 1000)
-                wait_ms = 1 if wait_ms < 1 else (20 if wait_ms > 20 else wait_ms)
+            while left > 0:
+                wait = 20 if left > 20 else left
                 if asleep:
-                    for _ in self.poller.ipoll(wait_ms):
-                        self.uart_dropped += len(sys.stdin.buffer.read(1) or b"")
+                    for _ in self.poller.ipoll(wait):
+                        lost = len(sys.stdin.buffer.read(1) or b"")
+                        if lost and not self.uart_lost_since_us:
+                            self.uart_lost_since_us = self.clock_us + 1
+                        self.uart_dropped += lost
                         break
                 else:
-                    host_time.sleep_ms(wait_ms)
-                self._after(self.clock_us)
+                    host_time.sleep_ms(wait)
+                left = host_time.ticks_diff(host_time.ticks_add(self.pace_h_ms, target_ms), host_time.ticks_ms())
         finally:
             self.sleeping = False
-        self._after(self.clock_us)
+        self.main_seen_ms = host_time.ticks_ms()
 
     def _fire_timers(self, now):
         if self.firing:
@@ -347,16 +398,32 @@ class Sim:
             self.firing = False
 
     def tick(self):
-        """The chip thread, every millisecond of host time, paced mode: timers and the
-        watchdog, also while the REPL waits for the host. (Fast mode: the firmware's own
-        clock reads fire them, so nothing depends on the host's timing.)"""
+        """The chip thread, every millisecond of host time, paced mode: while the firmware
+        waits for the host (HostWait), the host's time passes on the virtual clock, and the
+        chip thread fires timers and checks the watchdog. (Otherwise the firmware's own clock
+        reads do, so nothing depends on the host's timing.)"""
         if not self.scale:
             return
-        with self.lock:
-            self._accrue()
-            now = self.clock_us
-        self._fire_timers(now)
-        self.check_wdt(now)
+        h = host_time.ticks_ms()
+        waiting = self.host_wait.waiting(self)
+        if waiting and self.was_waiting:
+            d = host_time.ticks_diff(h, self.host_mark_ms)
+            if d > 0:
+                with self.lock:
+                    self.clock_us += d * 1000 * self.scale
+                    self.awake_us += d * 1000 * self.scale
+                    now = self.clock_us
+                # The pacing anchor moves with both clocks, so the next sleep is still timed
+                # from here.
+                self._fire_timers(now)
+                self.check_wdt(now)
+        if waiting and not self.was_waiting and self.uart_lost_since_us:
+            # The host's bytes reached the firmware: it waits for more (the hand-over is done).
+            self.uart_reaches += 1
+            say("uart reached the REPL %d ms after the first lost byte" % ((self.clock_us - self.uart_lost_since_us + 1) // 1000))
+            self.uart_lost_since_us = 0
+        self.was_waiting = waiting
+        self.host_mark_ms = h
 
     def run_chip_thread(self):
         def loop():
@@ -495,6 +562,7 @@ class Sim:
             "sleep_s": self.slept_us / 1e6,
             "light_sleeps": self.light_sleeps,
             "uart_dropped": self.uart_dropped,
+            "host_wait_via_proc": self.host_wait.via_proc,
             "wdt_resets": self.wdt_resets,
             "pin_log": self.pin_log,
             "pin_log_dropped": self.pin_log_dropped,
