@@ -398,7 +398,11 @@ class App:
         mem = self.rtc.memory()
         if not self.daily.from_rtc(mem):
             self.daily.load()
-        self.daily.roll(mem, time.time())
+        now = time.time()
+        why = self.daily.repair(now)
+        if why:
+            self.note("daily: refused a damaged " + why)
+        self.daily.roll(mem, now)
 
     def battery_mv(self):
         return self.power.battery_mv()

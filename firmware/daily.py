@@ -40,6 +40,16 @@ def _put_i32(b, o, v):
     b[o + 3] = (v >> 24) & 0xFF
 
 
+# More qualifying impacts than this in a day is not a count but damage (bit rot, a foreign
+# file): 20,000 is over five hours of one landing a second.
+MAX_DAILY = 20000
+
+
+def _count(v):
+    """v if it is a plausible count of a day (an int in 0..MAX_DAILY), else -1."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_DAILY else -1
+
+
 class Daily:
     def __init__(self, qualify_mg, target, bout_gap_s=1800, bout_size=40):
         self.qualify_mg = qualify_mg
@@ -90,6 +100,28 @@ class Daily:
             self.announced = True
             flags |= TARGET
         return flags
+
+    def repair(self, now_s):
+        """After loading from RTC memory or flash: refuse what cannot be true. Returns what was
+        repaired and how ("" if nothing), for a note. A count outside 0..MAX_DAILY starts the day
+        again; a bout larger than the day's count, or with a landing after now, ends."""
+        why = ""
+        if _count(self.count) < 0:
+            why = "count %r: today's count starts again at 0" % (self.count,)
+            self._new_day(None)
+            self.rolling = True
+        bo = self.bouts
+        if not (isinstance(bo.count, int) and 0 <= bo.count < 256):
+            bo.count = 0
+        if _count(bo.current) < 0 or bo.current > self.count or (bo.last_s is not None and bo.last_s > now_s):
+            if not why:
+                why = "bout (%r landings, the last at %r s, now %d s): the bout ends" % (bo.current, bo.last_s, now_s)
+            n = bo.count
+            bo.reset()
+            bo.count = n
+        if not isinstance(self.announced, bool):
+            self.announced = self.count >= self.target
+        return why
 
     # --- keeping it ---
     def to_rtc(self, mem):
@@ -142,6 +174,8 @@ class Daily:
             with open(path) as f:
                 d = json.load(f)
         except (OSError, ValueError):
+            return False
+        if not isinstance(d, dict):
             return False
         self.count = d.get("count", 0)
         self.announced = d.get("announced", False)

@@ -15,11 +15,17 @@ def _exists(path):
         return False
 
 
-def _int(d, key, default):
+# Session ids are boot << 10 | session in 32 bits, and every count must stay an ESP32 small
+# int (31 bits): a boot number from 2**20 on is damage, not a boot count (a million boots).
+BOOT_LIMIT = 1 << 20
+INT_LIMIT = 1 << 30
+
+
+def _int(d, key, default, limit=INT_LIMIT):
     """An integer from the checkpoint, or default: a damaged state.json ({"boot": "x"},
-    floats, a list) must not stop the clip."""
+    floats, a list, 4194304 boots) must not stop the clip or wrap an id."""
     v = d.get(key, default) if isinstance(d, dict) else default
-    return v if isinstance(v, int) and not isinstance(v, bool) and -1 <= v < (1 << 31) else default
+    return v if isinstance(v, int) and not isinstance(v, bool) and -1 <= v < limit else default
 
 
 def recover(log, pending=None):
@@ -28,12 +34,13 @@ def recover(log, pending=None):
     cp = _read_json(log, "state.json")
     if not isinstance(cp, dict):
         cp = {}
-    log.log_id = _log_id(log, cp)
+    later = []  # type: list[str]  # notes from before the record numbers are known
+    log.log_id = _log_id(log, cp, later)
     # The totals come from the checkpoint when it is sound. The identifiers must never go
     # back, whatever happened to it: the record numbers continue from the newest of the
     # checkpoint, the segment names, the records themselves and the host's acknowledgement;
     # the boot number from the checkpoint and the session ids in the newest segment.
-    boot = _int(cp, "boot", 0)
+    boot = _int(cp, "boot", 0, BOOT_LIMIT)
     log.sessions = _int(cp, "sessions", 0)
     log.jumps = _int(cp, "jumps", 0)
     log.last_seq = _int(cp, "seq", -1)  # records up to here are in the totals
@@ -57,7 +64,14 @@ def recover(log, pending=None):
         log.last_seq = log.ack  # the host holds records up to here: never number one again
     log.boot = boot + 1
     log.seq = log.last_seq + 1
+    for text in later:
+        log.note(text)
     log._check_space()
+    if log.open_id >= 0 and not _may_be_open(data, log.open_id) and not _open_before(log, segs, data, log.open_id):
+        # The checkpoint names a session that is closed, or one this log never started: closing
+        # it again would rewrite a synced session (or add a phantom one).
+        log.note("log: the checkpoint named session %d as open, which the log does not hold open; ignored" % log.open_id)
+        log.open_id = -1
     if log.open_id >= 0:
         # A power cut (or crash) left a session open: close it with what the log holds.
         closed, jumps = log.open_id, log.open_jumps
@@ -78,6 +92,49 @@ def recover(log, pending=None):
     log._checkpoint()
 
 
+def _open_before(log, segs, data, sid):
+    """A session opened in the segment before the newest and not ended in either (the
+    newest began just after it started)."""
+    if len(segs) < 2 or _has_end(data, sid):
+        return False
+    try:
+        with open(log._path(segs[-2]), "rb") as f:
+            prev = f.read()
+    except OSError:
+        return False
+    return _may_be_open(prev, sid)
+
+
+def _has_end(data, sid):
+    o = 0
+    while o < len(data):
+        size = lf.check(data, o, len(data))
+        if size == 0:
+            break
+        if data[o + 1] == lf.T_SESSION_END and lf.get_u32(data, o + lf.HEADER) == sid:
+            return True
+        o += size
+    return False
+
+
+def _may_be_open(data, sid):
+    """Whether session sid can be the one a power cut left open: started or continued in
+    the newest segment, and not ended in it."""
+    seen = False
+    o = 0
+    while o < len(data):
+        size = lf.check(data, o, len(data))
+        if size == 0:
+            break
+        t = data[o + 1]
+        if t in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END) and lf.get_u32(data, o + lf.HEADER) == sid:
+            if t == lf.T_SESSION_END:
+                return False
+            seen = True
+        o += size
+    return seen
+
+
 def _last_jump_t(data, sid):
     """The sample index of the last jump of session sid in data, or -1."""
     last = -1
@@ -95,23 +152,59 @@ def _last_jump_t(data, sid):
     return last
 
 
-def _log_id(log, cp):
+def _is_id(b):
+    """Whether b (bytes or str) is a log id: 16 lower-case hex digits."""
+    if not isinstance(b, (bytes, str)) or len(b) != 16:
+        return False
+    for c in b:
+        c = c if isinstance(c, int) else ord(c)
+        if not (48 <= c <= 57 or 97 <= c <= 102):
+            return False
+    return True
+
+
+def _log_id(log, cp, later):
     """The log's identity: random, born with the log, kept in log/id and in the checkpoint.
     A host keys what it synced on it, so a log that is re-created (erased flash, a new
-    filesystem) is never merged with the one before it."""
+    filesystem) is never merged with the one before it. A damaged id file (bit rot, not
+    text, a directory) is repaired from the checkpoint; with both damaged the log takes a
+    new id, and the host recognises the records that repeat the old log by their content."""
+    path = log._path("id")
+    raw = None
     try:
-        with open(log._path("id")) as f:
-            lid = f.read().strip()
-        if len(lid) == 16:
-            return lid
+        with open(path, "rb") as f:
+            raw = f.read(32).strip()
+        if _is_id(raw):
+            return raw.decode()
     except OSError:
         pass
     lid = cp.get("id")
-    if not (isinstance(lid, str) and len(lid) == 16):
+    if _is_id(lid):
+        later.append("log: log/id was %s; restored from the checkpoint" % ("missing" if raw is None else "damaged (%r)" % raw))
+    else:
         lid = new_log_id()
-    with open(log._path("id"), "w") as f:
-        f.write(lid)
+        if raw is not None or cp:  # a new log has neither: nothing to say
+            later.append("log: log/id (%r) and the checkpoint's id were damaged; the log goes on as %s" % (raw, lid))
+    _write_id(log, lid, later)
     return lid
+
+
+def _write_id(log, lid, later):
+    """log/id, atomically (a power cut mid-write must not leave half an id). Whatever stands
+    in the way (a directory named id) is moved aside, not deleted."""
+    path = log._path("id")
+    tmp = path + ".tmp"
+    try:
+        try:
+            if os.stat(path)[0] & 0x4000:  # S_IFDIR
+                os.rename(path, log._path("id.bad"))
+        except OSError:
+            pass
+        with open(tmp, "w") as f:
+            f.write(lid)
+        os.rename(tmp, path)
+    except OSError as e:
+        later.append("log: cannot write log/id (%s); the checkpoint keeps the id" % e)
 
 
 def new_log_id():

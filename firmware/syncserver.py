@@ -36,11 +36,15 @@ def _segments():
 
 
 def _read_int(name, default):
+    """A record number kept in a file, or default if the file is missing or damaged (not a
+    number, or outside 0..2**30, as EventLog._read_ack decides: a damaged acknowledgement
+    must never make the clip delete segments the host does not hold)."""
     try:
-        with open(ROOT + "/" + name) as f:
-            return int(f.read().strip())
+        with open(ROOT + "/" + name, "rb") as f:
+            v = int(f.read(16).strip())
     except (OSError, ValueError):
         return default
+    return v if 0 <= v < (1 << 30) else default
 
 
 def info(app=None):

@@ -99,7 +99,7 @@ def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_p
     board, port = served_board(tmp_path, time_scale=1, config={"idle_min": 0})
     try:
         assert board.wait_for("counting: session 1 of boot 1", 20)
-        t = SerialTransport(port, timeout=2, quiet=0.1)
+        t = SerialTransport(port, timeout=5, quiet=0.1)
         t.open()
         t.interrupt()
         t.enter_raw()
@@ -110,7 +110,7 @@ def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_p
             t.interrupt()
             t.enter_raw()
         t.close()
-        syncmod.sync(SerialTransport(port, timeout=2, quiet=0.1), store, restart=False)
+        syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), store, restart=False)
     finally:
         board.stop()
     ids = sorted(s["session_id"] for s in store.sessions())

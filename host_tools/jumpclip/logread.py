@@ -83,13 +83,17 @@ class LogContents:
     last_seq: int = -1
     log_id: str = ""  # from log/id, when the files include it (a rescued image)
 
-    def newer_than(self, seq: int) -> "LogContents":
-        """Only the records numbered above seq (what a host that holds up to seq lacks)."""
+    def newer_than(self, seq: int, with_their_starts: bool = False) -> "LogContents":
+        """Only the records numbered above seq (what a host that holds up to seq lacks).
+        with_their_starts: also the start records of the sessions those records belong to
+        (where a log diverges from a copy of it inside a session, the session's start is
+        the same in both and its jumps are not)."""
         from dataclasses import replace
 
+        later = {r.session_id for r in self.jumps + self.ends if r.seq > seq} if with_their_starts else set()
         return replace(
             self,
-            starts=[r for r in self.starts if r.seq > seq],
+            starts=[r for r in self.starts if r.seq > seq or r.session_id in later],
             jumps=[r for r in self.jumps if r.seq > seq],
             ends=[r for r in self.ends if r.seq > seq],
             notes=[r for r in self.notes if r.seq > seq],

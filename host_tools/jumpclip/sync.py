@@ -132,12 +132,19 @@ def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last
         prev = earlier[-1]["log_id"]
         return log_id, -1, f"new log after {prev}", prev
     acked = int(known["acked_seq"])
-    if device_last >= acked or not log_id:
+    cloned = bool(log_id) and known["device_id"] != device
+    if not cloned and (device_last >= acked or not log_id):
         return log_id, acked, None, None
     reply = t.exec("_s.rekey(globals().get('app'))")
     new_id = reply.strip().split()[-1] if reply.strip().startswith("JCREKEY") else ""
     if len(new_id) != 16:
         raise SyncError(f"the clip's log is older than what was synced, and it did not take a new identity ({reply[:40]!r}); sync again")
+    if cloned:
+        warnings.append(
+            f"this clip ({device}) holds the log {key} of another clip ({known['device_id']}): a flash image copied onto it? "
+            f"It goes on as a new log ({new_id}); what repeats the other clip's log is not imported again, the rest is filed under this clip"
+        )
+        return new_id, -1, f"cloned from {key} of {known['device_id']}", key
     warnings.append(
         f"this clip's log is older than what was synced (its newest record is #{device_last}, the database has #{acked}): "
         f"a restored flash image? It goes on as a new log ({new_id}); nothing synced before is lost or counted twice"
@@ -194,7 +201,7 @@ def sync(
         warnings += log.report()
         new = log.newer_than(after)
         if repeats is not None:
-            new = new.newer_than(store.divergence(repeats, new) - 1)
+            new = new.newer_than(store.divergence(repeats, new) - 1, with_their_starts=True)
         result = store.import_log(device, new, clock, "sync", log_id=log_id, origin=origin, acked=after)
         acked = after
         if log.last_seq > after:

@@ -62,10 +62,15 @@ def find_ports() -> list[tuple[str, str]]:
 
 
 class SerialTransport:
-    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 5.0, quiet: float = 0.3):
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 5.0, quiet: float = 0.3,
+                 answer_s: float | None = None):
         self.port = port
         self.baudrate = baudrate
         self.timeout = timeout
+        # How long Ctrl-C waits for a prompt. A clip already at its raw REPL answers Ctrl-C
+        # with silence, and enter_raw() reaches it anyway: a shorter wait than timeout
+        # shortens that case without making anything else less patient.
+        self.answer_s = timeout if answer_s is None else answer_s
         self.quiet = quiet  # silence that ends the firmware's hand-over output
         self.ser: serial.Serial | None = None
         self.bytes_in = 0
@@ -196,7 +201,7 @@ class SerialTransport:
         # prompt (what it printed was a landing's echo, not the hand-over).
         out = b""
         started = time.monotonic()
-        give_up = started + self.timeout
+        give_up = started + self.answer_s
         last_rx = 0.0
         resend = started
         while True:
