@@ -73,3 +73,27 @@ def test_sim_from_the_installed_package(installed):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_one_version_for_the_package_the_firmware_and_the_readme():
+    import re
+    import tomllib
+
+    import jumpclip
+    from jumpclip.fw import FIRMWARE_DIR
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    firmware = re.search(r'^VERSION = "([^"]+)"', (FIRMWARE_DIR / "app.py").read_text(), re.M).group(1)
+    readme = re.findall(r"firmware +jumpclip (\S+) on", (ROOT / "README.md").read_text())
+    assert project["version"] == jumpclip.__version__ == firmware, (project["version"], jumpclip.__version__, firmware)
+    assert readme and set(readme) == {firmware}, readme
+
+
+def test_the_package_brings_the_virtual_board():
+    # An installed jumpclip's `sim` said "MicroPython unix port not found: run make setup":
+    # the unix port was in requirements.txt only.
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pinned = [ln.split("==")[0] for ln in (ROOT / "requirements.txt").read_text().splitlines() if "micropython-unix" in ln]
+    assert pinned and all(any(d.startswith(p) for d in deps) for p in pinned), deps

@@ -157,6 +157,13 @@ def test_force_needs_a_body_mass_and_shows_in_show_and_export(demo, tmp_path):
     res = run.invoke(main, ["body-mass", "72.5", "--db", str(db)])
     assert res.exit_code == 0 and Store(db).body_mass() == 72.5
     assert run.invoke(main, ["body-mass", "9000", "--db", str(db)]).exit_code == 2  # a user error, no traceback
+    for bad in ("nan", "inf", "-inf", "NaN", "x"):  # FloatRange let NaN through: "nan BW", NaN in JSON
+        res = run.invoke(main, ["body-mass", "--db", str(db), "--", bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output, (bad, res.output)
+    assert Store(db).body_mass() == 72.5
+    store = Store(db)
+    store.set_setting("body_mass_kg", "nan")  # a database that took one before
+    assert store.body_mass() is None
 
 
 def test_bouts_score_and_recovery_follow_the_sources():

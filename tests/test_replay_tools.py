@@ -240,3 +240,21 @@ def test_the_streaming_quantiser_is_the_feeds():
         assert np.array_equal(bigtrace._quantise(g.copy(), feed.AFS_SHIFT[range_g]), feed.quantise(v, range_g))
 
     check()
+
+
+def test_a_count_label_without_landing_times_is_not_scored_as_f1_one(tmp_path):
+    # `record` writes a jumps=N label and no landing times: there is nothing to match, so
+    # no TP, FP, FN or F1 (it said F1 1.000 in the table, the plot title and --json).
+    import json as _json
+
+    p = tmp_path / "rec.csv"
+    p.write_bytes((DATA / "cmj_s1.csv").read_bytes())  # its events file stays behind
+    res = CliRunner().invoke(main, ["replay", str(p), "--json"])
+    doc = _json.loads(res.stdout)
+    m = doc["files"][0]["metrics"]
+    assert m["f1"] is None and m["precision"] is None and m["tp"] is None and m["count_error"] == 0.0, m
+    assert doc["summary"]["with_truth"]["f1"] is None and doc["summary"]["with_truth"]["count_error"] == 0.0
+    text = CliRunner().invoke(main, ["replay", str(p)], terminal_width=200).output
+    row = next(ln for ln in text.splitlines() if "rec.csv" in ln)
+    assert "count only" in row and "1.000" not in row and "no landing times to match" in text, text
+    assert "F1 1.000" not in text

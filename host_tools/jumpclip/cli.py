@@ -268,11 +268,13 @@ def synth(out_dir: str, seed: int, names: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Detector config (JSON), as on the clip.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (schema in the README).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (its fields: docs/detector.md, \"replay --json\").")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), help="Write one PNG per file here.")
 @click.option("--tolerance-ms", default=100, show_default=True, type=click.IntRange(1, 2000), help="How close a landing must be to a true one.")
 @click.option("--reference", is_flag=True, help="Use the streaming reference instead of the numpy fast path (same events).")
-def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_dir: str | None, tolerance_ms: int, reference: bool) -> None:
+@click.option("--verbose", is_flag=True, help="Also say which copy of the detector ran.")
+def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_dir: str | None, tolerance_ms: int, reference: bool,
+           verbose: bool) -> None:
     """Run traces through the firmware's detector; score them where ground truth exists."""
     from . import replay as rp
 
@@ -305,7 +307,7 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_
     if as_json:
         print(json.dumps({"files": [rp.public(f) for f in files], "summary": summary}, indent=1))
     else:
-        _print_replay(files, summary)
+        _print_replay(files, summary, verbose)
     if summary["errors"]:
         sys.exit(1)
 
@@ -364,8 +366,8 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _print_replay(files: list[dict], summary: dict) -> None:
-    t = Table(title=f"detector: {summary['detector']}", title_justify="left")
+def _print_replay(files: list[dict], summary: dict, verbose: bool = False) -> None:
+    t = Table(title=f"detector: {summary['detector']}" if verbose else None, title_justify="left")
     for col in ("file", "count", "truth", "TP", "FP", "FN", "F1", "false/min", "notes"):
         t.add_column(col, justify="left" if col in ("file", "notes") else "right")
     for f in files:
@@ -379,18 +381,17 @@ def _print_replay(files: list[dict], summary: dict) -> None:
             Path(f["path"]).name,
             str(f["count"]),
             str(truth),
-            *(str(m[k]) if jumpy else "" for k in ("tp", "fp", "fn")),
-            f"{m['f1']:.3f}" if jumpy else "",
+            *(str(m[k]) if jumpy and m[k] is not None else "" for k in ("tp", "fp", "fn")),
+            f"{m['f1']:.3f}" if jumpy and m["f1"] is not None else ("count only" if jumpy else ""),
             f"{m['false_per_min']:.2f}" if m.get("jump_free") else "",
             "; ".join(f["notes"]),
         )
     out.print(t)
     w = summary["with_truth"]
-    if w["truth_count"] or w["count"]:
-        out.print(
-            f"files with jumps: precision {w['precision']:.3f}, recall {w['recall']:.3f}, F1 {w['f1']:.3f}, "
-            f"count error {100 * w['count_error']:+.1f} % ({w['count']} counted, {w['truth_count']} true)"
-        )
+    if (w["truth_count"] or w["count"]) and w["count_error"] is not None:
+        matched = (f"precision {w['precision']:.3f}, recall {w['recall']:.3f}, F1 {w['f1']:.3f}, " if w["f1"] is not None
+                   else "no landing times to match (a jumps=N label): ")
+        out.print(f"files with jumps: {matched}count error {100 * w['count_error']:+.1f} % ({w['count']} counted, {w['truth_count']} true)")
     jf = summary["jump_free"]
     if jf["files"]:
         out.print(f"jump-free files (label jumps=0): {jf['false_counts']} false counts in {jf['minutes']:.1f} min = {jf['false_per_min']:.2f} per minute")
@@ -517,8 +518,23 @@ def show(session: int, db_path: str | None) -> None:
     out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"]), store.body_mass()))
 
 
+class BodyMass(click.ParamType):
+    """A body mass in kg, 20 to 350. (click's FloatRange lets NaN through: it compares.)"""
+
+    name = "kg"
+
+    def convert(self, value, param, ctx):
+        try:
+            kg = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of kg", param, ctx)
+        if not (20 <= kg <= 350):  # False for NaN too
+            self.fail(f"{value} is not a body mass: give kg from 20 to 350", param, ctx)
+        return kg
+
+
 @main.command("body-mass")
-@click.argument("kg", required=False, type=click.FloatRange(20, 350))
+@click.argument("kg", required=False, type=BodyMass())
 @click.option("--clear", is_flag=True, help="Forget it (the reports then show g only).")
 @db_option
 def body_mass(kg: float | None, clear: bool, db_path: str | None) -> None:

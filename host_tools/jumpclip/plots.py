@@ -36,8 +36,10 @@ def plot_replay(entry: dict, cfg: dict, out_dir: str | Path) -> Path:
         ax.axvline(t["t_s"], color="tab:purple", lw=0.8, alpha=0.6, label="true landing" if k == 0 else None)
     m = entry.get("metrics") or {}
     title = f"{Path(entry['path']).name}: {entry['count']} landings"
-    if m and not m.get("jump_free"):
+    if m and not m.get("jump_free") and m.get("f1") is not None:
         title += f" (truth {m['truth_count']}; TP {m['tp']}, FP {m['fp']}, FN {m['fn']}, F1 {m['f1']:.3f})"
+    elif m and not m.get("jump_free"):
+        title += f" (labelled {m['truth_count']}: a count, no landing times)"
     elif m:
         title += f" in a jump-free recording ({m['false_per_min']:.2f} per minute)"
     ax.set_title(title, fontsize=10)

@@ -184,7 +184,7 @@ def summarise(files: list[dict]) -> dict:
     """Totals over every file with ground truth, and a separate line for jump-free files."""
     from .score import Tally
 
-    jumps, free = Tally(), Tally()
+    jumps, free = Tally(timed=False), Tally()  # timed once a file with landing times is in
     for f in files:
         t = f.get("_tally")
         if t is None:
@@ -195,6 +195,9 @@ def summarise(files: list[dict]) -> dict:
     if not scored:  # nothing was scored: no F1 of 1.0 from zero events
         for k in ("precision", "recall", "f1", "count_error"):
             with_truth[k] = None
+        if not jumps.timed:
+            for k in ("tp", "fp", "fn"):
+                with_truth[k] = None
     return {
         "files": len(files),
         "errors": sum(1 for f in files if f["error"]),

@@ -40,11 +40,13 @@ class Tally:
     count: int = 0  # detected
     truth: int = 0  # labelled
     minutes: float = 0.0
+    timed: bool = True  # the truth has landing times (False: a jumps=N label, a count only)
 
     def add(self, other: "Tally") -> None:
         for k in ("tp", "fp", "fn", "count", "truth"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.minutes += other.minutes
+        self.timed = self.timed or other.timed
 
     @property
     def precision(self) -> float:
@@ -69,13 +71,16 @@ class Tally:
         return self.count / self.minutes if self.minutes else 0.0
 
     def metrics(self) -> dict:
+        """Without landing times there is nothing to match: precision, recall and F1 are
+        None (not 1.0 from zero events), the count error stands."""
+        timed = self.timed
         return {
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
+            "tp": self.tp if timed else None,
+            "fp": self.fp if timed else None,
+            "fn": self.fn if timed else None,
+            "precision": round(self.precision, 4) if timed else None,
+            "recall": round(self.recall, 4) if timed else None,
+            "f1": round(self.f1, 4) if timed else None,
             "count_error": round(self.count_error, 4),
         }
 
@@ -88,7 +93,7 @@ def score_file(pred_t: list[float], truth_t: np.ndarray | None, label_jumps: int
     if label_jumps == 0:
         return Tally(0, len(pred_t), 0, len(pred_t), 0, minutes)
     if label_jumps is not None:  # a count label without times: count error only
-        return Tally(0, 0, 0, len(pred_t), label_jumps, minutes)
+        return Tally(0, 0, 0, len(pred_t), label_jumps, minutes, timed=False)
     return None
 
 

@@ -376,9 +376,10 @@ class Store:
         """The user's body mass in kg (`jumpclip body-mass`), or None when not set."""
         v = self.setting("body_mass_kg")
         try:
-            return float(v) if v is not None else None
+            kg = float(v) if v is not None else None
         except ValueError:
             return None
+        return kg if kg is not None and 20 <= kg <= 350 else None  # NaN, inf: as if unset
 
     def notes(self, limit: int = 20) -> list[tuple[str, str, int, str]]:
         """The newest notes the clips wrote: (device id, log id, record number, text)."""
