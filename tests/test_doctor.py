@@ -77,3 +77,35 @@ def test_each_verdict_follows_its_limit():
     assert verdicts(wdt_armed=False)["watchdog"] == doctor.FAIL
     assert verdicts(wake=1.5)["wake latency"] == doctor.FAIL
     assert verdicts(app=False) == {"firmware": doctor.OK, "counting loop": doctor.FAIL}
+
+
+def test_landings_during_doctors_measurement_are_counted(tmp_path):
+    # A new user's first try: `sim`, `doctor`, `sync`. The landings during doctor's
+    # sample-rate measurement were read from the FIFO and dropped: 17 of the demo's 20.
+    from jumpclip import sync as syncmod
+    from jumpclip.sim.board import BoardOptions, VirtualBoard
+    from jumpclip.store import Store
+    from jumpclip.transport import SerialTransport
+
+    from conftest import DATA
+
+    # 5 jumps 4.5 s apart (2.4 to 20.4 s): the measurement (from about 1.5 s to 8.5 s) holds
+    # two, and the hand-overs around it fall in the calm between jumps.
+    trace = DATA / "box_jumps_s1.csv"
+    board = VirtualBoard(tmp_path / "b", BoardOptions(time_scale=1, config={"idle_min": 0}))
+    board.flash_firmware()
+    board.load_trace(trace)
+    port = board.serve()
+    board.start(interactive=True)
+    store = Store(tmp_path / "db.sqlite")
+    try:
+        wait_console(board, "counting: session 1")
+        res = run_doctor(port, seconds=7)
+        assert "sample rate" in res.output, res.output
+        assert board.trace_end.wait(60)
+        syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), store)
+    finally:
+        board.stop()
+    sessions = store.sessions()
+    assert store.count_jumps() == 5, ([(s["session_id"], s["jumps"]) for s in sessions], board.console_text()[-2500:])
+    assert any(s["jumps"] for s in sessions if s["session_id"] & 0x3FF == 2)  # doctor's own session counted some

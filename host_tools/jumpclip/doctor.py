@@ -47,18 +47,30 @@ def _facts(t: Transport) -> dict:
     raise DoctorError(f"the device on {t.port} did not describe itself (got {out[:60]!r}): run `jumpclip deploy`")
 
 
+def _rate_line(t: Transport, timeout: float) -> str:
+    """The next line of the rate probe, past the clip's own output (at most 200 lines)."""
+    end = time.monotonic() + timeout
+    line = ""
+    for _ in range(200):
+        line = t.read_line(timeout=max(0.1, end - time.monotonic()))
+        if line.startswith("JCRATE") or not line:
+            return line
+    return line
+
+
 def measure_rate(t: Transport, seconds: float) -> tuple[int, int, float, float] | None:
     """(samples, overflows, host seconds, device seconds) of a `seconds` reading, or None
     when the clip has no sensor up."""
     t.exec_start(f"_d.rate(app, {seconds!r})")
-    first = t.read_line(timeout=10)
+    # The clip counts while it measures: its notes and landings come between the lines.
+    first = _rate_line(t, 10)
     if first.strip() == "JCRATE none":
         t.exec_finish()
         return None
     if first.strip() != "JCRATE start":
         raise DoctorError(f"the clip's rate probe did not start (got {first[:60]!r}): run `jumpclip deploy`")
     t0 = time.monotonic()
-    last = t.read_line(timeout=seconds + 10)
+    last = _rate_line(t, seconds + 10)
     host_s = time.monotonic() - t0
     t.exec_finish()
     try:
