@@ -255,7 +255,7 @@ def _fake_device(reply):
 def test_garbage_on_the_line(db, monkeypatch):
     rng = random.Random(7)
     name, close = _fake_device(lambda d: bytes(rng.getrandbits(8) for _ in range(200)))
-    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1, None))
     try:
         before = db_digest(db)
         res = run_cli("sync", "--port", name, "--db", str(db))
@@ -266,7 +266,7 @@ def test_garbage_on_the_line(db, monkeypatch):
 
 def test_device_that_stops_answering(db, monkeypatch):
     name, close = _fake_device(lambda d: None)
-    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1, None))
     try:
         before = db_digest(db)
         res = run_cli("sync", "--port", name, "--db", str(db))
@@ -383,7 +383,7 @@ def test_a_port_that_never_stops_sending_is_given_up_on(db, monkeypatch):
                 return
             time.sleep(0.01)
 
-    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1))
+    monkeypatch.setattr("jumpclip.transport.SerialTransport.__init__.__defaults__", (115200, 1.0, 0.1, None))
     writer = threading.Thread(target=chatter, daemon=True)
     writer.start()
     try:
