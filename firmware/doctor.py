@@ -17,7 +17,7 @@ from micropython import const
 import board
 import lease
 from daily import RTC_MAGIC
-from mpu6050 import GENUINE_ID, OTHER_FAMILIES, SAMPLE_BYTES
+from mpu6050 import GENUINE_ID, OTHER_FAMILIES
 
 _WHO_AM_I = const(0x75)
 _I2C_TRIES = const(100)  # single-byte reads of WHO_AM_I: how often does the bus fail?
@@ -95,42 +95,20 @@ def rate(app, seconds):
     if s is None:
         print("JCRATE none")
         return
-    counting = hasattr(app, "service_fifo")
-    if counting:
-        app.begin_session()
-        app.read_remainder()  # what waited since the host came: counted, not measured
-        base = app.session_samples
-        app.fifo_overflows = 0
-    else:  # a bare sensor (tests of this module): read and drop
-        raw = bytearray(32 * SAMPLE_BYTES)
-        mv = memoryview(raw)
-        s.reset_fifo()
+    app.begin_session()
+    app.read_remainder()  # what waited since the host came: counted, not measured
+    base = app.session_samples
+    app.fifo_overflows = 0
     t0 = time.ticks_ms()
     print("JCRATE start")
-    samples = 0
-    overflows = 0
     while time.ticks_diff(time.ticks_ms(), t0) < seconds * 1000:
         time.sleep_ms(_POLL_MS)
         lease.renew()
-        if counting:
-            app.service_fifo()  # whole batches; an overflow is counted and noted there
-            continue
-        n = s.samples_waiting()
-        if n < 0:
-            overflows += 1
-            continue
-        samples += n
-        while n > 0:
-            k = n if n < 32 else 32
-            s.read_fifo_into(mv[: k * SAMPLE_BYTES])
-            n -= k
+        app.service_fifo()  # whole batches; an overflow is counted and noted there
     n = s.samples_waiting()
     ms = time.ticks_diff(time.ticks_ms(), t0)
-    if counting:
-        samples = app.session_samples - base + (n if n > 0 else 0)
-        overflows = app.fifo_overflows
-        app.read_remainder()
-        app.end_session()
-    elif n > 0:
-        samples += n
+    samples = app.session_samples - base + (n if n > 0 else 0)
+    overflows = app.fifo_overflows
+    app.read_remainder()
+    app.end_session()
     print("JCRATE %d %d %d" % (samples, overflows, ms))

@@ -113,15 +113,7 @@ class EventLog:
             o += size
 
     def _read_ack(self):
-        """The host's acknowledgement: the newest record it holds, or -1. A damaged file
-        (not a number, or past 2**30: the next record number would wrap its 32 bits or leave
-        the ESP32's small ints) counts as no acknowledgement; sync writes it again."""
-        try:
-            with open(self._path("ack"), "rb") as f:
-                v = int(f.read(16).strip())
-        except (OSError, ValueError):
-            return -1
-        return v if 0 <= v < (1 << 30) else -1
+        return lf.read_seq(self._path("ack"))
 
     def _checkpoint(self):
         """Totals up to the last flushed record, written atomically (tmp + rename)."""

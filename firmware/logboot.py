@@ -67,7 +67,7 @@ def recover(log, pending=None):
     for text in later:
         log.note(text)
     log._check_space()
-    if log.open_id >= 0 and not _may_be_open(data, log.open_id) and not _open_before(log, segs, data, log.open_id):
+    if log.open_id >= 0 and not _may_be_open(log, segs, data, log.open_id):
         # The checkpoint names a session that is closed, or one this log never started: closing
         # it again would rewrite a synced session (or add a phantom one).
         log.note("log: the checkpoint named session %d as open, which the log does not hold open; ignored" % log.open_id)
@@ -92,35 +92,10 @@ def recover(log, pending=None):
     log._checkpoint()
 
 
-def _open_before(log, segs, data, sid):
-    """A session opened in the segment before the newest and not ended in either (the
-    newest began just after it started)."""
-    if len(segs) < 2 or _has_end(data, sid):
-        return False
-    try:
-        with open(log._path(segs[-2]), "rb") as f:
-            prev = f.read()
-    except OSError:
-        return False
-    return _may_be_open(prev, sid)
-
-
-def _has_end(data, sid):
-    o = 0
-    while o < len(data):
-        size = lf.check(data, o, len(data))
-        if size == 0:
-            break
-        if data[o + 1] == lf.T_SESSION_END and lf.get_u32(data, o + lf.HEADER) == sid:
-            return True
-        o += size
-    return False
-
-
-def _may_be_open(data, sid):
-    """Whether session sid can be the one a power cut left open: started or continued in
-    the newest segment, and not ended in it."""
-    seen = False
+def _session_in(data, sid):
+    """How session sid appears in a segment's records: 0 not at all, 1 started or
+    continued, 2 ended."""
+    seen = 0
     o = 0
     while o < len(data):
         size = lf.check(data, o, len(data))
@@ -129,10 +104,24 @@ def _may_be_open(data, sid):
         t = data[o + 1]
         if t in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END) and lf.get_u32(data, o + lf.HEADER) == sid:
             if t == lf.T_SESSION_END:
-                return False
-            seen = True
+                return 2
+            seen = 1
         o += size
     return seen
+
+
+def _may_be_open(log, segs, data, sid):
+    """Whether session sid can be the one a power cut left open: started or continued in
+    the newest segment and not ended there, or, with no record in the newest (it began just
+    after), so in the segment before it."""
+    seen = _session_in(data, sid)
+    if seen or len(segs) < 2:
+        return seen == 1
+    try:
+        with open(log._path(segs[-2]), "rb") as f:
+            return _session_in(f.read(), sid) == 1
+    except OSError:
+        return False
 
 
 def _last_jump_t(data, sid):

@@ -148,6 +148,19 @@ def segment_name(first_seq):
     return "%08d%s" % (first_seq, SEGMENT_SUFFIX)
 
 
+def read_seq(path):
+    """A record number kept in a file (log/ack: the newest record the host holds), or -1
+    when the file is missing or damaged: not a number, or outside 0..2**30 (the next
+    record number would leave 32 bits or the ESP32's small ints, and a huge acknowledgement
+    would make the clip delete segments the host does not hold)."""
+    try:
+        with open(path, "rb") as f:
+            v = int(f.read(16).strip())
+    except (OSError, ValueError):
+        return -1
+    return v if 0 <= v < (1 << 30) else -1
+
+
 def segment_seq(name):
     """First sequence number of a segment file name, or -1 if it is not a segment."""
     if len(name) != 8 + len(SEGMENT_SUFFIX) or not name.endswith(SEGMENT_SUFFIX):

@@ -35,18 +35,6 @@ def _segments():
     return segs
 
 
-def _read_int(name, default):
-    """A record number kept in a file, or default if the file is missing or damaged (not a
-    number, or outside 0..2**30, as EventLog._read_ack decides: a damaged acknowledgement
-    must never make the clip delete segments the host does not hold)."""
-    try:
-        with open(ROOT + "/" + name, "rb") as f:
-            v = int(f.read(16).strip())
-    except (OSError, ValueError):
-        return default
-    return v if 0 <= v < (1 << 30) else default
-
-
 def info(app=None):
     lease.renew()  # the host is here: keep the watchdog fed a while longer
     import time
@@ -78,7 +66,7 @@ def info(app=None):
         "log_id": log_id,
         "boot": state.get("boot", 0),
         "last_seq": app.log.last_seq if app is not None and app.log is not None else _last_seq(state),
-        "ack": _read_int("ack", -1),
+        "ack": lf.read_seq(ROOT + "/ack"),
         "sessions": state.get("sessions", 0),
         "jumps": state.get("jumps", 0),
         "time": time.time(),
@@ -171,7 +159,7 @@ def ack(seq):
     """Record the host's acknowledgement (it only ever grows) and delete every segment it
     covers entirely, except the newest, which the log is still appending to."""
     lease.renew()  # the host is here: keep the watchdog fed a while longer
-    old = _read_int("ack", -1)
+    old = lf.read_seq(ROOT + "/ack")
     if seq > old:
         tmp = ROOT + "/ack.tmp"
         with open(tmp, "w") as f:

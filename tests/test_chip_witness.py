@@ -25,11 +25,12 @@ def wait_console(board, text, timeout=30.0):
     assert board.wait_for(text, timeout), board.console_text()[-1500:] + "\n".join(board.sim_lines[-8:])
 
 
-def served_board(tmp_path, **opts):
-    """A board counting the car-ride trace (no jumps), its console served on a port."""
+def served_board(tmp_path, trace=DATA / "car_ride_s1.csv", **opts):
+    """A board counting a trace (by default the car ride: no jumps), its console served on
+    a port."""
     board = VirtualBoard(tmp_path / "b", BoardOptions(**opts))
     board.flash_firmware()
-    board.load_trace(DATA / "car_ride_s1.csv")
+    board.load_trace(trace)
     port = board.serve()
     board.start(interactive=True)
     return board, port

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import DATA
 from jumpclip.fw import load
 from jumpclip.logread import read_files
 
@@ -258,10 +260,6 @@ def test_any_damage_to_the_clips_files_boots_counts_and_keeps_every_record(tmp_p
 
 # --- the same files on the virtual board (MicroPython), through a sync -----------------
 
-import pytest  # noqa: E402
-
-from conftest import DATA  # noqa: E402
-
 HOSTILE = {
     "log/id not UTF-8": {"log/id": b"\xff\xfe\x00abcdef01234567"},
     "log/id a directory": {"log/id/x": b"1"},
@@ -275,17 +273,13 @@ HOSTILE = {
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_the_clip_boots_counts_and_syncs_every_jump_whatever_its_files_hold(tmp_path, case):
     from jumpclip import sync as syncmod
-    from jumpclip.sim.board import BoardOptions, VirtualBoard
     from jumpclip.store import Store
     from jumpclip.traces import read_trace
     from jumpclip.transport import SerialTransport
+    from test_chip_witness import served_board
 
     trace = DATA / "cmj_s1.csv"
-    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, files=HOSTILE[case]))
-    board.flash_firmware()
-    board.load_trace(trace)
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = served_board(tmp_path, trace, config={"idle_min": 0}, files=HOSTILE[case])
     store = Store(tmp_path / "db.sqlite")
     try:
         assert board.trace_end.wait(60), board.console_text()[-1500:]
@@ -300,20 +294,24 @@ def test_the_clip_boots_counts_and_syncs_every_jump_whatever_its_files_hold(tmp_
 
 
 def test_a_session_open_across_a_segment_change_is_still_closed(tmp_path):
+    # The newest segment holds no record of the open session (it began with a note): the
+    # session's start is in the segment before it, and recovery still closes it.
     root = tmp_path / "log"
     log = eventlog.EventLog(str(root), seg_max=512, reserve_bytes=0)
     log.open()
     sid = (log.boot << 10) | 1
     log.begin_session(sid, b"\0" * 6, 0, False, 1, 200, 16, (0, 3, 0))
-    k = 0
-    while len(log.segments()) < 2:
+    for k in range(20):
         log.add_jump(100 * k, 50, 3000)
-        k += 1
     log.flush()
-    # The newest segment holds no record of the session yet when the power goes.
+    while len(log.segments()) < 2:  # notes until one starts a new segment: it holds notes only
+        log.note("x" * 60)
+        log.flush()
     segs = log.segments()
-    newest = contents(root)
-    assert all(j.session_id == sid for j in newest.jumps)
+    assert len(segs) == 2
+    newest = read_files({segs[-1]: (root / segs[-1]).read_bytes()})
+    assert not newest.jumps and not newest.starts and newest.notes
     again = eventlog.EventLog(str(root), seg_max=512, reserve_bytes=0)
     again.open()
-    assert [(e.session_id, e.reason) for e in contents(root).ends] == [(sid, lf.END_RECOVERED)], segs
+    assert [(e.session_id, e.reason) for e in contents(root).ends] == [(sid, lf.END_RECOVERED)]
+

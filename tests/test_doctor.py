@@ -83,7 +83,6 @@ def test_landings_during_doctors_measurement_are_counted(tmp_path):
     # A new user's first try: `sim`, `doctor`, `sync`. The landings during doctor's
     # sample-rate measurement were read from the FIFO and dropped: 17 of the demo's 20.
     from jumpclip import sync as syncmod
-    from jumpclip.sim.board import BoardOptions, VirtualBoard
     from jumpclip.store import Store
     from jumpclip.transport import SerialTransport
 
@@ -92,11 +91,7 @@ def test_landings_during_doctors_measurement_are_counted(tmp_path):
     # 5 jumps 4.5 s apart (2.4 to 20.4 s): the measurement (from about 1.5 s to 8.5 s) holds
     # two, and the hand-overs around it fall in the calm between jumps.
     trace = DATA / "box_jumps_s1.csv"
-    board = VirtualBoard(tmp_path / "b", BoardOptions(time_scale=1, config={"idle_min": 0}))
-    board.flash_firmware()
-    board.load_trace(trace)
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = served_board(tmp_path, trace, time_scale=1, config={"idle_min": 0})
     store = Store(tmp_path / "db.sqlite")
     try:
         wait_console(board, "counting: session 1")

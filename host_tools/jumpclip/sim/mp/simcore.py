@@ -562,6 +562,7 @@ class Sim:
             "sleep_s": self.slept_us / 1e6,
             "light_sleeps": self.light_sleeps,
             "uart_dropped": self.uart_dropped,
+            "uart_reaches": self.uart_reaches,  # hand-overs that followed lost bytes
             "host_wait_via_proc": self.host_wait.via_proc,
             "wdt_resets": self.wdt_resets,
             "pin_log": self.pin_log,
