@@ -26,7 +26,7 @@ def essentials(run) -> dict:
     the virtual clock. (Host-side fields such as heap figures are the interpreter's.)"""
     rep = run.report
     keep = ("clock_s", "awake_s", "sleep_s", "light_sleeps", "i2c_transactions", "i2c_bytes", "i2c_s", "pin_log",
-            "block_writes", "flash_bytes_written", "flash_erases", "wdt_resets")
+            "block_writes", "flash_bytes_written", "flash_erases", "wdt_resets", "uart_tx_bytes", "uart_tx_s")
     return {"console": run.console, **{k: rep[k] for k in keep}, "models": rep["models"]}
 
 
@@ -41,6 +41,10 @@ def test_the_same_trace_gives_the_same_run_on_a_busy_machine(tmp_path):
             p.kill()
             p.wait()
     assert busy == quiet
+    # The UART's wire time: every console byte the firmware wrote, at 10 bits a byte.
+    rep = run_trace(SESSION, tmp_path / "again").report
+    assert rep["uart_tx_bytes"] == len(quiet["console"].encode()) > 1000
+    assert rep["uart_tx_s"] == rep["uart_tx_bytes"] * 10 // 115200 / 1e6 or abs(rep["uart_tx_s"] - rep["uart_tx_bytes"] * 10 / 115200) < 1e-5
     assert quiet["models"][0]["first_fifo_index"] >= 0 and "20 jumps" in quiet["console"]
 
 
@@ -92,3 +96,33 @@ def test_real_recordings_through_the_board_equal_replay(tmp_path):
     board, host, _ = board_and_replay(tr, tmp_path / "b", {"idle_min": 0})
     assert board == host
     assert len(board) > 20 * len(paths) // 10
+
+
+def test_a_starved_usb_bridge_costs_the_clip_no_time(tmp_path):
+    # Paced mode, a recording at 1 kHz (8 KB/s on the wire). The host's bridge thread stops
+    # for 3 s, as on a busy machine: the pty fills and the firmware blocks writing. A real
+    # UART sends at its baud rate whoever listens, so that wait is no time for the chip:
+    # the FIFO (170 ms at 1 kHz) must not overflow.
+    import threading
+
+    from click.testing import CliRunner
+
+    from jumpclip.cli import main
+    from jumpclip.sim.board import VirtualBoard
+
+    opts = BoardOptions(config={"rate_hz": 1000}, time_scale=2, extra={"run_main": False})
+    b = VirtualBoard(tmp_path / "b", opts)
+    b.flash_firmware()
+    b.load_trace(SESSION)
+    port = b.serve()
+    b.start(interactive=True)
+    out = tmp_path / "rec.csv"
+    stall = threading.Timer(2.0, b.stall_bridge, (3.0,))
+    try:
+        stall.start()
+        res = CliRunner().invoke(main, ["record", "--port", port, "--out", str(out), "--seconds", "12"])
+    finally:
+        stall.cancel()
+        b.stop()
+    assert res.exit_code == 0, res.output
+    assert "no gaps" in res.output and len(read_trace(out).t) == 12000

@@ -103,6 +103,7 @@ class VirtualBoard:
         self.deep_sleeps = 0
         self.resets: list[tuple[str, float]] = []  # (why, virtual s) of each reset or deep sleep
         self.last_report: dict = {}
+        self._stall_until = 0.0  # fault injection: the bridge thread does not run until then
 
     # --- preparation ---
     def flash_firmware(self) -> None:
@@ -138,6 +139,7 @@ class VirtualBoard:
             "max_virtual_s": self.opts.max_virtual_s,
             "trace_pins": self.opts.trace_pins,
             "time_scale": self.opts.time_scale,
+            "uart_baud": self.opts.baud,
             "wiring": pin_map(),  # the netlist: which GPIO the button, INT and battery are on
             **self.opts.extra,
             **self.carry,
@@ -186,6 +188,9 @@ class VirtualBoard:
         byte_s = 10 / (self.opts.baud * scale) if self.opts.baud else 0.0  # start, 8 data, stop
         line_free = time.monotonic()  # when the UART has sent what it was given
         while True:
+            if time.monotonic() < self._stall_until:
+                time.sleep(0.005)  # a starved host: nobody drains the board's side meanwhile
+                continue
             if self._client_fd is not None and len(fds) == 1:
                 fds.append(self._client_fd)
             # Wait for input, and for room on the port while a backlog waits (else a full
@@ -329,6 +334,12 @@ class VirtualBoard:
 
     def write(self, data: bytes) -> None:
         os.write(self._master, data)
+
+    def stall_bridge(self, seconds: float) -> None:
+        """Fault injection: the bridge stops for `seconds` of host time, as its thread does on
+        a busy host. The firmware's console writes then block once the pty is full; that is
+        the host's delay, not the wire's, and must not move the board's clock."""
+        self._stall_until = time.monotonic() + seconds
 
     def interrupt(self) -> None:
         """What a host does first: Ctrl-C. The firmware finishes its batch and hands over."""

@@ -51,7 +51,7 @@ def write_report():
     rep["flash_erases"] = bdev.erases
     # The last word of this boot (the host keeps it), one line written in small pieces: after
     # a day of counting the shared heap has no room for the whole text at once.
-    w = sys.stderr.write
+    w = simcore.side_write
     w("SIM report {")
     first = True
     for k in rep:

@@ -3,7 +3,8 @@
 # One virtual clock in microseconds drives everything (docs/virtual-board.md, "The clock").
 # - time_scale 0 ("fast": tests, `jumpclip replay`-style runs, benchmarks): the clock's time
 #   is its own. It advances by modelled work only, never by how long the host took: each
-#   clock read, each I2C transfer (at the bus clock), each byte read from the sensor (the
+#   clock read, each I2C transfer (at the bus clock), each console byte (at the UART's
+#   baud rate), each byte read from the sensor (the
 #   firmware's counting work per sample, calibrated), each flash page program and sector
 #   erase (the flash chip's datasheet) and each sleep (at once). The same trace, config and
 #   host input give the same events, byte for byte, on an idle or a busy machine, and a day
@@ -16,7 +17,7 @@
 #   a board behind the host (a busy machine) sleeps without waiting and catches up, so the
 #   counting loop sees the same virtual time on an idle or a busy machine. Host time enters
 #   the clock only while the firmware waits for the host: blocked reading the console (the
-#   REPL, a host command) or writing it (the wire is full: the UART's time). The chip thread
+#   REPL, a host command); the wire's time is the bytes' (ConsoleMeter). The chip thread
 #   (the unix port's _thread) sees that wait in the kernel's record of the firmware thread's
 #   system call (/proc, see HostWait), counts the time (MicroPython docs, machine.WDT: "once
 #   it is running ... the WDT cannot be stopped"), and fires machine.Timer callbacks and the
@@ -57,7 +58,15 @@ SYSCALL_RW = {"x86_64": (0, 1), "aarch64": (63, 64), "riscv64": (63, 64), "i686"
 
 def say(msg):
     # Side channel to the harness (stderr); the console (stdout) belongs to the firmware.
-    sys.stderr.write("SIM " + msg + "\n")
+    side_write("SIM " + msg + "\n")
+
+
+def side_write(text):
+    # What the simulation writes on the firmware's thread is no UART byte: the wire meter
+    # (ConsoleMeter) takes it off that thread's count of written bytes.
+    if sim is not None and _thread.get_ident() == sim.main_ident:
+        sim.side_bytes += len(text)
+    sys.stderr.write(text)
 
 
 class Feed:
@@ -127,6 +136,7 @@ class FileBlockDevice:
         self.writes += 1
         self.bytes_written += len(buf)
         if sim is not None:  # the chip programs the bytes page by page
+            sim.side_bytes += len(buf)  # the image file is no UART byte (ConsoleMeter)
             sim.charge(PAGE_PROGRAM_US * ((offset % PAGE + len(buf) + PAGE - 1) // PAGE))
 
     def ioctl(self, op, arg):
@@ -144,12 +154,14 @@ class FileBlockDevice:
 
 class HostWait:
     """Whether the firmware's thread waits for the host: blocked in read() on the console
-    (fd 0: the REPL, a host command) or in write() to it (fd 1: the UART's wire is full).
-    Linux shows a thread's current system call and its first arguments in
-    /proc/PID/task/TID/syscall, or "running" (proc(5)); the firmware thread opens its own
-    before the flash becomes the root filesystem, and the chip thread reads it. Without it
-    (another OS): the firmware thread has not called into the simulation for
-    HOST_WAIT_FALLBACK_MS of host time."""
+    (fd 0: the REPL, a host command). Linux shows a thread's current system call and its
+    first arguments in /proc/PID/task/TID/syscall, or "running" (proc(5)); the firmware
+    thread opens its own before the flash becomes the root filesystem, and the chip thread
+    reads it. Without it (another OS): the firmware thread has not called into the
+    simulation for HOST_WAIT_FALLBACK_MS of host time.
+    A write() blocked on fd 1 is not a wait for the host: it means the bridge on the host
+    has not drained the pty yet (a busy host), while a real UART sends at its baud rate
+    whoever listens. The wire's time is charged from the bytes written (ConsoleMeter)."""
 
     def __init__(self):
         self.f = None
@@ -158,7 +170,7 @@ class HostWait:
             import platform
 
             arch = platform.platform().split("-")[3]
-            self.read_nr, self.write_nr = SYSCALL_RW[arch]
+            self.read_nr = SYSCALL_RW[arch][0]
             self.f = open("/proc/thread-self/syscall", "rb")
             self.f.readinto(self.buf)
         except (OSError, KeyError, IndexError, ImportError):
@@ -182,7 +194,42 @@ class HostWait:
         fd = -1
         if b[i + 4] == 32 or b[i + 4] == 10:  # a one-digit fd
             fd = b[i + 3] - 48
-        return (nr == self.read_nr and fd == 0) or (nr == self.write_nr and fd == 1)
+        return nr == self.read_nr and fd == 0
+
+
+class ConsoleMeter:
+    """The bytes the firmware's thread has written to the console: the UART's transmit side.
+    Linux counts the bytes each thread passed to write() in /proc/PID/task/TID/io, "wchar"
+    (proc(5)); less what the simulation wrote on that thread (the flash image, its own
+    messages: Sim.side_bytes), that is the console. Counted when a write completes, so a
+    host that drains the pty late changes nothing: the same output costs the same wire time
+    on an idle or a busy machine. Without /proc (another OS) no wire time is charged."""
+
+    def __init__(self):
+        self.buf = bytearray(256)
+        try:
+            self.f = open("/proc/thread-self/io", "rb")
+            self.f.readinto(self.buf)
+        except OSError:
+            self.f = None
+
+    def written(self):
+        """wchar of the thread that made this meter (-1: unknown). Allocates nothing."""
+        if self.f is None:
+            return -1
+        b = self.buf
+        self.f.seek(0)
+        n = self.f.readinto(b)
+        # "rchar: N\nwchar: N\n...": the second line's number.
+        i = 0
+        while i < n and b[i] != 10:
+            i += 1
+        i += 8  # past "\nwchar: "
+        v = 0
+        while i < n and 48 <= b[i] <= 57:
+            v = v * 10 + b[i] - 48
+            i += 1
+        return v
 
 
 class Sim:
@@ -197,6 +244,17 @@ class Sim:
         self.main_seen_ms = self.pace_h_ms  # the firmware thread's last call into the sim
         self.was_waiting = False
         self.host_wait = HostWait()  # before the flash is mounted: /proc is the host's
+        # The UART's wire: the console bytes the firmware wrote cost 10 bit times each
+        # (start, 8 data, stop) at the REPL UART's baud rate (MicroPython ports/esp32/uart.h:
+        # MICROPY_HW_UART_REPL_BAUD 115200; mphalport.c mp_hal_stdout_tx_strn returns once
+        # uart_stdout_tx_strn has taken them), in both modes, charged when the firmware's
+        # thread next reads the clock or sleeps.
+        self.baud = int(cfg.get("uart_baud", 115200))
+        self.side_bytes = 0  # written on the firmware's thread, not to the console
+        self.console_meter = ConsoleMeter()
+        self.wire_base = self.console_meter.written()
+        self.wire_bytes = 0  # console bytes charged so far
+        self.wire_us = 0
         self.uart_lost_since_us = 0  # virtual time (+1) of the first byte lost since the last read
         self.uart_reaches = 0
         self.firing = False
@@ -260,6 +318,20 @@ class Sim:
         """Modelled CPU work (the same in both modes: the host's own speed never counts)."""
         self.charge(us)
 
+    def charge_wire(self):
+        """The console bytes written since the last look take their wire time (firmware's
+        thread only: the meter counts that thread's writes)."""
+        w = self.console_meter.written()
+        if w < 0 or not self.baud:
+            return
+        sent = w - self.wire_base - self.side_bytes
+        if sent > self.wire_bytes:
+            # Exact over the whole run: the sum of the charges is sent x 10 bit times.
+            us = sent * 10_000_000 // self.baud - self.wire_bytes * 10_000_000 // self.baud
+            self.wire_bytes = sent
+            self.wire_us += us
+            self.charge(us)
+
     def now_us(self):
         """The virtual clock. On the firmware's thread a clock read costs CLOCK_READ_US (fast
         mode), due timer callbacks run (fast mode: here, between the firmware's statements),
@@ -268,6 +340,7 @@ class Sim:
         if main:
             self.check_halt()
             self.charge_cpu(CLOCK_READ_US)
+            self.charge_wire()
         with self.lock:
             now = self.clock_us
         if main:
@@ -325,6 +398,7 @@ class Sim:
     def advance(self, us, asleep=False):
         """us of virtual time pass: a sleep (asleep) or bus time (awake)."""
         self.check_halt()
+        self.charge_wire()  # what was written before is on the wire first
         if self.scale:
             self._pace(us, asleep)
         with self.lock:
@@ -562,6 +636,8 @@ class Sim:
             "sleep_s": self.slept_us / 1e6,
             "light_sleeps": self.light_sleeps,
             "uart_dropped": self.uart_dropped,
+            "uart_tx_bytes": self.wire_bytes,  # console bytes the firmware sent, at their wire time
+            "uart_tx_s": self.wire_us / 1e6,
             "uart_reaches": self.uart_reaches,  # hand-overs that followed lost bytes
             "host_wait_via_proc": self.host_wait.via_proc,
             "wdt_resets": self.wdt_resets,
