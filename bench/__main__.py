@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, one after the other. Figures only; nothing here asserts
 anything about time."""
 
-from . import device_bench, firmware_bench, log_bench, replay_bench, sync_bench
+from . import device_bench, firmware_bench, log_bench, replay_bench, store_bench, sync_bench
 
 firmware_bench.main()
 print()
@@ -10,6 +10,8 @@ print()
 sync_bench.main()
 print()
 replay_bench.main()
+print()
+store_bench.main()
 print()
 device_bench.main()
 print()

@@ -5,6 +5,7 @@ and a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import shutil
 import tempfile
@@ -88,8 +89,25 @@ def output_path(path: str, *inputs: str | Path | None, what: str = "file") -> Pa
 
 
 def write_text(path: Path, text: str) -> None:
+    write_chunks(path, [text])
+
+
+def write_chunks(path: Path, chunks) -> None:
+    """Write text as it is made (an export of a club's database never sits in memory). A
+    file is written beside its place and renamed when complete, so a failure half-way leaves
+    the old one (a device such as /dev/null is written in place)."""
+    regular = not path.exists() or path.is_file()
+    part = path.with_name(path.name + ".part") if regular else path
     try:
-        path.write_text(text)
+        try:
+            with part.open("w") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+            if regular:
+                os.replace(part, path)
+        finally:
+            if regular and part.exists():
+                part.unlink()
     except OSError as e:
         fail(f"cannot write {path}: {e.strerror}")
 
@@ -467,7 +485,9 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
 @main.command()
 @db_option
 @click.option("--all", "show_all", is_flag=True, help="Include sessions without jumps.")
-def sessions(db_path: str | None, show_all: bool) -> None:
+@click.option("--last", "last", default=50, show_default=True, type=click.IntRange(0, 10**9),
+              help="Only the newest N sessions (0: every one).")
+def sessions(db_path: str | None, show_all: bool, last: int) -> None:
     """List the sessions in the database."""
     from . import report
 
@@ -476,14 +496,17 @@ def sessions(db_path: str | None, show_all: bool) -> None:
         out.print(f"no sessions yet: plug in the clip and run `jumpclip sync` (the database will be {path})", highlight=False)
         return
     store = open_store(db_path)
-    rows = store.sessions()
-    shown = [r for r in rows if show_all or r["jumps"]]
+    shown = store.sessions(newest=last or None, with_jumps=not show_all)
+    listed = store.count_sessions(with_jumps=not show_all)
     if not shown:
-        out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not rows else f"{len(rows)} sessions, all without jumps (--all lists them)")
+        total = store.count_sessions()
+        out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not total else f"{total} sessions, all without jumps (--all lists them)")
         out.print(f"[dim]database: {store.path}[/]", highlight=False)
         return
     out.print(report.sessions_table(shown))
-    hidden = len(rows) - len(shown)
+    if listed > len(shown):
+        out.print(f"[dim]the newest {len(shown)} of {listed:,} sessions (--last N for more, --last 0 for all)[/]")
+    hidden = 0 if show_all else store.count_sessions() - listed
     if hidden:
         out.print(f"[dim]{hidden} sessions without jumps not shown (--all)[/]")
     out.print(f"[dim]database: {store.path}[/]", highlight=False)
@@ -564,12 +587,13 @@ def export(db_path: str | None, fmt: str, out_path: str | None) -> None:
 
     store = open_store(db_path, create=False)
     dest = output_path(out_path, store.path) if out_path else None
-    text = report.export_csv(store) if fmt == "csv" else report.export_json(store)
+    chunks = report.export_csv(store) if fmt == "csv" else report.export_json(store)
     if dest:
-        write_text(dest, text)
+        write_chunks(dest, chunks)
         err.print(f"wrote {out_path}")
     else:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
 
 
 @main.group("config")

@@ -38,6 +38,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import force as fm
 from .fw import load as _load_fw
 from .report import height_cm
@@ -163,7 +165,10 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     st.qualify_g, st.target = qualify_g, target
     st.body_mass_kg = store.body_mass()
     day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
-    for s in store.sessions():
+    # Sessions that began up to two days before the first day (one may run past midnight
+    # into it), and those of unknown start: a year's database is not read for a month.
+    since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
+    for s in store.sessions(since=since):
         jumps = store.jumps(s["log_id"], s["session_id"])
         if not jumps:
             continue
@@ -172,8 +177,18 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]).astimezone() if s["wall_start"] else None
         per_day: dict[dt.date | None, list[tuple]] = {}
+        # A landing before the next local midnight is on the start's day: no date to work
+        # out for each of a year's landings.
+        same_day = start.date() if start else None
+        before = math.inf
+        if start:
+            midnight = dt.datetime.combine(same_day + dt.timedelta(days=1), dt.time()).astimezone(start.tzinfo)
+            before = (midnight - start).total_seconds() * rate
         for j in jumps:
-            d = (start + dt.timedelta(seconds=j[0] / rate)).date() if start else None
+            if j[0] < before:
+                d = same_day
+            else:
+                d = (start + dt.timedelta(seconds=j[0] / rate)).date()
             per_day.setdefault(d, []).append(j)
         for d, js in per_day.items():
             if d is not None and not (first <= d <= today):
@@ -392,13 +407,13 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     a1.tick_params(axis="x", rotation=45, labelsize=7)
     forces = [f for d in ds for f in d.forces]
     if forces:
-        a2.hist([f.bw for f in forces], bins=30, color="0.5")
+        a2.hist(np.fromiter((f.bw for f in forces), float), bins=30, color="0.5")  # an array: a list of a year is slow
         a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
         clipped = sum(1 for f in forces if f.lower_bound)
         a2.set_title(f"Landing forces, body weights (±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
         a2.set_xlabel("peak ground reaction force / body weight")
     else:
-        a2.hist([p for d in ds for p in d.peaks_g], bins=30, color="0.5")
+        a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
         a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
         a2.set_title("Landing peaks (no body mass set: no forces)")
         a2.set_xlabel("g")

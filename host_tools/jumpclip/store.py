@@ -137,6 +137,18 @@ MIGRATIONS = [
         value TEXT NOT NULL
     )
     """,
+    # 5: a year of one wearer, a club of clips. A session's jumps in log order straight from
+    # one index (SQLite had taken the primary key (log_id, seq, idx) to spare the sort, and
+    # scanned the whole log for each session); airtime and peak in it too, so the sessions
+    # table's per-session counts read the index alone. Each log keeps its jump count, so an
+    # import need not count the log twice.
+    """
+    DROP INDEX jumps_by_session;
+    CREATE INDEX jumps_by_session ON jumps(log_id, session_id, seq, idx, air_samples, peak_mg);
+    CREATE INDEX sessions_by_start ON sessions(wall_start);
+    ALTER TABLE logs ADD COLUMN jumps INTEGER NOT NULL DEFAULT 0;
+    UPDATE logs SET jumps = (SELECT COUNT(*) FROM jumps j WHERE j.log_id = logs.log_id)
+    """,
 ]
 
 
@@ -249,11 +261,12 @@ class Store:
         db.execute("INSERT OR IGNORE INTO devices(device_id, first_seen) VALUES (?, ?)", (device_id, now))
         db.execute("INSERT OR IGNORE INTO logs(log_id, device_id, first_seen, origin, acked_seq) VALUES (?, ?, ?, ?, ?)",
                    (log_id, device_id, now, origin, acked))
-        started = "SELECT COUNT(*) FROM sessions WHERE log_id=? AND start_seq IS NOT NULL"
-        sessions_before = db.execute(started, (log_id,)).fetchone()[0]
+        # Everything here is in the size of what came, not of the database: a day's sync
+        # takes the same time in the first week and the third year (make bench).
+        new_sessions = 0
         for s in log.starts:
             wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
-            db.execute(
+            new_sessions += db.execute(
                 "INSERT INTO sessions(log_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
                 " wall_source, config_hash, rate_hz, range_g, firmware, qualify_mg, daily_target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(log_id, session_id) DO UPDATE SET"
@@ -264,37 +277,33 @@ class Store:
                 " WHERE sessions.start_seq IS NULL",
                 (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g,
                  s.firmware, s.qualify_mg, s.daily_target),
-            )
-        known = {r[0] for r in db.execute("SELECT session_id FROM sessions WHERE log_id=?", (log_id,))}
-        for sid in {j.session_id for j in log.jumps} | {e.session_id for e in log.ends}:
-            if sid not in known:  # its start record is gone (a partial rescue): keep the jumps anyway
-                db.execute("INSERT INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (log_id, sid))
-                known.add(sid)
-        before = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
-        db.executemany(
+            ).rowcount  # 1: a new session, or one whose start only now arrived
+        for sid in sorted({j.session_id for j in log.jumps} | {e.session_id for e in log.ends}):
+            # A session whose start record is gone (a partial rescue): keep the jumps anyway.
+            db.execute("INSERT OR IGNORE INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (log_id, sid))
+        added = db.executemany(
             "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg, filtered) VALUES (?,?,?,?,?,?,?,?)",
             [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None) for j in log.jumps],
-        )
-        after = db.execute("SELECT COUNT(*) FROM jumps WHERE log_id=?", (log_id,)).fetchone()[0]
+        ).rowcount
+        db.execute("UPDATE logs SET jumps = jumps + ? WHERE log_id=?", (added, log_id))
+        total = db.execute("SELECT jumps FROM logs WHERE log_id=?", (log_id,)).fetchone()[0]
         for e in log.ends:
             db.execute(
                 "UPDATE sessions SET end_seq=?, reported_jumps=?, duration_samples=?, fifo_overflows=?, end_reason=?,"
                 " unlogged_jumps=?, qualifying=? WHERE log_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
                 (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, log_id, e.session_id, e.seq),
             )
-        had = {r[0] for r in db.execute("SELECT seq FROM notes WHERE log_id=?", (log_id,))}
-        new_notes = [n.text for n in log.notes if n.seq not in had]
-        db.executemany(
-            "INSERT OR IGNORE INTO notes(log_id, seq, text) VALUES (?,?,?)", [(log_id, n.seq, n.text) for n in log.notes]
-        )
-        new_sessions = db.execute(started, (log_id,)).fetchone()[0] - sessions_before
+        new_notes = []
+        for n in log.notes:
+            if db.execute("INSERT OR IGNORE INTO notes(log_id, seq, text) VALUES (?,?,?)", (log_id, n.seq, n.text)).rowcount:
+                new_notes.append(n.text)
         db.execute("UPDATE devices SET last_sync=? WHERE device_id=?", (now, device_id))
         db.execute("UPDATE logs SET last_sync=? WHERE log_id=?", (now, log_id))
         db.execute(
             "INSERT INTO syncs(log_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
-            (log_id, now, source, log.records, log.bytes, new_sessions, after - before),
+            (log_id, now, source, log.records, log.bytes, new_sessions, added),
         )
-        return ImportResult(new_sessions, after - before, after, new_notes)
+        return ImportResult(new_sessions, added, total, new_notes)
 
     def divergence(self, log_id: str, log: LogContents) -> int:
         """The first record of log that the database does not hold, identically, under
@@ -328,7 +337,11 @@ class Store:
             raise StoreError(self._explain(e)) from None
 
     # --- queries ---
-    def sessions(self, device_id: str | None = None) -> list[sqlite3.Row]:
+    def sessions(self, device_id: str | None = None, since: dt.datetime | None = None, newest: int | None = None,
+                 with_jumps: bool = False) -> list[sqlite3.Row]:
+        """Every session with its jump count, best airtime and peak (read from the index
+        jumps_by_session alone); since: only those that started then or later, or whose start
+        is unknown; with_jumps: only those with jumps; newest: only the last N synced."""
         self.db.row_factory = sqlite3.Row
         q = (
             "SELECT s.*, l.device_id AS device_id,"
@@ -337,11 +350,22 @@ class Store:
             " (SELECT MAX(air_samples) FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id) AS best_air"
             " FROM sessions s JOIN logs l ON l.log_id = s.log_id"
         )
-        args: tuple = ()
+        where, args = [], []
         if device_id:
-            q += " WHERE l.device_id=?"
-            args = (device_id,)
-        rows = self.db.execute(q + " ORDER BY l.device_id, l.first_seen, l.rowid, s.boot, s.session_id", args).fetchall()
+            where.append("l.device_id=?")
+            args.append(device_id)
+        if since is not None:  # wall_start is ISO 8601 in UTC, as resolve_wall_time writes it: it sorts as text
+            where.append("(s.wall_start IS NULL OR s.wall_start >= ?)")
+            args.append(since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"))
+        if with_jumps:
+            where.append("EXISTS (SELECT 1 FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id)")
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        order = " ORDER BY l.device_id, l.first_seen, l.rowid, s.boot, s.session_id"
+        if newest is not None:  # the last synced (row ids grow with each import), then in the usual order
+            q = f"SELECT * FROM ({q} ORDER BY s.id DESC LIMIT {int(newest)}) s JOIN logs l ON l.log_id = s.log_id"
+            order = " ORDER BY s.device_id, l.first_seen, l.rowid, s.boot, s.session_id"
+        rows = self.db.execute(q + order, args).fetchall()
         self.db.row_factory = None
         return rows
 
@@ -387,6 +411,12 @@ class Store:
             "SELECT l.device_id, n.log_id, n.seq, n.text FROM notes n JOIN logs l ON l.log_id = n.log_id"
             " ORDER BY l.first_seen DESC, l.rowid DESC, n.seq DESC LIMIT ?", (limit,)
         ).fetchall()[::-1]
+
+    def count_sessions(self, with_jumps: bool = False) -> int:
+        q = "SELECT COUNT(*) FROM sessions s"
+        if with_jumps:
+            q += " WHERE EXISTS (SELECT 1 FROM jumps j WHERE j.log_id=s.log_id AND j.session_id=s.session_id)"
+        return self.db.execute(q).fetchone()[0]
 
     def count_jumps(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM jumps").fetchone()[0]
