@@ -51,6 +51,8 @@ def default_db() -> Path:
 
 db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Database file (default: your data folder).")
 port_option = click.option("--port", help="Serial port of the clip (default: find it).")
+wearer_option = click.option("--wearer", help="Only this wearer's sessions (`jumpclip wearer list`).")
+day_option = click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]), help="From this day on (YYYY-MM-DD).")
 
 
 def open_store(db_path: str | None, create: bool = True):
@@ -86,6 +88,18 @@ def output_path(path: str, *inputs: str | Path | None, what: str = "file") -> Pa
     if p.is_dir():
         fail(f"{path} is a folder: give a file name")
     return p
+
+
+def wearer_named(store, name: str | None) -> str | None:
+    """--wearer NAME checked against the database (None: everyone)."""
+    from .wearers import WearerError, known_wearer
+
+    if name is None:
+        return None
+    try:
+        return known_wearer(store.people(), name)
+    except WearerError as e:
+        fail(str(e))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -487,7 +501,8 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include sessions without jumps.")
 @click.option("--last", "last", default=50, show_default=True, type=click.IntRange(0, 10**9),
               help="Only the newest N sessions (0: every one).")
-def sessions(db_path: str | None, show_all: bool, last: int) -> None:
+@wearer_option
+def sessions(db_path: str | None, show_all: bool, last: int, wearer: str | None) -> None:
     """List the sessions in the database."""
     from . import report
 
@@ -496,19 +511,17 @@ def sessions(db_path: str | None, show_all: bool, last: int) -> None:
         out.print(f"no sessions yet: plug in the clip and run `jumpclip sync` (the database will be {path})", highlight=False)
         return
     store = open_store(db_path)
-    shown = store.sessions(newest=last or None, with_jumps=not show_all)
-    listed = store.count_sessions(with_jumps=not show_all)
-    if not shown:
-        total = store.count_sessions()
-        out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not total else f"{total} sessions, all without jumps (--all lists them)")
+    pick = report.pick_sessions(store, last, show_all, wearer_named(store, wearer))
+    if not pick.shown:
+        out.print("no sessions yet: plug in the clip and run `jumpclip sync`" if not pick.total
+                  else f"{pick.total} sessions, all without jumps (--all lists them)")
         out.print(f"[dim]database: {store.path}[/]", highlight=False)
         return
-    out.print(report.sessions_table(shown))
-    if listed > len(shown):
-        out.print(f"[dim]the newest {len(shown)} of {listed:,} sessions (--last N for more, --last 0 for all)[/]")
-    hidden = 0 if show_all else store.count_sessions() - listed
-    if hidden:
-        out.print(f"[dim]{hidden} sessions without jumps not shown (--all)[/]")
+    out.print(report.sessions_table(pick.shown, pick.wearer_of))
+    if pick.listed > len(pick.shown):
+        out.print(f"[dim]the newest {len(pick.shown)} of {pick.listed:,} sessions (--last N for more, --last 0 for all)[/]")
+    if pick.hidden:
+        out.print(f"[dim]{pick.hidden} sessions without jumps not shown (--all)[/]")
     out.print(f"[dim]database: {store.path}[/]", highlight=False)
 
 
@@ -537,8 +550,10 @@ def show(session: int, db_path: str | None) -> None:
     row = store.session(session)
     if row is None:
         fail(f"no session #{session}: `jumpclip sessions` lists them")
-    out.print(report.session_header(row))
-    out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"]), store.body_mass()))
+    people = store.people()
+    who = people.wearer_of(row["device_id"], row["wall_start"])
+    out.print(report.session_header(row) + (f", worn by {who}" if who else ""))
+    out.print(report.jumps_table(row, store.jumps(row["log_id"], row["session_id"]), people.mass_of(who, row["wall_start"])))
 
 
 class BodyMass(click.ParamType):
@@ -559,21 +574,98 @@ class BodyMass(click.ParamType):
 @main.command("body-mass")
 @click.argument("kg", required=False, type=BodyMass())
 @click.option("--clear", is_flag=True, help="Forget it (the reports then show g only).")
+@click.option("--wearer", help="Whose (a club's database); default: yours.")
+@day_option
 @db_option
-def body_mass(kg: float | None, clear: bool, db_path: str | None) -> None:
+def body_mass(kg: float | None, clear: bool, wearer: str | None, from_day, db_path: str | None) -> None:
     """Your body mass in kg: the landing force is reported in body weights with it.
 
-    Without KG, print the one set. It stays on this computer, in the database."""
+    Without KG, print the one set. The first one holds for every session; a later one from
+    today (or --from) on, since body mass changes. It stays on this computer, in the database."""
+    from . import wearers
+
     store = open_store(db_path, create=kg is not None)
+    who = wearer_named(store, wearer) or wearers.DEFAULT
+    whose = f"{who}'s " if who else ""
     if clear:
-        store.set_setting("body_mass_kg", None)
-        out.print("body mass cleared: reports show landing peaks in g only")
+        store.set_body_mass(None, who)
+        out.print(f"{whose}body mass cleared: reports show landing peaks in g only", highlight=False)
     elif kg is not None:
-        store.set_setting("body_mass_kg", f"{kg:g}")
-        out.print(f"body mass {kg:g} kg: `jumpclip show`, `export` and `report` give landing forces in body weights")
+        people = store.people()
+        before = people.latest_mass(who)
+        since = wearers.next_since(people.masses.get(who), from_day.date() if from_day else None)
+        store.set_body_mass(kg, who, since)
+        when = f" from {from_day:%Y-%m-%d}" if from_day else (" from today" if since else "")
+        out.print(f"{whose}body mass {kg:g} kg{when}" + (f" ({before:g} kg before)" if since and before else "")
+                  + ": `jumpclip show`, `export` and `report` give landing forces in body weights", highlight=False)
     else:
-        m = store.body_mass()
-        out.print(f"body mass {m:g} kg" if m else "no body mass set: `jumpclip body-mass 70` (kg) turns on landing forces")
+        m = store.body_mass(who)
+        out.print(f"{whose}body mass {m:g} kg" if m else "no body mass set: `jumpclip body-mass 70` (kg) turns on landing forces", highlight=False)
+
+
+@main.group("wearer")
+def wearer_group() -> None:
+    """The people who wear the clips (a club, a study): who wore which clip when.
+
+    Nothing to set up for one wearer. A clip assigned to a wearer is theirs from then on
+    (its earlier sessions too, the first time), until it is assigned to someone else."""
+
+
+@wearer_group.command("add")
+@click.argument("name")
+@click.option("--clip", help="The clip they wear: its 12-digit id, or the last 6 digits `jumpclip sessions` shows.")
+@day_option
+@db_option
+def wearer_add(name: str, clip: str | None, from_day, db_path: str | None) -> None:
+    """Add a wearer, optionally with their clip."""
+    from .wearers import WearerError, check_name
+
+    store = open_store(db_path)
+    try:
+        name = check_name(name)
+    except WearerError as e:
+        fail(str(e))
+    out.print(f"added {name}" if store.add_wearer(name) else f"{name} was there already", highlight=False)
+    if clip:
+        _assign(store, name, clip, from_day)
+
+
+@wearer_group.command("assign")
+@click.argument("name")
+@click.argument("clip")
+@day_option
+@db_option
+def wearer_assign(name: str, clip: str, from_day, db_path: str | None) -> None:
+    """NAME wears CLIP from now (or --from) on: a replaced, lost or cloned clip."""
+    store = open_store(db_path, create=False)
+    _assign(store, wearer_named(store, name), clip, from_day)
+
+
+def _assign(store, name: str, clip: str, from_day) -> None:
+    from . import wearers
+
+    try:
+        device = wearers.find_clip(store.devices(), clip)
+    except wearers.WearerError as e:
+        fail(str(e))
+    since = wearers.next_since(store.people().clips.get(device), from_day.date() if from_day else None)
+    store.assign(device, name, since)
+    when = f"from {from_day:%Y-%m-%d}" if from_day else ("from now" if since else "(its earlier sessions too)")
+    out.print(f"clip {device} is {name}'s {when}", highlight=False)
+
+
+@wearer_group.command("list")
+@db_option
+def wearer_list(db_path: str | None) -> None:
+    """Each wearer: their clips, sessions, jumps, last session and body mass."""
+    from . import report, wearers
+
+    store = open_store(db_path, create=False)
+    rows = wearers.summaries(store.people(), store.sessions())
+    if not rows:
+        out.print("no wearers and no sessions yet: `jumpclip wearer add NAME --clip ID`")
+        return
+    out.print(report.wearers_table(rows))
 
 
 @main.command()
@@ -581,13 +673,15 @@ def body_mass(kg: float | None, clear: bool, db_path: str | None) -> None:
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV, one row per jump (default).")
 @click.option("--json", "fmt", flag_value="json", help="JSON: sessions with their jumps.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
-def export(db_path: str | None, fmt: str, out_path: str | None) -> None:
+@wearer_option
+def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | None) -> None:
     """Export every session and jump."""
     from . import report
 
     store = open_store(db_path, create=False)
+    who = wearer_named(store, wearer)
     dest = output_path(out_path, store.path) if out_path else None
-    chunks = report.export_csv(store) if fmt == "csv" else report.export_json(store)
+    chunks = report.export_csv(store, who) if fmt == "csv" else report.export_json(store, who)
     if dest:
         write_chunks(dest, chunks)
         err.print(f"wrote {out_path}")
@@ -680,19 +774,21 @@ def doctor(port: str | None, seconds: float) -> None:
 @click.option("--qualify-g", type=click.FloatRange(1.5, 15.0), callback=lambda c, p, v: _finite(p, v), help="Landing peak that counts as a qualifying impact (default: the clip's own setting).")
 @click.option("--target", type=click.IntRange(1, 1000), help="Qualifying impacts per day (default: the clip's own setting).")
 @click.option("--bout-gap-min", type=click.IntRange(1, 480), help="A break this long starts a new bout (default: the clip's default, 30).")
-def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min) -> None:
+@wearer_option
+def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min, wearer) -> None:
     """Daily bone-loading report: qualifying impacts and bouts, landing forces, loading score, weeks."""
     from . import loading
 
     store = open_store(db_path, create=False)
     png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
     html_out = output_path(html_path, store.path, png_path) if html_path else None
-    st = loading.Settings()
+    st = loading.Settings(wearer=wearer_named(store, wearer))
     if bout_gap_min:
         st.bout_gap_s = bout_gap_min * 60
     ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st)
     if not any(d.jumps for d in ds):
-        out.print(f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`")
+        out.print(f"{st.wearer} has no jumps in the last {n_days} days (`jumpclip wearer list` shows everyone's last session)" if st.wearer
+                  else f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`", highlight=False)
     else:
         from rich.console import Console
 

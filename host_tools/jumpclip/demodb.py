@@ -37,7 +37,7 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
           progress=None) -> Store:
     """progress(done, total): called after each day (a progress bar in `make demo-report`)."""
     store = Store(db_path)
-    store.set_setting("body_mass_kg", "70")  # the demo wearer: forces in body weights
+    store.set_body_mass(70.0)  # the demo wearer: forces in body weights
     today = today or dt.datetime.now().astimezone().date()
     with tempfile.TemporaryDirectory(prefix="jumpclip-demodb-") as td:
         # One clip, used day after day: the same flash, power-cycled each day, synced after.

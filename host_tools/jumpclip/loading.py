@@ -44,6 +44,7 @@ from . import force as fm
 from .fw import load as _load_fw
 from .report import height_cm
 from .store import Store
+from .wearers import DEFAULT
 
 bouts_fw = _load_fw("bouts")  # the clip's bout rule: one definition
 
@@ -124,7 +125,9 @@ class Settings:
     qualify_g: float | None = None  # an override (--qualify-g), else None
     target: int | None = None  # an override (--target), else None
     bout_gap_s: int = bouts_fw.BOUT_GAP_S  # the clip's default, or --bout-gap-min
-    body_mass_kg: float | None = None
+    body_mass_kg: float | None = None  # the wearer's latest (the note); each session uses its own day's
+    wearer: str | None = None  # None: every session in the database; a name (or "" the default): theirs only
+    masses: set = field(default_factory=set)  # the body masses the reported sessions were counted with
     seen: set = field(default_factory=set)  # (qualify g, target) the sessions were recorded with
 
     def describe(self) -> str:
@@ -137,6 +140,18 @@ class Settings:
         q = q or (f"{qs[0]:g} g" if len(qs) == 1 else "the clip's setting in each session (" + ", ".join(f"{v:g}" for v in qs) + " g)")
         t = t or (f"{ts[0]}/day" if len(ts) == 1 else "the clip's setting each day (" + ", ".join(map(str, ts)) + ")")
         return f"landing peak >= {q}; target {t}" + ("" if self.qualify_g is not None and self.target is not None else ", as set on the clip")
+
+    named: bool = False  # the database has named wearers
+
+    def whose(self) -> str:
+        """Whose days these are, for a title ('' where there is one wearer)."""
+        if self.wearer:
+            return self.wearer
+        return "every wearer together (--wearer NAME for one)" if self.named else ""
+
+    @property
+    def has_mass(self) -> bool:
+        return bool(self.masses) or self.body_mass_kg is not None
 
     @property
     def headline(self) -> tuple[float, int]:
@@ -163,15 +178,23 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     by_date: dict[dt.date | None, Day] = {}
     st = settings if settings is not None else Settings()
     st.qualify_g, st.target = qualify_g, target
-    st.body_mass_kg = store.body_mass()
+    people = store.people()
+    st.named = people.named
+    st.body_mass_kg = people.latest_mass(st.wearer or DEFAULT)
     day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
     # Sessions that began up to two days before the first day (one may run past midnight
     # into it), and those of unknown start: a year's database is not read for a month.
     since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
     for s in store.sessions(since=since):
+        who = people.wearer_of(s["device_id"], s["wall_start"])
+        if st.wearer is not None and who != st.wearer:
+            continue
         jumps = store.jumps(s["log_id"], s["session_id"])
         if not jumps:
             continue
+        mass = people.mass_of(who, s["wall_start"])  # the wearer's mass on the session's day
+        if mass is not None:
+            st.masses.add(mass)
         sq, stg = session_settings(s)
         q = qualify_g if qualify_g is not None else sq
         rate = s["rate_hz"] or 200
@@ -211,7 +234,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                     day.qualifying_at.append((t0 + ts / rate, g))
                 fg, clipped = fm.split_filtered(filtered)
                 day.clipped += clipped
-                f = fm.force(fg, clipped, st.body_mass_kg)
+                f = fm.force(fg, clipped, mass)
                 if f:
                     day.forces.append(f)
             day.sessions += 1
@@ -356,20 +379,22 @@ HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landing
 
 
 def mass_note(st: Settings) -> str:
-    if st.body_mass_kg is None:
+    if not st.has_mass:
         return "No body mass set (jumpclip body-mass KG): forces and the 3 BW count need it, so they are left out."
-    return (f"Forces for {st.body_mass_kg:g} kg: peak ground reaction force in body weights, ±{fm.MAPE * 100:.0f} % "
+    ms = sorted(st.masses) or [st.body_mass_kg]
+    who = f"{ms[0]:g} kg" if len(ms) == 1 else f"the body mass of each session's day ({ms[0]:g} to {ms[-1]:g} kg)"
+    return (f"Forces for {who}: peak ground reaction force in body weights, ±{fm.MAPE * 100:.0f} % "
             f"(the model's error); ≥ marks a landing that reached the sensor's range (a lower bound).")
 
 
 def terminal_table(ds: list[Day], st: Settings):
     from rich.table import Table
 
-    t = Table(caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
+    t = Table(title=st.whose(), caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
                       f"~ start times estimated. {mass_note(st)} Not medical advice.", caption_justify="left")
     for h in HEADERS:
         t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
-    for r in rows(ds, st.body_mass_kg is not None):
+    for r in rows(ds, st.has_mass):
         t.add_row(*r)
     return t
 
@@ -380,7 +405,7 @@ def weeks_table(ds: list[Day], st: Settings):
     t = Table(title="Weeks", title_justify="left")
     for h in WEEK_HEADERS:
         t.add_column(h, justify="left" if h == "week of" else "right")
-    for r in week_rows(weeks(ds), st.body_mass_kg is not None):
+    for r in week_rows(weeks(ds), st.has_mass):
         t.add_row(*r)
     return t
 
@@ -429,7 +454,7 @@ def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None
     buf = io.BytesIO()
     png(ds, buf, st)
     img = base64.b64encode(buf.getvalue()).decode()
-    mass = st.body_mass_kg is not None
+    mass = st.has_mass
 
     def table(id_: str, headers: list[str], rows_: list[list[str]]) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
@@ -438,7 +463,7 @@ def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None
 
     streak = current_streak(ds)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>jumpclip loading report</title>
+<html lang="en"><head><meta charset="utf-8"><title>jumpclip loading report{html.escape(": " + st.whose()) if st.whose() else ""}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
@@ -446,7 +471,7 @@ th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
 .note {{ color: #555; max-width: 50em; }}
 </style></head><body>
-<h1>Bone-loading report</h1>
+<h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
 <p id="next-bout">{html.escape(next_bout(ds, now))}</p>
 <img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">

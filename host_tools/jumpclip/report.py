@@ -7,13 +7,15 @@ import datetime as dt
 import functools
 import io
 import json
-from collections.abc import Iterator
 import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from rich.table import Table
 
 from . import force as fm
 from .store import Store
+from .wearers import DEFAULT
 
 WALL_MARK = {"rtc": "", "estimated": "~", "unknown": "?"}
 END_REASONS = {1: "synced", 2: "idle", 3: "button", 4: "low battery", 5: "rollover", 6: "power cut"}
@@ -42,13 +44,53 @@ def duration_text(row: sqlite3.Row) -> str:
     return f"{int(s // 60)}:{int(s % 60):02d}"
 
 
-def sessions_table(rows: list[sqlite3.Row]) -> Table:
+@dataclass
+class Pick:
+    shown: list[sqlite3.Row]  # in the table's order
+    listed: int  # sessions the choice was made from (with jumps, unless --all)
+    hidden: int  # sessions without jumps left out
+    total: int
+    wearer_of: Callable[[sqlite3.Row], str] | None  # for a wearer column (a club's database)
+
+
+def pick_sessions(store: Store, last: int, with_empty: bool, wearer: str | None) -> Pick:
+    """What `jumpclip sessions` lists: the newest `last` (0: all), with jumps unless
+    with_empty, of one wearer or of everyone."""
+    people = store.people()
+    total = store.count_sessions()
+    listed = store.count_sessions(with_jumps=not with_empty)
+    if wearer is None:
+        shown = store.sessions(newest=last or None, with_jumps=not with_empty)
+    else:  # whose a session is depends on when it started: chosen here, not in SQL
+        mine = [r for r in store.sessions(with_jumps=not with_empty) if people.wearer_of(r["device_id"], r["wall_start"]) == wearer]
+        listed = len(mine)
+        newest = set(sorted(r["id"] for r in mine)[-last:]) if last else None
+        shown = [r for r in mine if newest is None or r["id"] in newest]
+    label = (lambda r: people.wearer_of(r["device_id"], r["wall_start"])) if people.named else None
+    return Pick(shown, listed, 0 if with_empty else total - store.count_sessions(with_jumps=True), total, label)
+
+
+def wearers_table(rows: list[dict]) -> Table:
+    t = Table()
+    for h in ("wearer", "clips", "sessions", "jumps", "last session", "body mass"):
+        t.add_column(h, justify="right" if h in ("sessions", "jumps") else "left")
+    for r in rows:
+        last = dt.datetime.fromisoformat(r["last"]).astimezone().strftime("%Y-%m-%d %H:%M") if r["last"] else ""
+        t.add_row(r["wearer"] or "(nobody named)", ", ".join(d[-6:] for d in r["clips"]), str(r["sessions"]), f"{r['jumps']:,}", last,
+                  f"{r['body_mass_kg']:g} kg" if r["body_mass_kg"] else "")
+    return t
+
+
+def sessions_table(rows: list[sqlite3.Row], wearer_of=None) -> Table:
+    """wearer_of(row) -> name: a wearer column (a club's database)."""
     marks = {r["wall_source"] for r in rows}
     caption = "; ".join(text for mark, text in (("estimated", "~ start estimated from the sync time (the clip's clock was not set)"),
                                                  ("unknown", "? start unknown")) if mark in marks)
     t = Table(caption=caption or None, caption_justify="left")
     t.add_column("#", justify="right")
     t.add_column("device")
+    if wearer_of:
+        t.add_column("wearer")
     t.add_column("started", no_wrap=True)
     t.add_column("length", justify="right")
     t.add_column("jumps", justify="right")
@@ -69,6 +111,7 @@ def sessions_table(rows: list[sqlite3.Row]) -> Table:
         t.add_row(
             str(r["id"]),
             r["device_id"][-6:],
+            *([wearer_of(r) or "-"] if wearer_of else []),
             start_text(r),
             duration_text(r),
             str(r["jumps"]),
@@ -112,12 +155,18 @@ def jumps_table(row: sqlite3.Row, jumps: list[tuple], mass_kg: float | None = No
     return t
 
 
-def rows_for_export(store: Store):
+def rows_for_export(store: Store, wearer: str | None = None):
+    """(session row, rate, start, jumps, wearer, body mass that day) of every session, or of
+    one wearer's (wearers.py: whoever wore the clip when the session started)."""
+    people = store.people()
     for s in store.sessions():
+        who = people.wearer_of(s["device_id"], s["wall_start"])
+        if wearer is not None and who != wearer:
+            continue
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]) if s["wall_start"] else None
         jumps = store.jumps(s["log_id"], s["session_id"])
-        yield s, rate, start, jumps
+        yield s, rate, start, jumps, who, people.mass_of(who, s["wall_start"])
 
 
 def _force_fields(filtered: int | None, mass_kg: float | None) -> dict:
@@ -133,15 +182,15 @@ def _force_fields(filtered: int | None, mass_kg: float | None) -> dict:
     }
 
 
-def export_csv(store: Store) -> Iterator[str]:
+def export_csv(store: Store, wearer: str | None = None) -> Iterator[str]:
     """The CSV text, a session at a time (memory flat in the size of the database)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    mass = store.body_mass()
     # "session" is the number `jumpclip sessions` and `show` use; the clip's own id follows.
     w.writerow(["device", "session", "clip_session_id", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s",
-                "height_cm", "peak_g", "filtered_peak_g", "clipped", "force_bw", "force_bw_low", "force_bw_high", "force_is_lower_bound"])
-    for s, rate, start, jumps in rows_for_export(store):
+                "height_cm", "peak_g", "filtered_peak_g", "clipped", "force_bw", "force_bw_low", "force_bw_high", "force_is_lower_bound",
+                "wearer", "body_mass_kg"])
+    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer):
         for k, (ts, air, peak, filtered) in enumerate(jumps, 1):
             when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else ""
             f = _force_fields(filtered, mass)
@@ -150,7 +199,8 @@ def export_csv(store: Store) -> Iterator[str]:
                  f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}",
                  "" if f["filtered_peak_g"] is None else f"{f['filtered_peak_g']:.3f}", int(f["clipped"]),
                  "" if f["force_bw"] is None else f["force_bw"], "" if f["force_bw_low"] is None else f["force_bw_low"],
-                 "" if f["force_bw_high"] is None else f["force_bw_high"], int(f["force_is_lower_bound"])]
+                 "" if f["force_bw_high"] is None else f["force_bw_high"], int(f["force_is_lower_bound"]),
+                 who, "" if mass is None else f"{mass:g}"]
             )
         yield buf.getvalue()
         buf.seek(0)
@@ -158,17 +208,19 @@ def export_csv(store: Store) -> Iterator[str]:
     yield buf.getvalue()
 
 
-def export_json(store: Store) -> Iterator[str]:
+def export_json(store: Store, wearer: str | None = None) -> Iterator[str]:
     """The JSON document, a session at a time (memory flat in the size of the database):
-    {"body_mass_kg", "force_model", "sessions": [...]}."""
-    mass = store.body_mass()
-    head = json.dumps({"body_mass_kg": mass, "force_model": "Veras et al., hip, resultant; ±13 % (MAPE)"}, indent=1)
+    {"body_mass_kg" (the wearer's latest), "force_model", "sessions": [...]}."""
+    head = json.dumps({"body_mass_kg": store.body_mass(wearer or DEFAULT), "force_model": "Veras et al., hip, resultant; ±13 % (MAPE)"},
+                      indent=1)
     yield head[:-2] + ',\n "sessions": ['
     sep = "\n"
-    for s, rate, start, jumps in rows_for_export(store):
+    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer):
         doc = (
             {
                 "device": s["device_id"],
+                "wearer": who,  # "" nobody named (wearers.py)
+                "body_mass_kg": mass,  # the wearer's on the session's day
                 "session": s["id"],  # the number `jumpclip sessions` and `show` use
                 "clip_session_id": s["session_id"],
                 "start_utc": s["wall_start"],

@@ -10,11 +10,13 @@ MIGRATIONS and PRAGMA user_version.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .logread import LogContents
+from .wearers import BEGINNING, DEFAULT, People, Timeline
 
 EPOCH_2000 = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # the ESP32 port's time epoch
 
@@ -148,6 +150,29 @@ MIGRATIONS = [
     CREATE INDEX sessions_by_start ON sessions(wall_start);
     ALTER TABLE logs ADD COLUMN jumps INTEGER NOT NULL DEFAULT 0;
     UPDATE logs SET jumps = (SELECT COUNT(*) FROM jumps j WHERE j.log_id = logs.log_id)
+    """,
+    # 6: wearers (wearers.py): a clip worn by a wearer from a moment on, and body mass per
+    # wearer from a date on. The one body mass of before is the unnamed default wearer's,
+    # from the beginning ('' sorts before every time).
+    """
+    CREATE TABLE wearers (
+        name  TEXT PRIMARY KEY,
+        added TEXT NOT NULL
+    );
+    CREATE TABLE clip_wearers (
+        device_id TEXT NOT NULL,
+        since     TEXT NOT NULL,           -- ISO 8601 UTC, as sessions.wall_start ('': the beginning)
+        wearer    TEXT NOT NULL REFERENCES wearers(name),
+        PRIMARY KEY (device_id, since)
+    );
+    CREATE TABLE body_masses (
+        wearer TEXT NOT NULL,              -- '' the default wearer
+        since  TEXT NOT NULL,
+        kg     REAL NOT NULL,
+        PRIMARY KEY (wearer, since)
+    );
+    INSERT INTO body_masses(wearer, since, kg) SELECT '', '', value FROM settings WHERE key = 'body_mass_kg';
+    DELETE FROM settings WHERE key = 'body_mass_kg'
     """,
 ]
 
@@ -396,14 +421,44 @@ class Store:
             else:
                 self.db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
 
-    def body_mass(self) -> float | None:
-        """The user's body mass in kg (`jumpclip body-mass`), or None when not set."""
-        v = self.setting("body_mass_kg")
-        try:
-            kg = float(v) if v is not None else None
-        except ValueError:
-            return None
-        return kg if kg is not None and 20 <= kg <= 350 else None  # NaN, inf: as if unset
+    # --- wearers (the rule is wearers.py's) ---
+    def people(self) -> People:
+        """Wearers, who wore which clip when, and body masses, read once."""
+        p = People(names=[r[0] for r in self.db.execute("SELECT name FROM wearers ORDER BY name")])
+        for device, since, who in self.db.execute("SELECT device_id, since, wearer FROM clip_wearers ORDER BY device_id, since"):
+            p.clips.setdefault(device, Timeline()).add(since, who)
+        for who, since, kg in self.db.execute("SELECT wearer, since, kg FROM body_masses ORDER BY wearer, since"):
+            try:
+                kg = float(kg)  # a value stored as text by hand, 'nan' among them, reads as unset
+            except (TypeError, ValueError):
+                kg = math.nan
+            p.masses.setdefault(who, Timeline()).add(since, kg)
+        return p
+
+    def body_mass(self, wearer: str = DEFAULT) -> float | None:
+        """The wearer's body mass in kg now (`jumpclip body-mass`), or None when not set."""
+        return self.people().latest_mass(wearer)
+
+    def add_wearer(self, name: str) -> bool:
+        """False if there was one of that name already."""
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with self.db:
+            return self.db.execute("INSERT OR IGNORE INTO wearers(name, added) VALUES (?, ?)", (name, now)).rowcount == 1
+
+    def assign(self, device_id: str, wearer: str, since: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO clip_wearers(device_id, since, wearer) VALUES (?, ?, ?)", (device_id, since, wearer))
+
+    def set_body_mass(self, kg: float | None, wearer: str = DEFAULT, since: str = BEGINNING) -> None:
+        """kg from `since` on; None forgets every mass of the wearer."""
+        with self.db:
+            if kg is None:
+                self.db.execute("DELETE FROM body_masses WHERE wearer=?", (wearer,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO body_masses(wearer, since, kg) VALUES (?, ?, ?)", (wearer, since, kg))
+
+    def devices(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT device_id FROM devices ORDER BY device_id")]
 
     def notes(self, limit: int = 20) -> list[tuple[str, str, int, str]]:
         """The newest notes the clips wrote: (device id, log id, record number, text)."""
