@@ -115,3 +115,60 @@ def test_a_days_import_does_not_read_the_logs_earlier_records(year_db, tmp_path)
     again = store.import_log(store_bench.DEVICE, day, None, "sync", log_id=log_id)
     assert again.new_jumps == 0 and again.new_sessions == 0 and again.total_jumps == before + len(day.jumps)
     assert isinstance(day, LogContents)
+
+
+def test_exports_stream_and_parquet_holds_the_csvs_rows(year_db, tmp_path):
+    import csv
+    import io
+    import json
+
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from jumpclip import report
+    from jumpclip.cli import main
+
+    store = Store(year_db)
+    n_sessions = store.count_sessions()
+    # A chunk a session (and the document's head and tail): nothing waits for the whole database.
+    assert len(list(report.export_json(store))) == n_sessions + 2
+    assert len(json.loads("".join(report.export_json(store)))["sessions"]) == n_sessions
+    text = "".join(report.export_csv(store))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    res = CliRunner().invoke(main, ["export", "--db", str(year_db), "--parquet", "--out", str(tmp_path / "j.parquet")])
+    assert res.exit_code == 0, res.output
+    table = pq.read_table(tmp_path / "j.parquet").to_pylist()
+    assert len(table) == len(rows) == 60 * 3 * 150
+    for r, t in zip(rows[::997], table[::997]):
+        assert r.keys() == t.keys()
+        assert r["device"] == t["device"] and int(r["jump"]) == t["jump"] and float(r["peak_g"]) == t["peak_g"]
+        assert float(r["t_s"]) == round(t["t_s"], 3) and r["time_utc"] == t["time_utc"]
+    res = CliRunner().invoke(main, ["export", "--db", str(year_db), "--parquet"])
+    assert res.exit_code == 1 and "--out" in res.output and "Traceback" not in res.output
+
+
+def test_commands_opening_a_new_database_at_once_do_not_race_in_the_upgrade(tmp_path):
+    # Two syncs of a charging station, or a sync and a report, on a database that does not
+    # exist yet: each migration ran in its own deferred transaction, and the second command
+    # failed with "table ... already exists" (3 of 10 trials in the issue).
+    import threading
+
+    failures = []
+
+    def open_it(path, gate):
+        gate.wait()
+        try:
+            Store(path).sessions()
+        except Exception as e:  # noqa: BLE001 - every failure is what this test counts
+            failures.append(repr(e))
+
+    for trial in range(12):
+        path = tmp_path / f"new{trial}.sqlite"
+        gate = threading.Barrier(4)
+        threads = [threading.Thread(target=open_it, args=(path, gate)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert Store(path).db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert failures == []

@@ -4,6 +4,7 @@ and a non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -88,6 +89,21 @@ def output_path(path: str, *inputs: str | Path | None, what: str = "file") -> Pa
     if p.is_dir():
         fail(f"{path} is a folder: give a file name")
     return p
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """A callback progress(done, total) that draws a bar on stderr (nothing when stderr is
+    not a terminal), for the steps that can take more than a second on a large database."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
+        task = pr.add_task(label, total=None)
+
+        def progress(done: int, total: int) -> None:
+            pr.update(task, completed=done, total=total)
+
+        yield progress
 
 
 def wearer_named(store, name: str | None) -> str | None:
@@ -672,6 +688,7 @@ def wearer_list(db_path: str | None) -> None:
 @db_option
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV, one row per jump (default).")
 @click.option("--json", "fmt", flag_value="json", help="JSON: sessions with their jumps.")
+@click.option("--parquet", "fmt", flag_value="parquet", help="Parquet: the CSV's rows, typed, for DuckDB or pandas (needs --out).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @wearer_option
 def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | None) -> None:
@@ -681,13 +698,25 @@ def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | No
     store = open_store(db_path, create=False)
     who = wearer_named(store, wearer)
     dest = output_path(out_path, store.path) if out_path else None
-    chunks = report.export_csv(store, who) if fmt == "csv" else report.export_json(store, who)
+    if fmt == "parquet":
+        if dest is None:
+            fail("--parquet writes a file: give it with --out FILE.parquet")
+        with progress_bar("exporting sessions") as progress:
+            try:
+                n = report.export_parquet(store, dest, who, progress)
+            except OSError as e:
+                fail(f"cannot write {dest}: {e.strerror or e}")
+        err.print(f"wrote {out_path}: {n:,} jumps")
+        return
+    with progress_bar("exporting sessions") as progress:
+        chunks = report.export_csv(store, who, progress) if fmt == "csv" else report.export_json(store, who, progress)
+        if dest:
+            write_chunks(dest, chunks)
+        else:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
     if dest:
-        write_chunks(dest, chunks)
         err.print(f"wrote {out_path}")
-    else:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
 
 
 @main.group("config")
@@ -785,7 +814,8 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
     st = loading.Settings(wearer=wearer_named(store, wearer))
     if bout_gap_min:
         st.bout_gap_s = bout_gap_min * 60
-    ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st)
+    with progress_bar("reading sessions") as progress:
+        ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st, progress=progress)
     if not any(d.jumps for d in ds):
         out.print(f"{st.wearer} has no jumps in the last {n_days} days (`jumpclip wearer list` shows everyone's last session)" if st.wearer
                   else f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`", highlight=False)

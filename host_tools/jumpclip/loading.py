@@ -172,7 +172,8 @@ def session_settings(s) -> tuple[float, int]:
 
 
 def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g: float | None = None,
-         target: int | None = None, settings: Settings | None = None) -> list[Day]:
+         target: int | None = None, settings: Settings | None = None, progress=None) -> list[Day]:
+    """The report's days; progress(done, total) after each session read."""
     today = today or dt.datetime.now().astimezone().date()
     first = today - dt.timedelta(days=n_days - 1)
     by_date: dict[dt.date | None, Day] = {}
@@ -185,7 +186,10 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     # Sessions that began up to two days before the first day (one may run past midnight
     # into it), and those of unknown start: a year's database is not read for a month.
     since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
-    for s in store.sessions(since=since):
+    chosen = store.sessions(since=since)
+    for k, s in enumerate(chosen, 1):
+        if progress:
+            progress(k, len(chosen))
         who = people.wearer_of(s["device_id"], s["wall_start"])
         if st.wearer is not None and who != st.wearer:
             continue

@@ -155,11 +155,15 @@ def jumps_table(row: sqlite3.Row, jumps: list[tuple], mass_kg: float | None = No
     return t
 
 
-def rows_for_export(store: Store, wearer: str | None = None):
+def rows_for_export(store: Store, wearer: str | None = None, progress: Callable[[int, int], None] | None = None):
     """(session row, rate, start, jumps, wearer, body mass that day) of every session, or of
-    one wearer's (wearers.py: whoever wore the clip when the session started)."""
+    one wearer's (wearers.py: whoever wore the clip when the session started).
+    progress(done, total) after each session."""
     people = store.people()
-    for s in store.sessions():
+    rows = store.sessions()
+    for k, s in enumerate(rows, 1):
+        if progress:
+            progress(k, len(rows))
         who = people.wearer_of(s["device_id"], s["wall_start"])
         if wearer is not None and who != wearer:
             continue
@@ -182,40 +186,80 @@ def _force_fields(filtered: int | None, mass_kg: float | None) -> dict:
     }
 
 
-def export_csv(store: Store, wearer: str | None = None) -> Iterator[str]:
+# One row per jump: (column, CSV format). The CSV and Parquet exports share these rows.
+JUMP_COLUMNS = [
+    ("device", None), ("session", None), ("clip_session_id", None),  # "session": the number `sessions` and `show` use
+    ("session_start_utc", None), ("start_source", None), ("jump", None), ("t_s", ".3f"), ("time_utc", None),
+    ("airtime_s", ".3f"), ("height_cm", ".1f"), ("peak_g", ".3f"), ("filtered_peak_g", ".3f"), ("clipped", "d"),
+    ("force_bw", None), ("force_bw_low", None), ("force_bw_high", None), ("force_is_lower_bound", "d"),
+    ("wearer", None), ("body_mass_kg", "g"),
+]
+
+
+def jump_rows(store: Store, wearer: str | None = None, progress=None) -> Iterator[list[tuple]]:
+    """Each session's jumps as typed rows in JUMP_COLUMNS' order (None where unknown)."""
+    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer, progress):
+        rows = []
+        for k, (ts, air, peak, filtered) in enumerate(jumps, 1):
+            when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else None
+            f = _force_fields(filtered, mass)
+            rows.append((s["device_id"], s["id"], s["session_id"], s["wall_start"], s["wall_source"], k, ts / rate, when,
+                         air / rate, height_cm(air, rate), peak / 1000, f["filtered_peak_g"], int(f["clipped"]),
+                         f["force_bw"], f["force_bw_low"], f["force_bw_high"], int(f["force_is_lower_bound"]), who, mass))
+        yield rows
+
+
+def export_csv(store: Store, wearer: str | None = None, progress=None) -> Iterator[str]:
     """The CSV text, a session at a time (memory flat in the size of the database)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    # "session" is the number `jumpclip sessions` and `show` use; the clip's own id follows.
-    w.writerow(["device", "session", "clip_session_id", "session_start_utc", "start_source", "jump", "t_s", "time_utc", "airtime_s",
-                "height_cm", "peak_g", "filtered_peak_g", "clipped", "force_bw", "force_bw_low", "force_bw_high", "force_is_lower_bound",
-                "wearer", "body_mass_kg"])
-    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer):
-        for k, (ts, air, peak, filtered) in enumerate(jumps, 1):
-            when = (start + dt.timedelta(seconds=ts / rate)).isoformat(timespec="milliseconds") if start else ""
-            f = _force_fields(filtered, mass)
-            w.writerow(
-                [s["device_id"], s["id"], s["session_id"], s["wall_start"] or "", s["wall_source"], k, f"{ts / rate:.3f}", when,
-                 f"{air / rate:.3f}", f"{height_cm(air, rate):.1f}", f"{peak / 1000:.3f}",
-                 "" if f["filtered_peak_g"] is None else f"{f['filtered_peak_g']:.3f}", int(f["clipped"]),
-                 "" if f["force_bw"] is None else f["force_bw"], "" if f["force_bw_low"] is None else f["force_bw_low"],
-                 "" if f["force_bw_high"] is None else f["force_bw_high"], int(f["force_is_lower_bound"]),
-                 who, "" if mass is None else f"{mass:g}"]
-            )
+    w.writerow([name for name, _ in JUMP_COLUMNS])
+    formats = [fmt for _, fmt in JUMP_COLUMNS]
+    for rows in jump_rows(store, wearer, progress):
+        for row in rows:
+            w.writerow(["" if v is None else (format(v, f) if f else v) for v, f in zip(row, formats)])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
     yield buf.getvalue()
 
 
-def export_json(store: Store, wearer: str | None = None) -> Iterator[str]:
+def export_parquet(store: Store, path, wearer: str | None = None, progress=None) -> int:
+    """The CSV's rows as a Parquet file (pyarrow, already the trace reader's), typed, for
+    DuckDB, pandas or polars; written in row groups as it goes. Returns the rows written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"session": pa.int64(), "clip_session_id": pa.int64(), "jump": pa.int32(), "clipped": pa.int8(),
+             "force_is_lower_bound": pa.int8()}
+    schema = pa.schema([(name, types.get(name, pa.string() if fmt is None and name not in ("force_bw", "force_bw_low", "force_bw_high")
+                                     else pa.float64())) for name, fmt in JUMP_COLUMNS])
+    written = 0
+    pending: list[tuple] = []
+    with pq.ParquetWriter(str(path), schema) as out:
+        def flush() -> None:
+            cols = list(zip(*pending)) or [()] * len(schema)
+            out.write_table(pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema)], schema=schema))
+            pending.clear()
+
+        for rows in jump_rows(store, wearer, progress):
+            pending += rows
+            written += len(rows)
+            if len(pending) >= 50_000:  # a row group
+                flush()
+        if pending or not written:
+            flush()
+    return written
+
+
+def export_json(store: Store, wearer: str | None = None, progress=None) -> Iterator[str]:
     """The JSON document, a session at a time (memory flat in the size of the database):
     {"body_mass_kg" (the wearer's latest), "force_model", "sessions": [...]}."""
     head = json.dumps({"body_mass_kg": store.body_mass(wearer or DEFAULT), "force_model": "Veras et al., hip, resultant; ±13 % (MAPE)"},
                       indent=1)
     yield head[:-2] + ',\n "sessions": ['
     sep = "\n"
-    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer):
+    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer, progress):
         doc = (
             {
                 "device": s["device_id"],

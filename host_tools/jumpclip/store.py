@@ -227,24 +227,29 @@ class Store:
         return f"database {self.path}: {msg}"
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0 and self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-            # Tables, but not ours: another application's database. Never add to it.
-            raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
-        if version > len(MIGRATIONS):
-            raise StoreError(f"database {self.path} was written by a newer jumpclip (schema {version}); upgrade jumpclip")
-        for i in range(version, len(MIGRATIONS)):
-            self.db.execute("BEGIN")
-            try:
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return  # the usual case: nothing to lock
+        # One exclusive transaction for the whole upgrade, the version read inside it: a
+        # second command opening the same new database waits (the connection's 5 s busy
+        # timeout) and then finds it done, instead of racing into "table already exists".
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0 and self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                # Tables, but not ours: another application's database. Never add to it.
+                raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
+            if version > len(MIGRATIONS):
+                raise StoreError(f"database {self.path} was written by a newer jumpclip (schema {version}); upgrade jumpclip")
+            for i in range(version, len(MIGRATIONS)):
                 for stmt in MIGRATIONS[i].split(";"):
                     if stmt.strip():
                         self.db.execute(stmt)
                 self.db.execute(f"PRAGMA user_version = {i + 1}")
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
-                    self.db.execute("ROLLBACK")
-                raise
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.db.close()
