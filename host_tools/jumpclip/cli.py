@@ -97,6 +97,9 @@ def progress_bar(label: str):
     not a terminal), for the steps that can take more than a second on a large database."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if not err.is_terminal:  # piped or captured: no bar, and no blank line where it was
+        yield None
+        return
     with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
         task = pr.add_task(label, total=None)
 
