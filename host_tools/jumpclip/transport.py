@@ -12,6 +12,7 @@ Every device problem becomes a TransportError whose message is one line.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Protocol
 
@@ -81,9 +82,22 @@ class SerialTransport:
     def open(self) -> None:
         try:
             ser = serial.serial_for_url(self.port, do_not_open=True, baudrate=self.baudrate, timeout=0.05, exclusive=True)
-            ser.dtr = False  # set before open: pyserial then leaves the lines as they are
-            ser.rts = False
-            ser.open()
+            # Opening must not reset the clip. On Espressif-style boards the auto-reset
+            # circuit holds EN low while RTS is asserted and DTR released (esptool reset.py,
+            # ClassicReset): an EN reset is a power-on reset, and RTC memory (the unwritten
+            # jumps, today's count) goes with it. Linux raises both lines at open; pyserial
+            # then sets DTR, then RTS, so the lines must stay asserted: releasing them passed
+            # through the reset state (DTR released first). On Windows the CP210x driver
+            # drops DTR before RTS at open: open with both released, then raise DTR before
+            # RTS (mpremote's transport_serial.py does the same).
+            if os.name == "nt":
+                ser.dtr = False
+                ser.rts = False
+                ser.open()
+                ser.dtr = True
+                ser.rts = True
+            else:
+                ser.open()
         except serial.SerialException as e:
             text = str(e)
             if "No such file" in text or "could not open port" in text and "Errno 2" in text:
@@ -97,6 +111,13 @@ class SerialTransport:
 
     def close(self) -> None:
         if self.ser is not None:
+            try:
+                # RTS released before DTR: the lines pass through "IO0 low, EN high", which
+                # does nothing to a running chip, never through "EN low" (open() above).
+                self.ser.rts = False
+                self.ser.dtr = False
+            except (OSError, serial.SerialException):
+                pass
             try:
                 self.ser.close()
             except (OSError, serial.SerialException):
