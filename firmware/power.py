@@ -31,6 +31,12 @@ class Power:
             time.sleep_ms(ms if ms < 50 else 50)
         elif self.light_sleep:
             machine.lightsleep(ms)
+            # The sleep armed ext0, and ESP-IDF handed the button's pad to the RTC mux for it
+            # (sleep_modes.c, ext0_wakeup_prepare); MicroPython gives it back to the digital
+            # side only on a mode-setting init (machine_pin.c). Without this the button reads
+            # 0, "held", after the first light sleep: no more light sleep, and every session
+            # ends 2 s in. (The button is active low with the pull-up main.py gave it.)
+            self.button.init(machine.Pin.IN, machine.Pin.PULL_UP)
         else:
             time.sleep_ms(ms)
 

@@ -177,6 +177,17 @@ def test_a_stuck_button_does_not_keep_the_clip_awake(tmp_path):
     assert len(run.jumps()) == 4
 
 
+@witness
+def test_the_button_reads_released_after_a_light_sleep(tmp_path):
+    # Every light sleep arms ext0 on the button, and ESP-IDF hands its pad to the RTC mux;
+    # until a mode-setting init gives it back, it reads 0. The firmware read a held button:
+    # no more light sleep, and a session that ended 2 s in, again and again.
+    run = run_trace(DATA / "session_s1.csv", tmp_path / "b", BoardOptions(config={"idle_min": 0}))
+    assert "button" not in run.console, run.console[-800:]
+    assert run.console.count("counting: session") == 1 and len(run.jumps()) == 20
+    assert run.report["light_sleeps"] > 100  # a wake every 0.4 s through the 63 s
+
+
 # --- 5. Chips in the field ----------------------------------------------------------------
 
 

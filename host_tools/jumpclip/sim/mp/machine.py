@@ -54,6 +54,14 @@ def lightsleep(ms=None):
             elif t0 < a < t0 + us:
                 us = a - t0
     s.sleep_us(us, True)
+    # Before every sleep, light sleep too, ESP-IDF's esp_sleep_start calls
+    # ext0_wakeup_prepare(), which hands the ext0 pad to the RTC mux (mux_sel = 1, fun_sel 0:
+    # components/esp_hw_support/sleep_modes.c), and nothing hands it back: MicroPython calls
+    # rtc_gpio_deinit only when a Pin is initialised with a mode (ports/esp32/machine_pin.c,
+    # "reset the pin to digital if this is a mode-setting init"). The digital input then
+    # reads 0 (esp-idf#245, micropython#3835).
+    if s.ext0_pin >= 0:
+        s.rtc_muxed = s.ext0_pin
 
 
 def idle():
@@ -132,12 +140,21 @@ class Pin:
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
         self._value = 0
+        self._digital(mode)
         if value is not None:
             self.value(value)
+
+    def _digital(self, mode):
+        # A mode-setting init takes the pad back from the RTC mux (machine_pin.c).
+        s = simcore.sim
+        if mode != -1 and s.rtc_muxed == self.id:
+            s.rtc_muxed = -1
 
     def value(self, v=None):
         if v is None:
             s = simcore.sim
+            if self.id == s.rtc_muxed:
+                return 0  # the pad is the RTC's since a sleep armed it for ext0
             if self.id == s.button_pin:
                 return 0 if s.button_down() else 1  # active low, with pull-up
             if self.id == s.battery_pin:
@@ -168,6 +185,7 @@ class Pin:
         return None
 
     def init(self, mode=-1, pull=-1, value=None):
+        self._digital(mode)
         if value is not None:
             self.value(value)
 

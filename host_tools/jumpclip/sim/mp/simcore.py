@@ -290,6 +290,7 @@ class Sim:
         self.rtc_offset_s = cfg.get("rtc_offset_s", 0)
         self.ext0_pin = -1
         self.ext0_level = True
+        self.rtc_muxed = -1  # the pad a sleep handed to the RTC mux for ext0 (machine.lightsleep)
         wiring = cfg.get("wiring", {})  # the pin map (firmware/board.py): what is wired where
         self.button_pin = wiring.get("BUTTON", 33)
         self.battery_pin = wiring.get("BATTERY_ADC", 35)
