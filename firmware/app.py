@@ -489,7 +489,10 @@ class App:
             k = 0
             try:
                 while k < _WAKE_BURSTS and avail >= _BATCH:
-                    s.read_fifo_into(self.raw)
+                    if not s.read_fifo_into(self.raw):
+                        self.fifo_overflows += 1
+                        self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
+                        return  # what was read before is counted (finally)
                     decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
                     k += 1
                     avail -= _BATCH
@@ -509,7 +512,9 @@ class App:
         mv = memoryview(self.raw)
         while n > 0:
             k = n if n < _BATCH else _BATCH
-            s.read_fifo_into(mv[: k * SAMPLE_BYTES])
+            if not s.read_fifo_into(mv[: k * SAMPLE_BYTES]):
+                self.fifo_overflows += 1
+                return
             decode(self.raw, self.samples, k * 3, 0)  # type: ignore[arg-type]
             self.process(k)
             n -= k

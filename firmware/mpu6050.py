@@ -175,8 +175,25 @@ class MPU6050:
 
     def read_fifo_into(self, buf):
         """Burst-read len(buf) bytes (a whole number of samples) from the FIFO into buf.
-        The caller checks fifo_count() first; buf is a preallocated buffer or memoryview."""
-        self._read_into(_FIFO_R_W, buf)
+        The caller checks fifo_count() first; buf is a preallocated buffer or memoryview.
+
+        Returns False when the samples were lost: a transfer failed part-way, and the FIFO
+        had given up bytes the port never returned (its pointer advances per byte read,
+        register map 4.33; the esp32 port raises OSError with no data, machine_i2c.c).
+        With a part of a sample gone the byte stream is out of step, and every sample after
+        it would decode wrongly; the FIFO is then reset, as after an overflow, and counted
+        as one. A failure that took whole samples only, or none, is retried as before."""
+        try:
+            self.i2c.readfrom_mem_into(self.addr, _FIFO_R_W, buf)
+            return True
+        except OSError:
+            self.bus_errors += 1
+        if self.fifo_count() % SAMPLE_BYTES:
+            self.fifo_overflows += 1
+            self.reset_fifo()
+            return False
+        self.i2c.readfrom_mem_into(self.addr, _FIFO_R_W, buf)
+        return True
 
     def read_accel_into(self, buf6):
         """One sample from the output registers (not the FIFO), for checks and the REPL."""

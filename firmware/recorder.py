@@ -75,7 +75,9 @@ def record(seconds, cfg=None, i2c=None):
             flag = 1  # carried to the next batch sent: the samples before it were lost
             n = 0
         while n >= _BATCH and total < target:
-            s.read_fifo_into(raw)
+            if not s.read_fifo_into(raw):
+                flag = 1  # a read failed part-way: the FIFO restarted, samples were lost there
+                break
             lf.put_u16(head, 2, seq & 0xFFFF)
             head[4] = flag
             head[5] = _BATCH

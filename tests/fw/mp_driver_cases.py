@@ -385,3 +385,34 @@ def test_held_landings_keep_their_own_filtered_peaks():
             ref.win[3 * k + 1] = s[3 * q + 1]
             ref.win[3 * k + 2] = s[3 * q + 2]
         assert got[t] == ref.peak(ref.win), (t, got[t], ref.peak(ref.win))
+
+
+def test_the_motion_filter_follows_the_register_map():
+    # RM rev 3.2 / i2cdevlib ACCEL_HPF: "reset" settles the output to zero (never motion);
+    # "hold" holds the present sample and outputs the difference. Both settling sequences
+    # that end in hold see a landing and nothing while still.
+    import mpu6050_model as m
+
+    still = [0, 0, 16384]  # 1 g on z, in 1/16384 g
+    landing = [0, 0, 3 * 16384]
+
+    def run(modes):
+        _, model = board()
+        model.regs[m.MOT_THR] = 20  # 40 mg
+        model.regs[m.MOT_DUR] = 1
+        t = 0
+        for k, (mode, samples) in enumerate(modes):
+            model.regs[m.ACCEL_CONFIG] = mode
+            if k == len(modes) - 1:  # armed last, as the driver does: nothing latched before
+                model.regs[m.INT_ENABLE] = 0x40
+                model.regs[m.INT_STATUS] = 0
+            for _ in range(samples):
+                t += 1000
+                model.motion(still, t)
+        quiet = model.regs[m.INT_STATUS] & 0x40
+        model.motion(landing, t + 1000)
+        return quiet, model.regs[m.INT_STATUS] & 0x40
+
+    assert run([(0, 300)]) == (0, 0)  # left at reset: a landing is never seen
+    assert run([(0, 10), (m.HPF_HOLD, 300)]) == (0, 0x40)  # kriswiner: reset, wait, hold
+    assert run([(1, 300), (m.HPF_HOLD, 300)]) == (0, 0x40)  # the firmware: 5 Hz, wait, hold

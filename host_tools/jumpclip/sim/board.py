@@ -228,7 +228,7 @@ class VirtualBoard:
         proc.wait()
         self._sim_thread.join(5)
         why = self.saved.get("why")
-        if why in ("deepsleep", "reset", "wdt"):
+        if why in ("deepsleep", "reset", "soft", "wdt"):
             if why != "wdt":  # counted when the halt was seen
                 self.resets.append((why, self.saved.get("clock_us", 0) / 1e6))
             try:
@@ -250,7 +250,9 @@ class VirtualBoard:
             "clock_start_us": st["clock_us"] + self.BOOT_MS * 1000,
             "rtc_offset_s": st["rtc_offset_s"],
             "rtc_memory": st["rtc_memory"],
-            "reset_cause": 3 if why == "wdt" else 5,  # WDT_RESET, SOFT_RESET
+            # WDT_RESET; machine.reset() (esp_restart, ESP_RST_SW) HARD_RESET; a soft reboot
+            # SOFT_RESET (MicroPython ports/esp32/modmachine.c, mp_machine_reset_cause)
+            "reset_cause": {"wdt": 3, "reset": 2}.get(why, 5),
         }
         self.start(self.interactive)
 

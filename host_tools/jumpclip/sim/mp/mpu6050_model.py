@@ -89,7 +89,8 @@ class MPU6050Model:
         self.oflow_pending = False
         self.next_k = -1  # next grid index to produce; -1: re-anchor at the next catch_up
         self.period_us = 1000
-        self.base = [0.0, 0.0, 0.0]  # the HPF's tracked (low-pass) part, in 1/16384 g
+        self.base = [0.0, 0.0, 0.0]  # what the HPF subtracts (tracked or held), in 1/16384 g
+        self.hpf_mode = 0
         self.mot_count = 0
         self.int_pin = False
 
@@ -168,20 +169,24 @@ class MPU6050Model:
     def motion(self, cur, t_us):
         """The motion detector [RM rev 3.2 4.6-4.7 MOT_THR, MOT_DUR]: the high-pass filtered
         sample, per axis, against MOT_THR (about 2 mg/LSB [I2CD]); MOT_DUR consecutive samples
-        over it latch MOT_INT. The filter [RM rev 3.2 ACCEL_HPF]: "reset" leaves gravity in
-        the comparison, so motion is reported all the time ([KW]: the interrupt "is set
-        constantly" until the filter is set); "on" tracks the slow part at its cut-off;
-        "hold" freezes what was tracked, so the output is the change since then. Hence the
-        working sequence of [KW] and [ADA]: 5 Hz, a wait to settle, then hold."""
+        over it latch MOT_INT. The filter, as [RM rev 3.2 ACCEL_HPF] and [I2CD] word it:
+        "Reset: the filter output settles to zero within one sample" (nothing to compare:
+        no motion is ever seen); "on" tracks the slow part at its cut-off; "Hold: when
+        triggered, the filter holds the present sample. The filter output will be the
+        difference between the input sample and the held sample." So a sequence that ends
+        in hold works whether it settled in reset ([KW]: reset, a wait, hold) or at 5 Hz
+        (the firmware's), and one left at reset never wakes."""
         base = self.base
         mode = self.regs[ACCEL_CONFIG] & 7 if self.hpf_capable else 0
-        if mode == 0:
-            base[0] = base[1] = base[2] = 0.0
+        if mode == 0 or (mode == HPF_HOLD and self.hpf_mode != HPF_HOLD):
+            for a in range(3):  # reset: settled on the input; hold: holds the present sample
+                base[a] = cur[a]  # an int: nothing allocated (a float would be, under heap_lock)
         elif mode in HPF_CUTOFF_HZ:
             k = 6.2832 * HPF_CUTOFF_HZ[mode] * self.period_us / 1e6
             k = k / (1 + k)
             for a in range(3):
                 base[a] += (cur[a] - base[a]) * k
+        self.hpf_mode = mode
         if not (self.regs[INT_ENABLE] & 0x40):
             self.mot_count = 0
             return

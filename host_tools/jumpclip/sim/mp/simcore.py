@@ -300,6 +300,8 @@ class Sim:
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
         self.glitches = [int(ms) * 1000 for ms in cfg.get("glitch_at_ms", [])]  # fault injection
         self.bus_errors = [int(ms) * 1000 for ms in cfg.get("i2c_error_at_ms", [])]  # one failed transfer each
+        self.burst_cuts = [int(ms) * 1000 for ms in cfg.get("i2c_burst_cut_at_ms", [])]  # a FIFO burst failed part-way
+        self.cut_scratch = bytearray(7)
         self.hang_at_us = int(cfg.get("hang_at_ms", -1)) * 1000  # fault injection: a stuck loop
         self.heap_probe = cfg.get("heap_probe", False)
         self.heap_trace = cfg.get("heap_trace", False)  # diagnostics: live heap every 5 s
