@@ -1,11 +1,13 @@
 """`make bench`: every benchmark, one after the other. Figures only; nothing here asserts
 anything about time."""
 
-from . import device_bench, firmware_bench, log_bench, replay_bench, store_bench, sync_bench
+from . import device_bench, firmware_bench, flash_stall_bench, log_bench, replay_bench, store_bench, sync_bench
 
 firmware_bench.main()
 print()
 log_bench.main()
+print()
+flash_stall_bench.main()
 print()
 sync_bench.main()
 print()

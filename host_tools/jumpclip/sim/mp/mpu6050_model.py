@@ -90,6 +90,8 @@ class MPU6050Model:
         self.next_k = -1  # next grid index to produce; -1: re-anchor at the next catch_up
         self.period_us = 1000
         self.base = [0.0, 0.0, 0.0]  # what the HPF subtracts (tracked or held), in 1/16384 g
+        self.last_fifo_read_us = -1
+        self.longest_fifo_gap_us = 0
         self.hpf_mode = 0
         self.mot_count = 0
         self.int_pin = False
@@ -264,6 +266,12 @@ class MPU6050Model:
 
     def read_into(self, reg, buf):
         n = len(buf)
+        if reg == FIFO_COUNTH:
+            # The longest time between two looks at the FIFO (a measure, not a behaviour):
+            # the counting loop's longest stall, against the 1024 bytes the FIFO holds.
+            if self.last_fifo_read_us >= 0 and self.now_us - self.last_fifo_read_us > self.longest_fifo_gap_us:
+                self.longest_fifo_gap_us = self.now_us - self.last_fifo_read_us
+            self.last_fifo_read_us = self.now_us
         if reg == FIFO_R_W:  # the FIFO port does not auto-increment
             for i in range(n):
                 buf[i] = self.read(FIFO_R_W)
@@ -334,4 +342,5 @@ class MPU6050Model:
             "period_us": self.period_us,
             "range_g": 2 << self.shift(),
             "motion_events": self.motion_events,
+            "longest_fifo_gap_s": self.longest_fifo_gap_us / 1e6,
         }

@@ -47,6 +47,10 @@ SENSOR_BYTE_NS = 7300 * NS_PER_INSTRUCTION_X100 // 600  # 5,438 ns
 # typ 45 ms (max 400).
 PAGE_PROGRAM_US = 400
 SECTOR_ERASE_US = 45_000
+# The same datasheet's maxima (tPP 3 ms, tSE 400 ms): sim setting "flash_timing": "max", the
+# worst case a worn or hot part may take (docs/virtual-board.md, the flush stall).
+PAGE_PROGRAM_MAX_US = 3_000
+SECTOR_ERASE_MAX_US = 400_000
 PAGE = 256
 PIN_LOG_MAX = 2000  # traced pin edges kept for the report
 LAG_MAX_MS = 2000  # paced mode: a board further behind the host gives its lag up
@@ -137,7 +141,7 @@ class FileBlockDevice:
         self.bytes_written += len(buf)
         if sim is not None:  # the chip programs the bytes page by page
             sim.side_bytes += len(buf)  # the image file is no UART byte (ConsoleMeter)
-            sim.charge(PAGE_PROGRAM_US * ((offset % PAGE + len(buf) + PAGE - 1) // PAGE))
+            sim.charge(sim.page_program_us * ((offset % PAGE + len(buf) + PAGE - 1) // PAGE))
 
     def ioctl(self, op, arg):
         if op == 4:  # block count
@@ -147,7 +151,10 @@ class FileBlockDevice:
         if op == 6:  # erase: a file needs none, the chip takes its time (one 4 KB sector a block)
             self.erases += 1
             if sim is not None:
-                sim.charge(SECTOR_ERASE_US * (self.block_size // 4096 or 1))
+                us = sim.sector_erase_us * (self.block_size // 4096 or 1)
+                sim.charge(us)
+                if us > sim.longest_erase_us:
+                    sim.longest_erase_us = us
             return 0
         return None
 
@@ -291,6 +298,10 @@ class Sim:
         self.ext0_pin = -1
         self.ext0_level = True
         self.rtc_muxed = -1  # the pad a sleep handed to the RTC mux for ext0 (machine.lightsleep)
+        worst = cfg.get("flash_timing") == "max"
+        self.page_program_us = PAGE_PROGRAM_MAX_US if worst else PAGE_PROGRAM_US
+        self.sector_erase_us = SECTOR_ERASE_MAX_US if worst else SECTOR_ERASE_US
+        self.longest_erase_us = 0
         wiring = cfg.get("wiring", {})  # the pin map (firmware/board.py): what is wired where
         self.button_pin = wiring.get("BUTTON", 33)
         self.battery_pin = wiring.get("BATTERY_ADC", 35)
@@ -639,6 +650,7 @@ class Sim:
             "sleep_s": self.slept_us / 1e6,
             "light_sleeps": self.light_sleeps,
             "uart_dropped": self.uart_dropped,
+            "longest_erase_s": self.longest_erase_us / 1e6,
             "uart_tx_bytes": self.wire_bytes,  # console bytes the firmware sent, at their wire time
             "uart_tx_s": self.wire_us / 1e6,
             "uart_reaches": self.uart_reaches,  # hand-overs that followed lost bytes
