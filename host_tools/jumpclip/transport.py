@@ -242,14 +242,22 @@ class SerialTransport:
                 resend = now + 0.003  # several bytes in each few-ms awake window
 
     def enter_raw(self) -> None:
-        self._write(b"\r\x01")
-        try:
-            self._read_until(b"raw REPL; CTRL-B to exit\r\n>", self.timeout)
-        except TransportError:
-            raise TransportError(
-                f"the device on {self.port} does not answer like MicroPython: is it a jumpclip? "
-                "(if it is, unplug and replug it)"
-            ) from None
+        """The raw REPL, within `timeout`. A clip still counting when interrupt() gave up
+        (slow to notice Ctrl-C: asleep, or the computer was busy) took Ctrl-A for the byte
+        that ends its loop: Ctrl-C again and ask again, until the time is up."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            self._write(b"\r\x01")
+            try:
+                self._read_until(b"raw REPL; CTRL-B to exit\r\n>", min(1.0, max(0.1, deadline - time.monotonic())))
+                return
+            except TransportError:
+                if time.monotonic() >= deadline:
+                    raise TransportError(
+                        f"the device on {self.port} does not answer like MicroPython: is it a jumpclip? "
+                        "(if it is, unplug and replug it)"
+                    ) from None
+            self.interrupt()
 
     def exec_start(self, code: str) -> None:
         self._write(code.encode() + b"\x04")
