@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
@@ -91,3 +93,54 @@ def test_rescue_a_dump_whose_filesystem_no_longer_mounts(tmp_path):
     assert len(log["log_id"]) == 16  # found in a checkpoint in the bytes
     again = CliRunner().invoke(main, ["rescue", str(broken), "--db", str(db)])
     assert "0 new jumps" in again.output
+
+
+def test_a_forged_record_whose_crc_holds_is_refused_and_said(tmp_path):
+    # A CRC is no proof of origin: a JUMPS record with a 13,161,861 cm jump and a session
+    # end that "counted 4000000000" were taken as they were. Appended to a real dump's raw
+    # bytes, they are refused, the reader says so, and every real jump is still rescued.
+    from jumpclip.fw import load
+    from jumpclip.logread import read_files
+
+    lf = load("logformat")
+
+    def record(rtype, payload, seq):
+        b = bytearray(lf.HEADER + len(payload) + lf.TRAILER)
+        b[lf.HEADER : lf.HEADER + len(payload)] = payload
+        lf.seal(b, 0, rtype, len(payload), seq)
+        return bytes(b)
+
+    sid = 1025
+    jump = bytearray(4 + lf.JUMP_BYTES)
+    lf.put_u32(jump, 0, sid)
+    lf.put_u32(jump, 4, 1000)
+    lf.put_u16(jump, 8, 65535)  # airtime: 327 s at 200 Hz
+    lf.put_u16(jump, 10, 3000)
+    end = bytearray(lf.END_BYTES)
+    lf.put_u32(end, 0, sid)
+    lf.put_u32(end, 4, 4_000_000_000)
+    forged = record(lf.T_JUMPS, bytes(jump), 900) + record(lf.T_SESSION_END, bytes(end), 901)
+    log = read_files({lf.segment_name(900): forged})
+    assert log.jumps == [] and log.ends == [] and log.implausible == 2
+    assert any("2 record(s) refused" in line for line in log.report())
+
+    run_trace(DATA / "session_s1.csv", tmp_path / "board")
+    dump = tmp_path / "dump.bin"
+    dump.write_bytes(b"\xff" * 8192 + (tmp_path / "board" / "flash.img").read_bytes()[8192:] + forged)  # no superblock: a raw scan
+    db = tmp_path / "db.sqlite"
+    res = CliRunner().invoke(main, ["rescue", str(dump), "--db", str(db)])
+    assert res.exit_code == 0 and "raw scan" in res.output, res.output
+    assert "refused" in res.output, res.output
+    store = Store(db)
+    assert store.count_jumps() == read_trace(DATA / "session_s1.csv").label_jumps
+    assert max(r["reported_jumps"] or 0 for r in store.sessions()) < 1000
+
+
+def test_rescue_refuses_what_is_not_a_dump_file(tmp_path):
+    if Path("/dev/zero").exists():  # it was read until memory ran out
+        res = CliRunner().invoke(main, ["rescue", "/dev/zero", "--db", str(tmp_path / "db.sqlite")])
+        assert res.exit_code == 1 and "not a regular file" in res.output and "Traceback" not in res.output
+    from jumpclip.rescue import RescueError, rescue
+
+    with pytest.raises(RescueError, match="not a regular file"):
+        rescue(tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -112,3 +114,34 @@ def test_replay_cli_reports_bad_files_and_carries_on(tmp_path):
 def test_missing_file_is_one_line(tmp_path):
     res = CliRunner().invoke(main, ["replay", str(tmp_path / "nope.csv")])
     assert res.exit_code == 1 and "no such file" in res.output and "Traceback" not in res.output
+
+
+def test_files_that_are_not_g_traces_are_refused_in_one_line(tmp_path):
+    # A column named twice, m/s2 under g headers (it counted 6 "jumps" of 21-26 g), a value
+    # of 1e300 g (replay --plot raised in matplotlib), and /dev/zero (read until killed).
+    from jumpclip.traces import TraceError, read_trace
+
+    def refused(text, *words, units=None):
+        p = tmp_path / "t.csv"
+        p.write_text(text)
+        with pytest.raises(TraceError) as e:
+            read_trace(p, units)
+        for w in words:
+            assert w in str(e.value), str(e.value)
+        return str(e.value)
+
+    rows = "".join(f"{k / 200:.3f},0.1,0.2,{9.81 if k % 400 else 49.0}\n" for k in range(2000))
+    refused("t_s,ax_g,ay_g,az_g,az_g\n0,0,0,1,1\n0.005,0,0,1,1\n", "az_g appears 2 times")
+    refused("t_s,ax_g,ay_g,az_g\n" + rows, "m/s2, not g", "--units m/s2")
+    refused("t_s,ax_g,ay_g,az_g\n" + "".join(f"{k / 200},0,0,{1e300 if k == 9 else 1}\n" for k in range(20)), "line 11", "1000 g")
+    refused("t_s,ax_g,ay_g,az_g\n0,0,0,1\n", "units 'furlongs'", units="furlongs")
+    # m/s2 said in the header or on the command line: converted.
+    p = tmp_path / "ms2.csv"
+    p.write_text("# units: m/s2\nt_s,ax_g,ay_g,az_g\n" + rows)
+    tr = read_trace(p)
+    assert abs(np.median(tr.acc[:, 2]) - 1.0) < 0.01 and any("m/s2" in n for n in tr.notes)
+    p.write_text("t_s,ax_g,ay_g,az_g\n" + rows)
+    assert abs(read_trace(p, "m/s2").acc[:, 2].max() - 49.0 / 9.80665) < 1e-9
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(TraceError, match="not a text file"):
+            read_trace("/dev/zero")

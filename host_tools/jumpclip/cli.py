@@ -324,8 +324,9 @@ def synth(out_dir: str, seed: int, names: tuple[str, ...]) -> None:
 @click.option("--tolerance-ms", default=100, show_default=True, type=click.IntRange(1, 2000), help="How close a landing must be to a true one.")
 @click.option("--reference", is_flag=True, help="Use the streaming reference instead of the numpy fast path (same events).")
 @click.option("--verbose", is_flag=True, help="Also say which copy of the detector ran.")
+@click.option("--units", type=click.Choice(["g", "m/s2"]), help="Units of the acceleration columns (default: the header's `# units:`, else g).")
 def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_dir: str | None, tolerance_ms: int, reference: bool,
-           verbose: bool) -> None:
+           verbose: bool, units: str | None) -> None:
     """Run traces through the firmware's detector; score them where ground truth exists."""
     from . import replay as rp
 
@@ -342,10 +343,10 @@ def replay(paths: tuple[str, ...], config_path: str | None, as_json: bool, plot_
         with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as pr:
             task = pr.add_task("replay", total=len(todo))
             for p in todo:
-                files.append(rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference))
+                files.append(rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference, units=units))
                 pr.advance(task)
     else:
-        files = [rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference) for p in todo]
+        files = [rp.replay_file(p, cfg, tolerance_ms / 1000, fast=not reference, units=units) for p in todo]
     if plot_dir:
         from .plots import plot_replay
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .fw import detector
 from .fw import logformat as lf
 
 G_MG = 1000.0
+# What no clip writes (a record beyond these is forged or damaged, whatever its CRC says):
+MAX_AIR_SAMPLES = 2000  # 2 s of flight at the highest rate (a 4.9 m jump); 10 s at 200 Hz
+MAX_PEAK_MG = 27800  # the resultant of three axes at +-16 g, the sensor's widest range
+MAX_T_SAMPLES = 2 * detector.MAX_INDEX  # the firmware rolls a session over at MAX_INDEX (and a batch)
+MAX_SESSION_JUMPS = 1 << 24  # a landing every 40 ms for a week
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class LogContents:
     damage: list[Damage] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)  # files in log/ that are not segments
     duplicates: int = 0  # records seen twice (same seq): kept once
+    implausible: int = 0  # records whose CRC holds but whose values no clip writes: refused
     records: int = 0
     bytes: int = 0
     last_seq: int = -1
@@ -105,6 +112,10 @@ class LogContents:
             lines.append(f"ignored {len(self.foreign)} file(s) in log/ that are not log segments: {', '.join(self.foreign)}")
         if self.duplicates:
             lines.append(f"{self.duplicates} duplicate record(s) ignored")
+        if self.implausible:
+            lines.append(f"{self.implausible} record(s) refused: their CRC holds but no clip writes such values "
+                         f"(a landing over {MAX_AIR_SAMPLES} samples of flight or {MAX_PEAK_MG / 1000:g} g, a session of over "
+                         f"{MAX_SESSION_JUMPS:,} jumps): forged or damaged")
         return lines
 
 
@@ -167,11 +178,20 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     elif lf.jump_bytes(t) and length >= lf.JUMPS_HEAD:
         sid = lf.get_u32(b, p)
         jb = lf.jump_bytes(t)
+        jumps = []
         for k in range((length - lf.JUMPS_HEAD) // jb):
             q = p + lf.JUMPS_HEAD + k * jb
             fpeak = lf.get_u16(b, q + 8) if jb == lf.JUMP_BYTES else 0
-            out.jumps.append(Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6), fpeak))
+            j = Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6), fpeak)
+            if j.air_samples > MAX_AIR_SAMPLES or j.peak_mg > MAX_PEAK_MG or j.t_samples > MAX_T_SAMPLES:
+                out.implausible += 1  # one impossible landing: the whole record is suspect
+                return
+            jumps.append(j)
+        out.jumps += jumps
     elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
+        if lf.get_u32(b, p + 4) > MAX_SESSION_JUMPS or lf.get_u32(b, p + 19) > lf.get_u32(b, p + 4):
+            out.implausible += 1  # more jumps than a session can hold, or more qualifying than jumps
+            return
         out.ends.append(
             SessionEnd(
                 seq,

@@ -18,7 +18,7 @@ def plot_replay(entry: dict, cfg: dict, out_dir: str | Path) -> Path:
 
     from .replay import make_detector
 
-    tr = read_trace(entry["path"])
+    tr = read_trace(entry["path"], entry.get("units"))
     det, c = make_detector(cfg)
     mag = np.linalg.norm(tr.acc, axis=1)
     lsb = fwdetector.LSB_PER_G[c["range_g"]] >> fwdetector.SHIFT

@@ -124,13 +124,13 @@ def event_fields(ev: Event, c: dict, t0: float = 0.0, filtered: int | None = Non
 
 
 # --- replaying files: the document `jumpclip replay --json` prints -----------------------
-def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fast: bool = True) -> dict:
+def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fast: bool = True, units: str | None = None) -> dict:
     """One file's entry: events, truth and metrics; `error` (one line) if it cannot be read."""
     from . import fastpath, score
     from .traces import TraceError, nominal_rate, read_trace
 
     entry: dict = {"path": str(path), "rate_hz": None, "duration_s": None, "count": 0, "events": [],
-                   "truth": None, "metrics": None, "notes": [], "error": None}
+                   "truth": None, "metrics": None, "notes": [], "error": None, "units": units}
     det, c = make_detector(cfg)
     try:
         from pathlib import Path
@@ -138,12 +138,12 @@ def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fa
         from . import bigtrace
 
         big = None
-        if fast and Path(path).is_file() and Path(path).stat().st_size > bigtrace.BIG_BYTES:
+        if fast and units is None and Path(path).is_file() and Path(path).stat().st_size > bigtrace.BIG_BYTES:
             big = bigtrace.read_counts(path, c["rate_hz"], c["range_g"])  # None: not regular, take the general path
         if big is not None:
             tr, counts = big
         else:
-            tr = read_trace(path)
+            tr = read_trace(path, units)
             counts = feed.counts(tr, c["rate_hz"], c["range_g"])
     except TraceError as e:
         entry["error"] = str(e)

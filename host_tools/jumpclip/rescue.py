@@ -113,9 +113,17 @@ def raw_scan(data: bytes) -> tuple[LogContents, str | None]:
     return log, device
 
 
+MAX_DUMP = 64 << 20  # the largest ESP32 flash is 16 MB: anything far larger is not a dump
+
+
 def rescue(path: str | Path) -> tuple[LogContents, str | None, str]:
+    p = Path(path)
     try:
-        dump = Path(path).read_bytes()
+        if p.exists() and not p.is_file():
+            raise RescueError(f"{path}: not a regular file; give the dump esptool wrote (esptool read_flash 0 0x400000 flash.bin)")
+        if p.exists() and p.stat().st_size > MAX_DUMP:
+            raise RescueError(f"{path}: {p.stat().st_size >> 20} MB, larger than any ESP32 flash (16 MB): is it a flash dump?")
+        dump = p.read_bytes()
     except FileNotFoundError:
         raise RescueError(f"{path}: no such file") from None
     except OSError as e:

@@ -32,6 +32,10 @@ COLUMNS = ("t_s", "ax_g", "ay_g", "az_g")
 MIN_RATE_HZ = 1
 MAX_RATE_HZ = 10_000
 MAX_SAMPLES = 60_000_000  # 3.5 days at 200 Hz; resampled, a trace of this length needs ~1.5 GB
+MAX_HEADER_LINE = 1 << 16  # a header or column line longer than this is not a trace (/dev/zero, a binary)
+MAX_G = 1000.0  # no accelerometer a person wears reads more (the largest MEMS parts: +-400 g)
+STANDARD_GRAVITY = 9.80665  # m/s^2 in one g (CGPM 1901)
+UNITS = {"g": 1.0, "m/s2": STANDARD_GRAVITY, "m/s^2": STANDARD_GRAVITY, "ms2": STANDARD_GRAVITY}  # divide by it for g
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)")
 
 
@@ -68,7 +72,7 @@ def events_path(path: str | Path) -> Path:
     return p.with_name(p.stem + ".events.csv")
 
 
-def read_trace(path: str | Path) -> Trace:
+def read_trace(path: str | Path, units: str | None = None) -> Trace:
     """Read a trace file: the header line by line, then pyarrow's CSV reader parses the rows
     in blocks (multi-threaded, C++), which numpy gets as float64 columns: a 24-hour file of
     568 MB reads in seconds, where np.loadtxt took half a minute and four times the memory."""
@@ -82,11 +86,11 @@ def read_trace(path: str | Path) -> Trace:
     except OSError as e:
         raise TraceError(f"{p}: cannot read ({e.strerror})") from None
     with f:
-        return _parse(f, str(p), events_path(p))
+        return _parse(f, str(p), events_path(p), units)
 
 
-def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None) -> Trace:
-    return _parse(io.BytesIO(text.encode("utf-8")), name, truth_path)
+def parse_trace(text: str, name: str = "<trace>", truth_path: Path | None = None, units: str | None = None) -> Trace:
+    return _parse(io.BytesIO(text.encode("utf-8")), name, truth_path, units)
 
 
 def read_header(f, name: str) -> tuple[dict[str, str], list[str], int]:
@@ -96,12 +100,14 @@ def read_header(f, name: str) -> tuple[dict[str, str], list[str], int]:
     line_no = 0
     column_line = ""
     while True:
-        raw = f.readline()
+        raw = f.readline(MAX_HEADER_LINE + 1)  # bounded: /dev/zero has no line end
         if not raw:
             break
         if line_no == 0 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         line_no += 1
+        if len(raw) > MAX_HEADER_LINE or b"\0" in raw:
+            raise TraceError(f"{name}: not a text file (line {line_no} is binary or over 64 KB); a trace is CSV (t_s,ax_g,ay_g,az_g)")
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -116,6 +122,10 @@ def read_header(f, name: str) -> tuple[dict[str, str], list[str], int]:
     if not column_line:
         raise TraceError(f"{name}: empty trace: expected a header row t_s,ax_g,ay_g,az_g and data rows")
     cols = [c.strip() for c in column_line.split(",")]
+    twice = [c for c in COLUMNS if cols.count(c) > 1]
+    if twice:
+        raise TraceError(f"{name}: line {line_no}: column {twice[0]} appears {cols.count(twice[0])} times; "
+                         f"which one is meant? Keep one t_s,ax_g,ay_g,az_g each")
     missing = [c for c in COLUMNS if c not in cols]
     if missing:
         raise TraceError(
@@ -155,8 +165,34 @@ def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 
         raise TraceError(f"{name}: {where or 'unreadable rows'} ({_short(e)})") from None
 
 
-def _parse(f, name: str, truth_path: Path | None) -> Trace:
+def trace_units(header: dict[str, str], units: str | None, name: str) -> float:
+    """What the file's acceleration columns are divided by to give g: --units, else the
+    header's `# units:`, else g (1)."""
+    u = (units or header.get("units") or "g").strip().lower().replace("²", "2")
+    if u not in UNITS:
+        raise TraceError(f"{name}: units {u!r} unknown; use g or m/s2")
+    return UNITS[u]
+
+
+def check_plausible(acc: np.ndarray, name: str, first_line: int, stated_units: bool) -> None:
+    """Acceleration in g, as a body-worn sensor gives it: none beyond MAX_G, and at rest
+    about 1 g. A resting level near 9.8 is m/s^2 under g headers (jumps of 20-odd "g", past
+    the range of any wearable sensor's header)."""
+    mag = np.sqrt((acc * acc).sum(axis=1)) if len(acc) <= 200_000 else np.sqrt((acc[::len(acc) // 200_000] ** 2).sum(axis=1))
+    over = np.abs(acc) > MAX_G
+    if over.any():
+        k = int(np.flatnonzero(over.any(axis=1))[0])
+        raise TraceError(f"{name}: line {first_line + k}: {float(np.abs(acc[k]).max()):.3g} g, beyond any worn accelerometer "
+                         f"(+-{MAX_G:g} g); is the column in g?")
+    rest = float(np.median(mag))
+    if not stated_units and 6.0 < rest < 13.0:
+        raise TraceError(f"{name}: at rest it reads {rest:.1f}, which is m/s2, not g; add '# units: m/s2' to its header "
+                         f"or give --units m/s2")
+
+
+def _parse(f, name: str, truth_path: Path | None, units: str | None = None) -> Trace:
     header, cols, line_no = read_header(f, name)
+    divisor = trace_units(header, units, name)
     order = [cols.index(c) for c in COLUMNS]
     data_start = line_no + 1
     blocks = list(read_blocks(f, name, len(cols), data_start))
@@ -205,7 +241,12 @@ def _parse(f, name: str, truth_path: Path | None) -> Trace:
     if span * rate > MAX_SAMPLES:
         raise TraceError(f"{name}: spans {span:.3g} s at {rate:.4g} Hz, {span * rate:.3g} samples; "
                          f"split it into parts of at most {MAX_SAMPLES / rate / 3600:.0f} h")
-    trace = Trace(name, header, t, data[:, 1:4], rate, notes)  # views: no second copy
+    acc = data[:, 1:4]  # a view: no second copy
+    if divisor != 1.0:
+        acc /= divisor
+        notes.append("units: m/s2, converted to g (9.80665 m/s2 a g)")
+    check_plausible(acc, name, data_start, bool(units or header.get("units")))
+    trace = Trace(name, header, t, acc, rate, notes)
     stated = trace.header_number("rate_hz")
     if stated is not None and stated > 0 and abs(stated - rate) / rate > 0.02:
         notes.append(f"warning: header says rate_hz {stated:g} but the timestamps say {rate:.4g} Hz; trusting the timestamps")
