@@ -172,3 +172,27 @@ def test_commands_opening_a_new_database_at_once_do_not_race_in_the_upgrade(tmp_
             t.join()
         assert Store(path).db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert failures == []
+
+
+def test_messages_about_the_database_say_what_is_wrong(tmp_path):
+    # A foreign file with a version number was "written by a newer jumpclip"; /dev/full was
+    # a full disk to free space on; a disk that fails writing a new database said only
+    # "disk I/O error".
+    import os
+
+    from jumpclip.store import StoreError
+
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE photos (x)")
+    db.execute("PRAGMA user_version = 42")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="another application's database"):
+        Store(other)
+    if os.path.exists("/dev/full"):
+        with pytest.raises(StoreError, match="not a file a database can live in"):
+            Store("/dev/full").sessions()
+    store = Store(tmp_path / "ok.sqlite")
+    text = store._explain(sqlite3.OperationalError("disk I/O error"))
+    assert "disk is full, or it failed" in text and "nothing was lost" in text

@@ -252,46 +252,35 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
 @db_option
 def demo(trace_path: str | None, db_path: str | None) -> None:
     """The whole user path on the virtual board: count a session, sync it, list it."""
+    from . import demo as demomod
     from . import report
     from . import sync as syncmod
-    from .sim.board import BoardError, VirtualBoard
-    from .store import Store, StoreError
+    from .sim.board import BoardError
+    from .store import StoreError
     from .traces import TraceError
-    from .transport import SerialTransport, TransportError
+    from .transport import TransportError
 
-    path = Path(trace_path) if trace_path else DEMO_TRACE
+    path = Path(trace_path) if trace_path else demomod.DEMO_TRACE
     out.print(f"[bold]jumpclip demo[/]: the firmware on the virtual board, replaying {path.name}")
     with tempfile.TemporaryDirectory(prefix="jumpclip-demo-") as wd:
-        board = VirtualBoard(wd)
-        t0 = time.monotonic()
         try:
-            board.flash_firmware()
-            board.load_trace(path)
-            port = board.serve()
-            board.start(interactive=True)
-            if not board.trace_end.wait(120):
-                fail("the virtual board did not reach the end of the trace")
-            for line in board.console_text().splitlines():
-                out.print("  [dim]device>[/] " + line, highlight=False)
-            out.print(f"\n[bold]jumpclip sync --port {port}[/]  (the virtual board's USB port)")
-            store = Store(Path(db_path) if db_path else Path(wd) / "demo.sqlite")
-            res = syncmod.sync(SerialTransport(port), store, restart=False)
+            run = demomod.run(path, Path(wd), Path(db_path) if db_path else None)
         except (BoardError, TraceError, StoreError, TransportError, syncmod.SyncError) as e:
             fail(str(e))
-        finally:
-            board.stop()
-        wall = time.monotonic() - t0
+        for line in run.device_log:
+            out.print("  [dim]device>[/] " + line, highlight=False)
+        res = run.sync
+        out.print(f"\n[bold]jumpclip sync --port {run.port}[/]  (the virtual board's USB port)")
         out.print(
             f"synced {res.device}: {res.imported.new_sessions} new session{'' if res.imported.new_sessions == 1 else 's'}, "
             f"{res.imported.new_jumps} new jump{'' if res.imported.new_jumps == 1 else 's'} "
             f"({res.wire_bytes} bytes over the port)"
         )
         out.print("\n[bold]jumpclip sessions[/]")
-        out.print(report.sessions_table([r for r in store.sessions() if r["jumps"]]))
-        out.print(f"\n{res.imported.new_jumps} jumps counted, synced and listed in {wall:.1f} s, no hardware needed.")
+        out.print(report.sessions_table(run.store.sessions(with_jumps=True)))
+        out.print(f"\n{res.imported.new_jumps} jumps counted, synced and listed in {run.seconds:.1f} s, no hardware needed.")
 
 
-DEMO_TRACE = Path(__file__).resolve().parent / "data" / "demo_session.csv"
 
 
 # --- traces ---------------------------------------------------------------------------

@@ -218,8 +218,11 @@ class Store:
             return f"database {self.path} is read-only: make it writable or choose another with --db"
         if "not a database" in msg or "malformed" in msg:
             return f"database {self.path} is damaged or not a jumpclip database: move it aside or choose another with --db"
-        if "full" in msg:
-            return f"no room to write database {self.path} (the disk is full): free some space and sync again; nothing was lost"
+        if "full" in msg or "disk I/O" in msg:
+            if not self.path.is_file() and self.path.exists():  # /dev/full, a device or a pipe
+                return f"{self.path} is not a file a database can live in: name a file with --db"
+            return (f"no room to write database {self.path} (the disk is full, or it failed): free some space and "
+                    f"run the command again; nothing was lost")
         if "locked" in msg:
             return f"database {self.path} is locked by another program writing to it: close it and sync again"
         if "unable to open" in msg:
@@ -239,6 +242,9 @@ class Store:
                 # Tables, but not ours: another application's database. Never add to it.
                 raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
             if version > len(MIGRATIONS):
+                tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if not {"logs", "sessions", "jumps"} <= tables:  # a version number, but not our tables
+                    raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
                 raise StoreError(f"database {self.path} was written by a newer jumpclip (schema {version}); upgrade jumpclip")
             for i in range(version, len(MIGRATIONS)):
                 for stmt in MIGRATIONS[i].split(";"):

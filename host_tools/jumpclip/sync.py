@@ -126,8 +126,9 @@ def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last
         if not earlier:
             return log_id, -1, None, None
         warnings.append(
-            f"this clip has a new log ({key}): its flash was erased or re-formatted since the last sync; "
-            f"what was synced from its earlier log stays in the database as it was"
+            f"this clip has a new log ({key}): its flash was erased or re-formatted since the last sync, "
+            f"or it is another board reporting the same id; the two logs are kept apart, and what was synced "
+            f"before stays in the database as it was"
         )
         prev = earlier[-1]["log_id"]
         return log_id, -1, f"new log after {prev}", prev
