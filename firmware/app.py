@@ -55,6 +55,8 @@ _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 1
 _PENDING_AT = const(32)  # RTC memory: the daily block (daily.py) ends at 19; the pending jumps start here
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
+_LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
+_HOST_LOOK_MS = const(400)  # a wait between sensor retries looks for the host this often (the counting loop's wake at 200 Hz)
 
 
 class App:
@@ -191,15 +193,25 @@ class App:
         return False
 
     def wait_ms(self, ms):
-        """Sleep ms in slices the watchdog tolerates. False if the host interrupted."""
+        """Sleep ms in slices the watchdog tolerates and a host gets through: a Ctrl-C that
+        arrives during light sleep is lost (the esp32 port arms no UART wake), so the clip
+        looks for the host as often as the counting loop does. False if the host interrupted."""
+        import time
+
         step = self.cfg["wdt_ms"] // 2
+        if step > _HOST_LOOK_MS:
+            step = _HOST_LOOK_MS
         while ms > 0:
             if self.host_waiting():
                 return False
             if self.wdt:
                 self.wdt.feed()
             self.power.sleep_ms(ms if ms < step else step)
-            ms -= step
+            # Awake a moment with the UART listening: with nothing else to do the clip would
+            # be awake for microseconds between light sleeps, and a host's Ctrl-C (resent
+            # every few ms) would rarely land in them. 20 ms in 400: ~5 % awake while waiting.
+            time.sleep_ms(_LISTEN_MS)
+            ms -= step + _LISTEN_MS
         return True
 
     def play_through(self, pattern):
@@ -553,6 +565,8 @@ class App:
             self.daily = Daily(self.daily.qualify_mg, self.daily.target, self.daily.bouts.gap_s, self.daily.bouts.size)
         if not self.connect_sensor() or self.host_waiting():
             self.note("the host took over before counting started", False)
+            if self.log is not None:
+                self.log.flush()  # what the clip noted meanwhile (a missing sensor) reaches the host's sync
             return
         if self.woke == "timer" and self.battery_mv() < self.cfg["low_battery_mv"]:
             self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat

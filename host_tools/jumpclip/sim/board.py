@@ -75,7 +75,7 @@ class BoardOptions:
 
 class VirtualBoard:
     def __init__(self, workdir: str | Path, options: BoardOptions | None = None):
-        self.dir = Path(workdir)
+        self.dir = Path(workdir).resolve()  # the micropython process runs from another folder
         self.dir.mkdir(parents=True, exist_ok=True)
         self.opts = options or BoardOptions()
         self.image = self.dir / "flash.img"
