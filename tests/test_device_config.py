@@ -74,3 +74,22 @@ def test_deploy_installs_a_tuned_config(tmp_path):
         assert res.exit_code == 1 and "min_flight_ms=5000 not allowed" in res.output
     finally:
         b.stop()
+
+
+def test_deploy_reaches_a_counting_clip_in_light_sleep(tmp_path):
+    # A clip as a user has it: counting, light-sleeping between FIFO reads, in real time.
+    # mpremote's `resume` lost its few Ctrl-C bytes in the sleeps and timed out after 60 s.
+    from conftest import DATA
+    from test_chip_witness import served_board, wait_console
+
+    b, port = served_board(tmp_path, DATA / "car_ride_s1.csv", time_scale=1, config={"idle_min": 0})
+    cfg = tmp_path / "tuned.json"
+    cfg.write_text(json.dumps({"min_flight_ms": 150}))
+    try:
+        wait_console(b, "counting: session 1")
+        res = CliRunner().invoke(main, ["deploy", "--port", port, "--config", str(cfg)])
+        assert res.exit_code == 0, res.output
+        assert "reaching the clip" in res.output
+        assert json.loads(flash.read_file(b.image, "config.json")) == {"min_flight_ms": 150}
+    finally:
+        b.stop()

