@@ -27,7 +27,7 @@ def svg() -> str:
         '<text x="20" y="28" font-size="16" font-weight="bold">jumpclip: wiring (generated from firmware/board.py)</text>',
         # ESP32 Feather block
         '<rect x="40" y="60" width="230" height="320" fill="#eef3fb" stroke="black"/>',
-        '<text x="55" y="85" font-weight="bold">HUZZAH32 (ESP32)</text>',
+        '<text x="55" y="85" font-weight="bold">ESP32 Feather V2</text>',
         # MPU block
         '<rect x="480" y="60" width="230" height="170" fill="#f4f0e6" stroke="black"/>',
         '<text x="495" y="85" font-weight="bold">GY-521 (MPU6050)</text>',

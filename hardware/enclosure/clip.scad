@@ -4,7 +4,7 @@
 // padded sensor rings after every landing and adds false peaks.
 
 /* [Parts, mm] */
-feather = [51, 23, 8];     // HUZZAH32 with headers trimmed
+feather = [53, 23, 8];     // ESP32 Feather V2 (the Feather outline, 2.0 x 0.9 in) with headers trimmed, 2 mm to spare
 sensor = [21, 16, 3];      // GY-521 board
 sensor_holes = 15.2;       // its M2 hole spacing (along the long side)
 battery = [36, 29, 5];     // 500 mAh LiPo pouch
