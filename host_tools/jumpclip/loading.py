@@ -426,12 +426,12 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     xs = [d.date for d in dated]
     a1.bar(xs, [d.qualifying for d in dated], color=["tab:green" if d.target_met else "tab:blue" for d in dated])
-    for d in dated:
+    for d in dated if len(dated) <= 62 else []:  # a label a bar reads for two months, not a year
         if d.bouts:
             a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (d.date, d.qualifying), ha="center",
                         va="bottom", fontsize=7)
     a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
-    a1.set_title(f"Qualifying impacts per day (>= {qualify_g} g), with bouts")
+    a1.set_title(f"Qualifying impacts per day (>= {qualify_g} g)" + (", with bouts" if len(dated) <= 62 else ""))
     a1.legend(loc="upper left")
     a1.tick_params(axis="x", rotation=45, labelsize=7)
     forces = [f for d in ds for f in d.forces]
