@@ -97,7 +97,7 @@ def club_day(log_id: str, seq: int, day: dt.date, device: str = DEVICE, boot: in
     return log
 
 
-def club(db_path: Path, clips: int = 30, days: int = 3 * 365, progress=None) -> int:
+def club(db_path: Path, clips: int = 30, days: int = 3 * 365, progress=None, named: bool = False) -> int:
     """`clips` clips, each with `days` days of SESSIONS_A_DAY sessions; one log per clip,
     imported a month at a time. Returns the number of landings."""
     store = Store(db_path)
@@ -118,6 +118,9 @@ def club(db_path: Path, clips: int = 30, days: int = 3 * 365, progress=None) -> 
             log.last_seq = seq - 1
             store.import_log(device, log, None, "bench", log_id=log_id)
             total += len(log.jumps)
+        if named:  # each clip a person's: a club with named wearers (`report --wearer`)
+            store.add_wearer(f"wearer {c:02d}")
+            store.assign(device, f"wearer {c:02d}", "")
         if progress:
             progress(c + 1, clips)
     store.close()
@@ -172,10 +175,17 @@ def main(club_clips: int = 30) -> None:
         if club_clips:
             db = tdp / "club.sqlite"
             t0 = time.perf_counter()
-            n = club(db, club_clips)
+            n = club(db, club_clips, named=True)
             size = db.stat().st_size / 2**30
-            print(f"  a club: {club_clips} clips x 3 years, {n:,} landings, {size:.1f} GB, built in {time.perf_counter() - t0:.0f} s")
-            for label, args in commands(db, tdp, 30)[:2] + [("export --csv", ["export", "--db", str(db), "--csv", "--out", str(tdp / "c.csv")])]:
+            print(f"  a club: {club_clips} clips x 3 years, {n:,} landings, {size:.1f} GB, built in {time.perf_counter() - t0:.0f} s"
+                  " (Store.import_log, a month a sync; each clip a named wearer's)")
+            club_cmds = commands(db, tdp, 30)[:2] + [
+                ("report --wearer (one)", ["report", "--db", str(db), "--days", "30", "--wearer", "wearer 07"]),
+                ("report --days 366 --wearer", ["report", "--db", str(db), "--days", "366", "--wearer", "wearer 07"]),
+                ("export --csv (all)", ["export", "--db", str(db), "--csv", "--out", str(tdp / "c.csv")]),
+                ("export --parquet (all)", ["export", "--db", str(db), "--parquet", "--out", str(tdp / "c.parquet")]),
+            ]
+            for label, args in club_cmds:
                 s, mb = timed(args)
                 print(f"    {label:<22} {s:6.2f} s  {mb:6.0f} MB peak")
 

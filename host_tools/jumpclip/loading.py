@@ -183,6 +183,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     st.named = people.named
     st.body_mass_kg = people.latest_mass(st.wearer or DEFAULT)
     day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
+    earlier: list[float] = []  # qualifying landings just before the window (the first bout's rest)
     # Sessions that began up to two days before the first day (one may run past midnight
     # into it), and those of unknown start: a year's database is not read for a month.
     since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
@@ -218,7 +219,11 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                 d = (start + dt.timedelta(seconds=j[0] / rate)).date()
             per_day.setdefault(d, []).append(j)
         for d, js in per_day.items():
-            if d is not None and not (first <= d <= today):
+            if d is not None and d < first:  # before the window: only the rest before its first bout
+                t0 = start.timestamp() if start else 0.0
+                earlier += [t0 + ts / rate for ts, _, peak, _ in js if peak / 1000 >= q]
+                continue
+            if d is not None and d > today:
                 continue
             st.seen.add((sq, stg))
             when = s["wall_start"] or ""
@@ -243,7 +248,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                     day.forces.append(f)
             day.sessions += 1
             day.estimated |= s["wall_source"] == "estimated"
-    _bouts(by_date, st.bout_gap_s)
+    _bouts(by_date, st.bout_gap_s, earlier)
     out = []
     streak = 0
     default_target = target if target is not None else st.headline[1]
@@ -263,20 +268,33 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     return out
 
 
-def _bouts(by_date: dict[dt.date | None, Day], gap_s: int) -> None:
-    """Each day's bouts (the clip's rule), and how far each bout's start had recovered from the
-    bout before it, across days (full after RECOVERY_S)."""
+def _bouts(by_date: dict[dt.date | None, Day], gap_s: int, before: list[float] = ()) -> None:
+    """The bouts (the clip's rule) of all dated qualifying landings at once, each filed under
+    the day it began (a bout past midnight stays one bout), and how far each bout's start had
+    recovered from the bout before it (full after RECOVERY_S). `before`: qualifying landings
+    just before the report's first day, so that its first bout is weighed by the rest it
+    really had."""
+    owner: list[tuple[float, float, dt.date | None]] = [(t, 0.0, None) for t in before]
+    for d in (d for d in by_date if d is not None):
+        owner += [(t, g, d) for t, g in by_date[d].qualifying_at]
+    owner.sort(key=lambda x: x[0])
+    times = [t for t, _, _ in owner]
     prev_end: float | None = None
-    for d in sorted((d for d in by_date if d is not None)) + ([None] if None in by_date else []):
-        day = by_date[d]
+    i = 0
+    for first, last, n in bouts_fw.split(times, gap_s):
+        members = owner[i : i + n]
+        i += n
+        day = members[0][2]
+        if day is not None:  # a bout that began before the report's window only sets the rest
+            rec = 1.0 if prev_end is None else min(1.0, (first - prev_end) / bouts_fw.RECOVERY_S)
+            by_date[day].bouts.append(Bout(dt.datetime.fromtimestamp(first).astimezone(), dt.datetime.fromtimestamp(last).astimezone(),
+                                           [g for _, g, d in members if d is not None], max(0.0, rec)))
+        prev_end = last
+    if None in by_date:  # start unknown: no rest to weigh
+        day = by_date[None]
         at = sorted(day.qualifying_at)
         for first, last, n in bouts_fw.split([t for t, _ in at], gap_s):
-            peaks = [g for t, g in at if first <= t <= last]
-            rec = 1.0 if prev_end is None or d is None else min(1.0, (first - prev_end) / bouts_fw.RECOVERY_S)
-            day.bouts.append(Bout(dt.datetime.fromtimestamp(first).astimezone() if d is not None else None,
-                                  dt.datetime.fromtimestamp(last).astimezone() if d is not None else None, peaks, max(0.0, rec)))
-            if d is not None:
-                prev_end = last
+            day.bouts.append(Bout(None, None, [g for t, g in at if first <= t <= last], 1.0))
 
 
 def next_bout(ds: list[Day], now: dt.datetime | None = None) -> str:
