@@ -11,8 +11,8 @@
 # - Rest restores mechanosensitivity: about 8 hours restores it fully (Robling, Burr &
 #   Turner, J Exp Biol 2001, 204:3389-3399), and four bouts 3 h apart built more bone than
 #   one long bout (Robling et al., J Bone Miner Res 2002, 17:1545-1554).
-# - Within a bout, 10-14 s of rest between loads raised bone formation (Srinivasan et al.,
-#   J Bone Miner Res 2002, 17:1613-1620; Robling et al. 2001): so a bout tolerates pauses
+# - Within a bout, rest between loads raised bone formation: 10 s (Srinivasan et al.,
+#   J Bone Miner Res 2002, 17:1613-1620), 14 s (Robling et al. 2001); both in rats. So a bout tolerates pauses
 #   far longer than that, and only a break of gap_s (default 30 min) starts a new one.
 
 BOUT_GAP_S = 1800

@@ -71,7 +71,7 @@ def test_report_terminal_png_html_agree(demo, tmp_path):
     by_day = {r[0]: r for r in term}
     assert any(", " in r[5] for r in term)  # two bouts that day
     assert all(re.fullmatch(r"(\d\d:\d\d \(\d+\)(, )?)+", r[5]) for r in term)
-    assert all(re.fullmatch(r"≥? ?\d\.\d BW( ±13 %)?", r[7]) for r in term) and by_day
+    assert all(re.fullmatch(r"≥? ?\d\.\d BW( ~±13 %)?", r[7]) for r in term) and by_day
     assert '<table id="weeks">' in text and 'id="next-bout"' in text and "Robling" in text and "body weights" in text
 
 
@@ -143,7 +143,7 @@ def test_force_needs_a_body_mass_and_shows_in_show_and_export(demo, tmp_path):
     db.write_bytes(demo.read_bytes())
     run = CliRunner()
     shown = run.invoke(main, ["show", "1", "--db", str(db)], terminal_width=200).output
-    assert re.search(r"\d\.\d BW ±13 %", shown) and "filtered" in shown
+    assert re.search(r"\d\.\d BW ~±13 %", shown) and "filtered" in shown
     exported = jsonlib.loads(run.invoke(main, ["export", "--json", "--db", str(db)]).output)
     jumps = [j for s in exported["sessions"] for j in s["jumps"]]
     assert exported["body_mass_kg"] == 70 and all(j["force_bw"] and j["force_bw_low"] < j["force_bw"] < j["force_bw_high"] for j in jumps)

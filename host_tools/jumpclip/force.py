@@ -46,10 +46,11 @@ class Force:
         return self.bw * (1 - MAPE), self.bw * (1 + MAPE)
 
     def text(self) -> str:
-        """'3.4 BW ±13 %', or '≥ 5.1 BW' for a clipped landing."""
+        """'3.4 BW ~±13 %' (the model's mean error on averaged lab jumps: an indication, not a
+        bound), or '≥ 5.1 BW' for a clipped landing."""
         if self.lower_bound:
             return f"≥ {self.bw:.1f} BW"
-        return f"{self.bw:.1f} BW ±{MAPE * 100:.0f} %"
+        return f"{self.bw:.1f} BW ~±{MAPE * 100:.0f} %"
 
 
 def grf_newtons(pacc_g: float, mass_kg: float) -> float:

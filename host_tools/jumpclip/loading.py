@@ -16,7 +16,7 @@ Sources for the numbers:
 - Landings above 3 body weights: an osteogenic threshold of ground reaction force, from
   Ryan, Clissold & Winwood 2021 (as cited by the issue that asked for it; the paper itself
   was not available to us). Force per landing: force.py (Veras et al.).
-- Loading score: Turner & Robling's osteogenic index (Exercise and Sport Sciences Reviews
+- Loading score: a score in the style of Turner & Robling's osteogenic index, with g in place of force (Exercise and Sport Sciences Reviews
   2003, 31(1):45-50), OI = intensity x ln(1 + n), applied per bout: n the bout's qualifying
   landings, intensity their mean landing peak in g (a proxy for the ground reaction force).
   The logarithm saturates within a bout. Between bouts, mechanosensitivity recovers over
@@ -504,10 +504,12 @@ td:first-child, th:first-child {{ text-align: left; }}
 <p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
 Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
 (Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak, &plusmn;13&nbsp;% (its error).
-A bout is a run of qualifying landings less than {st.bout_gap_s // 60} min apart. Loading score: Turner &amp; Robling's osteogenic index
-(Exerc Sport Sci Rev 2003;31:45&ndash;50), mean landing peak (g) &times; ln(1 + landings), per bout, weighted by how far the bone had recovered
-since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four bouts 3 h apart beat one: Robling et al.,
-J Bone Miner Res 2002;17:1545). The weighting is our reading of those findings. The thresholds come from waist-worn sensors, where the clip
+A bout is a run of qualifying landings less than {st.bout_gap_s // 60} min apart. Loading score: in the style of Turner &amp; Robling's
+osteogenic index (Exerc Sport Sci Rev 2003;31:45&ndash;50), with g in place of force: mean landing peak (g) &times; ln(1 + landings), per bout,
+weighted by how far the bone had recovered since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four
+bouts 3 h apart beat one: Robling et al., J Bone Miner Res 2002;17:1545; both in rat bone). The weighting is our reading of those findings.
+Forces: about 13 % mean error on averaged lab jumps of known type (a single landing can be further off); the model gives the resultant force.
+Qualifying uses the raw peak, force the 20 Hz filtered one: a 3.9 g landing is about 2.5&ndash;2.8 BW, not 3. The thresholds come from waist-worn sensors, where the clip
 is worn. This is training information, not medical advice.</p>
 </body></html>
 """

@@ -165,10 +165,17 @@ def read_blocks(f, name: str, ncols: int, first_line: int, block_bytes: int = 1 
         raise TraceError(f"{name}: {where or 'unreadable rows'} ({_short(e)})") from None
 
 
+def header_units(header: dict[str, str]) -> str | None:
+    """The unit a `# units:` line names first ("g (m/s^2 / 9.80665), including gravity" is
+    g), or None when it names none we know."""
+    m = re.match(r"\s*(m/s\^?2|m/s²|ms2|g)\b", header.get("units", "").strip().lower())
+    return m.group(1).replace("²", "2") if m else None
+
+
 def trace_units(header: dict[str, str], units: str | None, name: str) -> float:
     """What the file's acceleration columns are divided by to give g: --units, else the
     header's `# units:`, else g (1)."""
-    u = (units or header.get("units") or "g").strip().lower().replace("²", "2")
+    u = (units or header_units(header) or "g").strip().lower().replace("²", "2")
     if u not in UNITS:
         raise TraceError(f"{name}: units {u!r} unknown; use g or m/s2")
     return UNITS[u]
@@ -245,7 +252,7 @@ def _parse(f, name: str, truth_path: Path | None, units: str | None = None) -> T
     if divisor != 1.0:
         acc /= divisor
         notes.append("units: m/s2, converted to g (9.80665 m/s2 a g)")
-    check_plausible(acc, name, data_start, bool(units or header.get("units")))
+    check_plausible(acc, name, data_start, bool(units or header_units(header)))
     trace = Trace(name, header, t, acc, rate, notes)
     stated = trace.header_number("rate_hz")
     if stated is not None and stated > 0 and abs(stated - rate) / rate > 0.02:
