@@ -98,3 +98,29 @@ def test_config_doctor_record_and_sync_never_reset_a_counting_clip(tmp_path):
     assert steps["config"].exit_code == 0 and steps["record"].exit_code == 0 and steps["sync"].exit_code == 0, steps
     assert circuit.resets == 0 and board.boots == 1, circuit.history
     assert sum(1 for dtr, rts in circuit.history if dtr and rts) >= 4  # the model saw every command's open
+
+
+def test_a_device_that_vanishes_mid_command_is_one_line_not_a_traceback():
+    # pyserial reconfigures the port when the read timeout changes; on a device that has gone
+    # it raises "Could not configure port", which escaped while a TransportError was raised.
+    from jumpclip.transport import TransportError
+
+    class Gone:
+        timeout = 0.05
+
+        def __setattr__(self, name, value):
+            if name == "timeout":
+                raise serial.SerialException("Could not configure port: (5, 'Input/output error')")
+            object.__setattr__(self, name, value)
+
+        def reset_input_buffer(self):
+            pass
+
+    t = SerialTransport("/dev/ttyUSB9")
+    t.ser = Gone()
+    try:
+        t.interrupt()
+    except TransportError as e:
+        assert "lost the connection to /dev/ttyUSB9" in str(e)
+    else:
+        raise AssertionError("no TransportError")

@@ -208,11 +208,20 @@ class SerialTransport:
         self._pending = b""
         self.first_reply_s: float | None = None  # how long the clip took to notice (light sleep)
         read_timeout = self.ser.timeout
-        self.ser.timeout = 0.002  # short reads: the resends below must not wait on them
+        self._set_timeout(0.002)  # short reads: the resends below must not wait on them
         try:
             return self._interrupt_loop()
         finally:
-            self.ser.timeout = read_timeout
+            self._set_timeout(read_timeout)
+
+    def _set_timeout(self, seconds: float) -> None:
+        # Setting it reconfigures the port: on a device that vanished, pyserial raises
+        # "Could not configure port" (while a TransportError was on its way: a traceback).
+        assert self.ser is not None
+        try:
+            self.ser.timeout = seconds
+        except (OSError, serial.SerialException):
+            raise TransportError(f"lost the connection to {self.port} (cable pulled?): plug it in and run the command again") from None
 
     def _interrupt_loop(self) -> str:
         # A byte that arrives while the chip is in light sleep is lost (the esp32 port arms no
