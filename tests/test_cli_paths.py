@@ -157,3 +157,16 @@ def test_a_failed_first_sync_leaves_no_database(tmp_path):
     db = tmp_path / "new.sqlite"
     one_line_error(run("sync", "--port", "/dev/no-such-clip", "--db", db), "no device")
     assert not db.exists()
+
+
+def test_a_trace_too_large_for_memory_is_one_line(tmp_path, monkeypatch):
+    # `jumpclip sim` on a 1.2 GB trace under a 4 GB address limit raised numpy's
+    # _ArrayMemoryError; any command that runs out of memory now says it in one line.
+    import jumpclip.sim.board as board
+
+    def too_big(self, trace):
+        raise MemoryError("Unable to allocate 14.4 GiB for an array")
+
+    monkeypatch.setattr(board.VirtualBoard, "load_trace", too_big)
+    res = CliRunner().invoke(main, ["sim", "--trace", str(DATA / "cmj_s1.csv"), "--workdir", str(tmp_path / "w")])
+    assert res.exit_code == 1 and "not enough memory" in res.output and "Traceback" not in res.output

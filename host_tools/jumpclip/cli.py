@@ -167,6 +167,11 @@ class Commands(click.Group):
             if e.filename:
                 raise UserError(f"{e.filename}: {e.strerror}") from None
             raise
+        except MemoryError:
+            # A trace too large for this computer's memory (a 1.2 GB file under a 4 GB limit,
+            # in `sim` or a plot): `replay` streams large files, the others read them whole.
+            raise UserError("not enough memory for this: the file is too large to hold here; split it into parts "
+                            "(or use `jumpclip replay`, which streams large traces)") from None
 
 
 def choose_port(port: str | None) -> str:
