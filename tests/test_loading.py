@@ -60,7 +60,11 @@ def test_report_terminal_png_html_agree(demo, tmp_path):
     assert res.exit_code == 0, res.output
     term = table_rows_from_terminal(res.output)
     html_rows = table_rows_from_html(page.read_text())
-    assert len(term) == 5 and term == html_rows  # same days, same numbers
+    assert len(term) == 6 and term == html_rows  # same days, same numbers
+    # Every day of the window is a row, the rest day too (the chart shows it; the table skipped it).
+    rest = [r for r in term if r[1] == "0"]
+    assert len(rest) == 1 and rest[0][5] == "" and rest[0][12] == ""
+    term = [r for r in term if r[1] != "0"]
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     text = page.read_text()

@@ -54,6 +54,10 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
                 # Every other day the jumps are split into a morning and an evening bout,
                 # the spacing the sources recommend (loading.py); otherwise one evening bout.
                 parts = [(dt.time(18, 0), total)] if k % 2 else [(dt.time(7, 30), total // 2), (dt.time(18, 0), total - total // 2)]
+                now = dt.datetime.now().astimezone()
+                # Nothing in the future: today's bouts are the ones that already began (an hour
+                # or more ago, as a synced session would be).
+                parts = [(at, n) for at, n in parts if dt.datetime.combine(day, at).astimezone() <= now - dt.timedelta(hours=1)]
                 for p, (at, jumps) in enumerate(parts):
                     trace = Path(td) / f"day{k}-{p}.csv"
                     training_trace(trace, seed=100 + 10 * k + p, jumps=jumps)

@@ -135,8 +135,8 @@ class Settings:
             return f"landing peak >= {self.qualify_g:g} g; target {self.target}/day (set on the command line, not the clip's settings)"
         q = f"{self.qualify_g:g} g (--qualify-g)" if self.qualify_g is not None else None
         t = f"{self.target}/day (--target)" if self.target is not None else None
-        qs = sorted({a for a, _ in self.seen})
-        ts = sorted({b for _, b in self.seen})
+        qs = sorted({a for a, _ in self.seen}) or [QUALIFY_G]  # no session seen: the defaults
+        ts = sorted({b for _, b in self.seen}) or [TARGET]
         q = q or (f"{qs[0]:g} g" if len(qs) == 1 else "the clip's setting in each session (" + ", ".join(f"{v:g}" for v in qs) + " g)")
         t = t or (f"{ts[0]}/day" if len(ts) == 1 else "the clip's setting each day (" + ", ".join(map(str, ts)) + ")")
         return f"landing peak >= {q}; target {t}" + ("" if self.qualify_g is not None and self.target is not None else ", as set on the clip")
@@ -318,6 +318,11 @@ class Week:
     bouts: int
     score: float
     over_3bw: int
+    days: int = 0  # of the report's days in this week: under 7 is a partial week
+
+    @property
+    def label(self) -> str:
+        return self.start.isoformat() + ("" if self.days >= 7 else f" ({self.days} of 7 days)")
 
 
 def weeks(ds: list[Day]) -> list[Week]:
@@ -328,6 +333,7 @@ def weeks(ds: list[Day]) -> list[Week]:
             continue
         monday = d.date - dt.timedelta(days=d.date.weekday())
         w = out.setdefault(monday, Week(monday, 0, 0, 0, 0.0, 0))
+        w.days += 1
         w.days_active += d.jumps > 0
         w.qualifying += d.qualifying
         w.bouts += len(d.bouts)
@@ -342,10 +348,14 @@ def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
     for w in ws:
         trend = ""
         if prev is not None and prev.score > 0:
-            trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
+            # A partial week (the report's first, or this one so far) is compared per day.
+            if w.days < 7 or prev.days < 7:
+                trend = f"{100 * (w.score / w.days - prev.score / prev.days) / (prev.score / prev.days):+.0f} % a day (partial week)"
+            else:
+                trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
         elif prev is not None:
             trend = "new" if w.score > 0 else ""
-        rows_.append([w.start.isoformat(), str(w.days_active), str(w.qualifying), str(w.bouts),
+        rows_.append([w.label, str(w.days_active), str(w.qualifying), str(w.bouts),
                       str(w.over_3bw) if mass else "", f"{w.score:.1f}", trend])
         prev = w
     return rows_
@@ -372,9 +382,7 @@ def bout_text(b: Bout) -> str:
 def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
     """The table's cells, shared by the terminal and the HTML page (so they agree)."""
     out = []
-    for d in ds:
-        if d.date is not None and d.jumps == 0:
-            continue
+    for d in ds:  # every day of the window, rest days too: the chart shows them
         pf = d.peak_force
         out.append(
             [
@@ -387,10 +395,10 @@ def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
                 str(d.over_3bw) if mass else "",
                 pf.text() if pf else "",
                 str(d.clipped) if d.clipped else "",
-                f"{d.peak_g:.1f}",
-                f"{d.median_g:.1f}",
-                f"{d.mean_height_cm:.1f}",
-                f"{d.score:.1f}",
+                f"{d.peak_g:.1f}" if d.jumps else "",
+                f"{d.median_g:.1f}" if d.jumps else "",
+                f"{d.mean_height_cm:.1f}" if d.jumps else "",
+                f"{d.score:.1f}" if d.jumps else "",
             ]
         )
     return out
@@ -398,6 +406,9 @@ def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
 
 HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landings)", ">= 3 BW", "peak force",
            "clipped", "peak g", "median g", "height cm", "score"]
+
+
+ESTIMATED_NOTE = "~ after a day: some start times that day were estimated from the sync time (the clip's clock was not set)."
 
 
 def mass_note(st: Settings) -> str:
@@ -413,7 +424,7 @@ def terminal_table(ds: list[Day], st: Settings):
     from rich.table import Table
 
     t = Table(title=st.whose(), caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
-                      f"~ start times estimated. {mass_note(st)} Not medical advice.", caption_justify="left")
+                      f"{ESTIMATED_NOTE + ' ' if any(d.estimated for d in ds) else ''}{mass_note(st)} Not medical advice.", caption_justify="left")
     for h in HEADERS:
         t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
     for r in rows(ds, st.has_mass):
@@ -457,7 +468,7 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
         a2.hist(np.fromiter((f.bw for f in forces), float), bins=30, color="0.5")  # an array: a list of a year is slow
         a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
         clipped = sum(1 for f in forces if f.lower_bound)
-        a2.set_title(f"Landing forces, body weights (±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
+        a2.set_title(f"Landing forces, body weights (~±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
         a2.set_xlabel("peak ground reaction force / body weight")
     else:
         a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
@@ -485,25 +496,28 @@ def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None
 
     streak = current_streak(ds)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>jumpclip loading report{html.escape(": " + st.whose()) if st.whose() else ""}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>jumpclip loading report{html.escape(": " + st.whose()) if st.whose() else ""}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
+td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
 .note {{ color: #555; max-width: 50em; }}
+img {{ max-width: 100%; height: auto; }}
+.wide {{ overflow-x: auto; }}
 </style></head><body>
 <h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
 <p id="next-bout">{html.escape(next_bout(ds, now))}</p>
 <img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
-{table("days", HEADERS, rows(ds, mass))}
+<div class="wide">{table("days", HEADERS, rows(ds, mass))}</div>
+{'<p class="note" id="estimated">' + html.escape(ESTIMATED_NOTE) + '</p>' if any(d.estimated for d in ds) else ''}
 <h2>Weeks</h2>
-{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}
+<div class="wide">{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}</div>
 <p class="note">{html.escape(mass_note(st))}</p>
 <p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
 Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
-(Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak, &plusmn;13&nbsp;% (its error).
+(Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak.
 A bout is a run of qualifying landings less than {st.bout_gap_s // 60} min apart. Loading score: in the style of Turner &amp; Robling's
 osteogenic index (Exerc Sport Sci Rev 2003;31:45&ndash;50), with g in place of force: mean landing peak (g) &times; ln(1 + landings), per bout,
 weighted by how far the bone had recovered since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four
