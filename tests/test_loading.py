@@ -215,3 +215,18 @@ def test_the_first_bout_of_the_window_is_weighed_by_the_rest_before_it():
     loading._bouts(by_date, 1800, [evening + 60 * k for k in range(11)])  # 21:50 to 22:00
     assert by_date[d].bouts[0].recovery == pytest.approx((night - (evening + 600)) / (8 * 3600))
     assert by_date[d].bouts[0].landings == 11
+
+
+def test_the_page_explains_a_mark_only_where_a_row_carries_it_and_labels_a_partial_week():
+    d0 = dt.date(2026, 3, 4)  # a Wednesday: the first week of the window is partial
+    ds = [loading.Day(d0 + dt.timedelta(days=k), jumps=10, qualifying=5) for k in range(8)]
+    for d in ds:
+        d.bouts = [loading.Bout(None, None, [4.0] * 5)]
+    page = loading.html_page(ds)
+    assert 'id="estimated"' not in page and "~ after a day" not in page
+    ds[2].estimated = True
+    page = loading.html_page(ds)
+    assert 'id="estimated"' in page and "2026-03-06~" in page
+    wk = loading.week_rows(loading.weeks(ds), False)
+    assert wk[0][0] == "2026-03-02 (5 of 7 days)" and wk[1][0] == "2026-03-09 (3 of 7 days)"
+    assert wk[1][-1].endswith("a day (partial week)")
