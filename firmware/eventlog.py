@@ -147,13 +147,10 @@ class EventLog:
     def reclaim(self):
         """Delete segments the host has acknowledged entirely. Returns how many."""
         self.ack = self._read_ack()
-        segs = self.segments()
         gone = 0
-        for i in range(len(segs) - 1):  # never the segment being written
-            last = lf.segment_seq(segs[i + 1]) - 1
-            if last <= self.ack:
-                os.remove(self._path(segs[i]))
-                gone += 1
+        for name in lf.reclaimable(self.segments(), self.ack):
+            os.remove(self._path(name))
+            gone += 1
         return gone
 
     def _check_space(self):
@@ -202,22 +199,21 @@ class EventLog:
         o = self._reserve(lf.START_BYTES)
         b = self.buf
         p = o + lf.HEADER
-        lf.put_u32(b, p, session_id)
-        lf.put_u32(b, p + 4, self.boot)
-        for i in range(6):
-            b[p + 8 + i] = device_id[i] if i < len(device_id) else 0
-        lf.put_u32(b, p + 14, rtc_epoch)
-        b[p + 18] = 1 if rtc_set else 0
-        lf.put_u32(b, p + 19, config_hash)
-        lf.put_u16(b, p + 23, rate_hz)
-        b[p + 25] = range_g
-        for i in range(3):
-            b[p + 26 + i] = version[i]
-        b[p + 29] = 0
+        f = lf.START_FIELDS
+        lf.put(b, p, f, "session_id", session_id)
+        lf.put(b, p, f, "boot", self.boot)
+        lf.put(b, p, f, "device", device_id)
+        lf.put(b, p, f, "rtc_epoch", rtc_epoch)
+        lf.put(b, p, f, "rtc_set", 1 if rtc_set else 0)
+        lf.put(b, p, f, "config_hash", config_hash)
+        lf.put(b, p, f, "rate_hz", rate_hz)
+        lf.put(b, p, f, "range_g", range_g)
+        lf.put(b, p, f, "version", version)
+        lf.put(b, p, f, "reserved", 0)
         # What counts as a qualifying impact, and the day's target, as this session counted
         # them: the desktop report uses the clip's own settings (one definition).
-        lf.put_u16(b, p + 30, qualify_mg)
-        lf.put_u16(b, p + 32, daily_target)
+        lf.put(b, p, f, "qualify_mg", qualify_mg)
+        lf.put(b, p, f, "daily_target", daily_target)
         self._seal(o, lf.T_SESSION_START, lf.START_BYTES)
         self.flush()
         self._checkpoint()
@@ -243,10 +239,10 @@ class EventLog:
             self.first_pending_t = t
         b = self.buf
         o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES
-        lf.put_u32(b, o, t)
-        lf.put_u16(b, o + 4, air if air < 65535 else 65535)
-        lf.put_u16(b, o + 6, peak_mg if peak_mg < 65535 else 65535)
-        lf.put_u16(b, o + 8, fpeak)
+        lf.put_u32(b, o + lf.J_T, t)
+        lf.put_u16(b, o + lf.J_AIR, air if air < 65535 else 65535)
+        lf.put_u16(b, o + lf.J_PEAK, peak_mg if peak_mg < 65535 else 65535)
+        lf.put_u16(b, o + lf.J_FPEAK, fpeak)
         self.jn += 1
         if self.on_pending is not None:
             self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
@@ -261,8 +257,8 @@ class EventLog:
             k = self.jn - 1
             while k >= 0:
                 o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
-                if lf.get_u32(b, o) == t:
-                    lf.put_u16(b, o + 8, fpeak)
+                if lf.get_u32(b, o + lf.J_T) == t:
+                    lf.put_u16(b, o + lf.J_FPEAK, fpeak)
                     if self.on_pending is not None:
                         self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
                     return True
@@ -279,8 +275,8 @@ class EventLog:
                 while k > 0:
                     k -= 1
                     q = o + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
-                    if lf.get_u32(b, q) == t:
-                        lf.put_u16(b, q + 8, fpeak)
+                    if lf.get_u32(b, q + lf.J_T) == t:
+                        lf.put_u16(b, q + lf.J_FPEAK, fpeak)
                         lf.seal(b, o, lf.T_JUMPS, length, lf.get_u32(b, o + 4))
                         return True
             o += size
@@ -297,16 +293,15 @@ class EventLog:
         o = self._reserve(lf.END_BYTES)
         b = self.buf
         p = o + lf.HEADER
-        lf.put_u32(b, p, self.session_id)
-        lf.put_u32(b, p + 4, jumps)
-        lf.put_u32(b, p + 8, duration)
-        lf.put_u16(b, p + 12, overflows if overflows < 65535 else 65535)
-        b[p + 14] = reason
-        lf.put_u32(b, p + 15, self.unlogged)
-        lf.put_u32(b, p + 19, qualifying)
-        b[p + 23] = 0
-        b[p + 24] = 0
-        b[p + 25] = 0
+        f = lf.END_FIELDS
+        lf.put(b, p, f, "session_id", self.session_id)
+        lf.put(b, p, f, "jumps", jumps)
+        lf.put(b, p, f, "duration", duration)
+        lf.put(b, p, f, "overflows", overflows if overflows < 65535 else 65535)
+        lf.put(b, p, f, "reason", reason)
+        lf.put(b, p, f, "unlogged", self.unlogged)
+        lf.put(b, p, f, "qualifying", qualifying)
+        lf.put(b, p, f, "reserved", 0)
         self._seal(o, lf.T_SESSION_END, lf.END_BYTES)
 
     def end_session(self, duration, overflows, reason, qualifying=0):

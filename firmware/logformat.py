@@ -40,6 +40,70 @@ START_BYTES = const(34)  # ... then qualify mg u16, daily target u16 (firmware 0
 START_BYTES_V1 = const(30)  # written by firmware 0.1: without the daily-target settings
 END_BYTES = const(26)
 
+# Each record's payload, one table for the writer (eventlog.py) and the reader (logread.py):
+# (name, offset, bytes); numbers are little-endian unsigned, "device" and "version" bytes.
+# A jump's fields are consts as well: eventlog.add_jump writes them for every landing.
+J_T = const(0)  # samples from the session's start, u32
+J_AIR = const(4)  # airtime in samples, u16
+J_PEAK = const(6)  # peak, mg, u16
+J_FPEAK = const(8)  # 20 Hz filtered peak, mg, u16 (bit 15: clipped)
+JUMP_FIELDS = (("t", J_T, 4), ("air", J_AIR, 2), ("peak", J_PEAK, 2), ("fpeak", J_FPEAK, 2))
+START_FIELDS = (
+    ("session_id", 0, 4), ("boot", 4, 4), ("device", 8, 6), ("rtc_epoch", 14, 4), ("rtc_set", 18, 1),
+    ("config_hash", 19, 4), ("rate_hz", 23, 2), ("range_g", 25, 1), ("version", 26, 3), ("reserved", 29, 1),
+    ("qualify_mg", 30, 2), ("daily_target", 32, 2),  # from firmware 0.2 (START_BYTES_V1 ends before them)
+)
+END_FIELDS = (
+    ("session_id", 0, 4), ("jumps", 4, 4), ("duration", 8, 4), ("overflows", 12, 2), ("reason", 14, 1),
+    ("unlogged", 15, 4), ("qualifying", 19, 4), ("reserved", 23, 3),
+)
+
+
+def field(table, name):
+    """(offset, bytes) of a named field."""
+    for f in table:
+        if f[0] == name:
+            return f[1], f[2]
+    raise KeyError(name)
+
+
+def put(b, p, table, name, v):
+    """Write field `name` of the payload at b[p:]: an int, or bytes for a byte field (the
+    table's width: shorter bytes are padded with zeros)."""
+    o, w = field(table, name)
+    if isinstance(v, int):
+        for i in range(w):
+            b[p + o + i] = (v >> (8 * i)) & 0xFF
+    else:
+        for i in range(w):
+            b[p + o + i] = v[i] if i < len(v) else 0
+
+
+def get(b, p, table, name):
+    """Read field `name` of the payload at b[p:] as an int."""
+    o, w = field(table, name)
+    v = 0
+    for i in range(w):
+        v |= b[p + o + i] << (8 * i)
+    return v
+
+
+def get_bytes(b, p, table, name):
+    o, w = field(table, name)
+    return bytes(b[p + o : p + o + w])
+
+
+def reclaimable(segments, ack):
+    """The segments (sorted names) every record of which the host holds: those whose
+    successor starts at or below ack + 1. Never the newest: the log is still appending to
+    it. One rule for eventlog.reclaim() and syncserver.ack()."""
+    out = []
+    for i in range(len(segments) - 1):
+        if segment_seq(segments[i + 1]) - 1 <= ack:
+            out.append(segments[i])
+    return out
+
+
 # SESSION_END reasons
 END_HOST = const(1)  # the host took over (sync)
 END_IDLE = const(2)

@@ -167,12 +167,10 @@ def ack(seq):
         os.rename(tmp, ROOT + "/ack")
     else:
         seq = old
-    segs = _segments()
     gone = 0
-    for i in range(len(segs) - 1):
-        if lf.segment_seq(segs[i + 1]) - 1 <= seq:
-            os.remove(ROOT + "/" + segs[i])
-            gone += 1
+    for name in lf.reclaimable(_segments(), seq):  # EventLog.reclaim's rule
+        os.remove(ROOT + "/" + name)
+        gone += 1
     print("JCACK %d %d" % (seq, gone))
 
 

@@ -315,3 +315,38 @@ def test_a_session_open_across_a_segment_change_is_still_closed(tmp_path):
     again.open()
     assert [(e.session_id, e.reason) for e in contents(root).ends] == [(sid, lf.END_RECOVERED)]
 
+
+
+def test_every_field_of_every_record_round_trips_through_the_one_table(tmp_path):
+    # The writer (eventlog) and the reader (logread) both use logformat's field tables; each
+    # field gets a distinct value, so a field written at one place and read at another fails.
+    tables = {"start": (lf.START_FIELDS, lf.START_BYTES), "end": (lf.END_FIELDS, lf.END_BYTES),
+              "jump": (lf.JUMP_FIELDS, lf.JUMP_BYTES)}
+    for name, (table, size) in tables.items():  # contiguous, and as long as the record says
+        ends = [o + w for _, o, w in table]
+        assert [o for _, o, _ in table] == [0] + ends[:-1] and ends[-1] == size, name
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    log.open()
+    sid = (log.boot << 10) | 7
+    log.begin_session(sid, bytes([1, 2, 3, 4, 5, 6]), 0x12345678, True, 0x0BADF00D, 1000, 8, (4, 5, 6), 4321, 77)
+    log.add_jump(0x01020304, 0x0506, 0x0708, 0x090A)
+    log.add_jump(0x01020399, 0x0507, 0x0709, 0)
+    log.unlogged = 0x2468
+    log.end_session(0x11223344, 0x5566, lf.END_BUTTON, 2)
+    log.flush()
+    c = contents(tmp_path / "log")
+    (s,) = c.starts
+    assert (s.session_id, s.boot, s.device_id, s.rtc_epoch, s.rtc_set, s.config_hash, s.rate_hz, s.range_g, s.firmware,
+            s.qualify_mg, s.daily_target) == (sid, log.boot, "010203040506", 0x12345678, True, 0x0BADF00D, 1000, 8, "4.5.6", 4321, 77)
+    assert [(j.t_samples, j.air_samples, j.peak_mg, j.filtered) for j in c.jumps] == [
+        (0x01020304, 0x0506, 0x0708, 0x090A), (0x01020399, 0x0507, 0x0709, 0)]
+    (e,) = c.ends
+    assert (e.session_id, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying) == (
+        sid, 2, 0x11223344, 0x5566, lf.END_BUTTON, 0x2468, 2)
+
+
+def test_the_segment_reclaim_rule_has_one_home():
+    segs = [lf.segment_name(n) for n in (0, 40, 90)]
+    assert lf.reclaimable(segs, 38) == []  # the first segment holds 0..39
+    assert lf.reclaimable(segs, 39) == [segs[0]]
+    assert lf.reclaimable(segs, 10**6) == segs[:2]  # never the newest: it is being written

@@ -158,21 +158,23 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     p = o + lf.HEADER
     length = size - lf.OVERHEAD
     if t == lf.T_SESSION_START and length >= lf.START_BYTES_V1:
-        settings = length >= lf.START_BYTES and lf.get_u16(b, p + 30) > 0
+        f = lf.START_FIELDS
+        settings = length >= lf.START_BYTES and lf.get(b, p, f, "qualify_mg") > 0
+        version = lf.get_bytes(b, p, f, "version")
         out.starts.append(
             SessionStart(
                 seq,
-                lf.get_u32(b, p),
-                lf.get_u32(b, p + 4),
-                bytes(b[p + 8 : p + 14]).hex(),
-                lf.get_u32(b, p + 14),
-                bool(b[p + 18]),
-                lf.get_u32(b, p + 19),
-                lf.get_u16(b, p + 23),
-                b[p + 25],
-                f"{b[p + 26]}.{b[p + 27]}.{b[p + 28]}",
-                lf.get_u16(b, p + 30) if settings else None,
-                lf.get_u16(b, p + 32) if settings else None,
+                lf.get(b, p, f, "session_id"),
+                lf.get(b, p, f, "boot"),
+                lf.get_bytes(b, p, f, "device").hex(),
+                lf.get(b, p, f, "rtc_epoch"),
+                bool(lf.get(b, p, f, "rtc_set")),
+                lf.get(b, p, f, "config_hash"),
+                lf.get(b, p, f, "rate_hz"),
+                lf.get(b, p, f, "range_g"),
+                f"{version[0]}.{version[1]}.{version[2]}",
+                lf.get(b, p, f, "qualify_mg") if settings else None,
+                lf.get(b, p, f, "daily_target") if settings else None,
             )
         )
     elif lf.jump_bytes(t) and length >= lf.JUMPS_HEAD:
@@ -181,27 +183,30 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
         jumps = []
         for k in range((length - lf.JUMPS_HEAD) // jb):
             q = p + lf.JUMPS_HEAD + k * jb
-            fpeak = lf.get_u16(b, q + 8) if jb == lf.JUMP_BYTES else 0
-            j = Jump(seq, sid, k, lf.get_u32(b, q), lf.get_u16(b, q + 4), lf.get_u16(b, q + 6), fpeak)
+            jf = lf.JUMP_FIELDS
+            fpeak = lf.get(b, q, jf, "fpeak") if jb == lf.JUMP_BYTES else 0
+            j = Jump(seq, sid, k, lf.get(b, q, jf, "t"), lf.get(b, q, jf, "air"), lf.get(b, q, jf, "peak"), fpeak)
             if j.air_samples > MAX_AIR_SAMPLES or j.peak_mg > MAX_PEAK_MG or j.t_samples > MAX_T_SAMPLES:
                 out.implausible += 1  # one impossible landing: the whole record is suspect
                 return
             jumps.append(j)
         out.jumps += jumps
     elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
-        if lf.get_u32(b, p + 4) > MAX_SESSION_JUMPS or lf.get_u32(b, p + 19) > lf.get_u32(b, p + 4):
+        f = lf.END_FIELDS
+        jumps = lf.get(b, p, f, "jumps")
+        if jumps > MAX_SESSION_JUMPS or lf.get(b, p, f, "qualifying") > jumps:
             out.implausible += 1  # more jumps than a session can hold, or more qualifying than jumps
             return
         out.ends.append(
             SessionEnd(
                 seq,
-                lf.get_u32(b, p),
-                lf.get_u32(b, p + 4),
-                lf.get_u32(b, p + 8),
-                lf.get_u16(b, p + 12),
-                b[p + 14],
-                lf.get_u32(b, p + 15),
-                lf.get_u32(b, p + 19),
+                lf.get(b, p, f, "session_id"),
+                jumps,
+                lf.get(b, p, f, "duration"),
+                lf.get(b, p, f, "overflows"),
+                lf.get(b, p, f, "reason"),
+                lf.get(b, p, f, "unlogged"),
+                lf.get(b, p, f, "qualifying"),
             )
         )
     elif t == lf.T_NOTE:
