@@ -173,11 +173,15 @@ def test_record_without_a_sensor_names_the_sensor_not_the_firmware(tmp_path):
     assert "sensor did not start" in res.output and "deploy" not in res.output, res.output
 
 
-def test_record_from_jumpclip_sim_outlasts_a_short_trace(tmp_path):
+def test_record_from_jumpclip_sim_outlasts_a_short_trace(tmp_path, monkeypatch):
     # `jumpclip sim` runs in real time; past the trace's end the sensor holds its last
     # sample, so a recording longer than what is left of the trace completes without gaps.
+    # A busy machine can starve the board for seconds (a loaded run: "sends too slowly"):
+    # the host waits as long as a slow link needs.
     import subprocess
     import sys
+
+    monkeypatch.setenv("JUMPCLIP_TIMEOUT_S", "60")
 
     proc = subprocess.Popen([sys.executable, "-m", "jumpclip.cli", "sim", "--trace", str(DATA / "cmj_s1.csv")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

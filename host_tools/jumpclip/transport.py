@@ -62,16 +62,26 @@ def find_ports() -> list[tuple[str, str]]:
     return found
 
 
+def timeout_from_env(default: float = 5.0) -> float:
+    try:
+        v = float(os.environ.get("JUMPCLIP_TIMEOUT_S", default))
+    except ValueError:
+        return default
+    return v if 0.5 <= v <= 600 else default
+
+
 class SerialTransport:
-    def __init__(self, port: str, baudrate: int = 115200, timeout: float = 5.0, quiet: float = 0.3,
+    def __init__(self, port: str, baudrate: int = 115200, timeout: float | None = None, quiet: float = 0.3,
                  answer_s: float | None = None):
         self.port = port
         self.baudrate = baudrate
-        self.timeout = timeout
+        # How long silence may last before the link counts as broken: 5 s, or
+        # $JUMPCLIP_TIMEOUT_S for a slow link (a virtual board on a busy computer).
+        self.timeout = timeout if timeout is not None else timeout_from_env()
         # How long Ctrl-C waits for a prompt. A clip already at its raw REPL answers Ctrl-C
         # with silence, and enter_raw() reaches it anyway: a shorter wait than timeout
         # shortens that case without making anything else less patient.
-        self.answer_s = timeout if answer_s is None else answer_s
+        self.answer_s = self.timeout if answer_s is None else answer_s
         self.quiet = quiet  # silence that ends the firmware's hand-over output
         self.ser: serial.Serial | None = None
         self.bytes_in = 0
