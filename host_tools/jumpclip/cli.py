@@ -821,7 +821,10 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
         from rich.console import Console
 
         wide = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
-        wide.print(loading.terminal_table(ds, st))
+        if n_days <= 62 or not (png_path or html_path):
+            wide.print(loading.terminal_table(ds, st))
+        else:  # months of days: the page or chart holds them, the terminal the weeks
+            out.print(f"{n_days} days: the daily table is in {html_path or png_path}; the weeks:", highlight=False)
         wide.print(loading.weeks_table(ds, st))
         out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
     if png_path:
