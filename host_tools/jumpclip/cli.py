@@ -571,7 +571,7 @@ def show(session: int, db_path: str | None) -> None:
 
 
 class BodyMass(click.ParamType):
-    """A body mass in kg, 20 to 350. (click's FloatRange lets NaN through: it compares.)"""
+    """A body mass in kg, as wearers.check_mass allows. (click's FloatRange lets NaN through.)"""
 
     name = "kg"
 
@@ -580,9 +580,12 @@ class BodyMass(click.ParamType):
             kg = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of kg", param, ctx)
-        if not (20 <= kg <= 350):  # False for NaN too
-            self.fail(f"{value} is not a body mass: give kg from 20 to 350", param, ctx)
-        return kg
+        from .wearers import WearerError, check_mass
+
+        try:
+            return check_mass(kg)  # the one range (NaN fails it too)
+        except WearerError as e:
+            self.fail(str(e), param, ctx)
 
 
 @main.command("body-mass")

@@ -55,9 +55,9 @@ PAGE = 256
 PIN_LOG_MAX = 2000  # traced pin edges kept for the report
 LAG_MAX_MS = 2000  # paced mode: a board further behind the host gives its lag up
 HOST_WAIT_FALLBACK_MS = 50  # no /proc: the firmware thread away this long waits for the host
-# System call numbers of read and write (the kernel's syscall tables: x86_64 0 and 1, the
-# generic table of arm64 and riscv 63 and 64, i386 and arm 3 and 4).
-SYSCALL_RW = {"x86_64": (0, 1), "aarch64": (63, 64), "riscv64": (63, 64), "i686": (3, 4), "armv7l": (3, 4)}
+# System call number of read (the kernel's syscall tables: x86_64 0, the generic table of
+# arm64 and riscv 63, i386 and arm 3).
+SYSCALL_READ = {"x86_64": 0, "aarch64": 63, "riscv64": 63, "i686": 3, "armv7l": 3}
 
 
 def say(msg):
@@ -177,7 +177,7 @@ class HostWait:
             import platform
 
             arch = platform.platform().split("-")[3]
-            self.read_nr = SYSCALL_RW[arch][0]
+            self.read_nr = SYSCALL_READ[arch]
             self.f = open("/proc/thread-self/syscall", "rb")
             self.f.readinto(self.buf)
         except (OSError, KeyError, IndexError, ImportError):
