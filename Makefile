@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-FIRMWARE := $(wildcard firmware/*.py)
+FIRMWARE := $(filter-out firmware/manifest.py,$(wildcard firmware/*.py))  # manifest.py: for a frozen build
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PORT ?=
 

@@ -92,6 +92,8 @@ class App:
         self.fifo_overflows = 0
         self.i2c_errors = 0  # since boot, for `jumpclip doctor`
         self.session_open = False
+        self.fifo_busy = False  # a read of the FIFO, or the host's own use of it, is under way
+        self.host_has_console = False  # the host's protocol owns the console: the clip prints nothing
         self.qualifying = 0  # this session
         # Activity (for idle): a few samples per batch are checked against a band around 1 g.
         self.still_lo = mg_to_m2(800, cfg["range_g"])
@@ -109,9 +111,21 @@ class App:
         return self.session_samples * 1000 // self.rate_hz
 
     def reload_config(self):
-        """Read config.json again (after `jumpclip config set`); used from the next session."""
-        cfg, errors, params, self.cfg_hash = load_config()
+        """Read config.json again (after `jumpclip config set`). A session the host holds
+        open goes on if nothing changed; otherwise it ends here, counted under the settings
+        it started with, and the next one starts with the new ones."""
+        cfg, errors, params, chash = load_config()
         self.report_config(errors)
+        if chash == self.cfg_hash:
+            return
+        if self.session_open:
+            self.fifo_busy = True  # the held session's timer must not read meanwhile
+            try:
+                self.read_remainder(True)
+                self.end_session()
+            finally:
+                self.fifo_busy = False
+        self.cfg_hash = chash
         self.cfg = cfg
         self.power.light_sleep = cfg["sleep"]
         self.rate_hz = cfg["rate_hz"]
@@ -148,7 +162,8 @@ class App:
             except OSError:
                 pass  # then it is logged again next boot: no harm
     def note(self, msg, to_log=True):
-        print("jumpclip: " + msg)
+        if not self.host_has_console:  # else the host reads it with the notes (syncserver.info, the log)
+            print("jumpclip: " + msg)
         self.notes.append(msg)
         if len(self.notes) > 8:
             self.notes.pop(0)
@@ -311,12 +326,12 @@ class App:
             self.daily.save()
         except OSError:
             pass  # RTC memory still holds it; only a power cut now would lose today's count
-        self.note(
-            "session %s: %d jumps (%d qualifying) in %.1f s, %d FIFO overflows; today %d/%d%s"
-            % (self.session_name(), self.jumps, self.qualifying, self.session_samples / self.rate_hz, self.fifo_overflows,
-               self.daily.count, self.daily.target, " (rolling 24 h: clock not set)" if self.daily.rolling else ""),
-            False,
-        )
+        self.note(self.summary(), False)
+
+    def summary(self):
+        return "session %s: %d jumps (%d qualifying) in %.1f s, %d FIFO overflows; today %d/%d%s" % (
+            self.session_name(), self.jumps, self.qualifying, self.session_samples / self.rate_hz, self.fifo_overflows,
+            self.daily.count, self.daily.target, " (rolling 24 h: clock not set)" if self.daily.rolling else "")
 
     def process(self, n):
         """Run the n samples decoded into self.samples through the detector: one call per
@@ -367,7 +382,7 @@ class App:
                     self.count_qualifying(peak_mg)
                 except Exception as e:  # the jump is logged already; the daily count is extra
                     self.note("daily count: %r" % e)
-            if self.cfg["echo_events"]:
+            if self.cfg["echo_events"] and not self.host_has_console:
                 air = det.ev_air[k]
                 h_mm = height_mm(air, self.rate_hz)
                 print(
@@ -488,10 +503,19 @@ class App:
             self.take_events()
 
     def service_fifo(self):
-        """Read every whole batch waiting in the FIFO. Allocation-free in steady state."""
+        """Read every whole batch waiting in the FIFO. Allocation-free in steady state. One
+        reader at a time: the timer that counts while the host holds the clip (count_held)
+        may come due while another read is under way."""
         s = self.sensor
-        if s is None:
+        if s is None or self.fifo_busy:
             return
+        self.fifo_busy = True
+        try:
+            self._service_fifo(s)
+        finally:
+            self.fifo_busy = False
+
+    def _service_fifo(self, s):
         avail = s.samples_waiting()
         if avail < 0:
             self.fifo_overflows += 1
@@ -512,11 +536,19 @@ class App:
                 if k:  # what was read is counted, even when the next read failed
                     self.process(k * _BATCH)
 
-    def read_remainder(self):
-        """Session end: the FIFO's last partial batch (this one may allocate)."""
+    def read_remainder(self, owned=False):
+        """The FIFO's last partial batch, at a hand-over or a session's end (this one may
+        allocate). owned: the caller has set fifo_busy itself."""
         s = self.sensor
-        if s is None:
+        if s is None or (self.fifo_busy and not owned):
             return
+        self.fifo_busy = True
+        try:
+            self._read_remainder(s)
+        finally:
+            self.fifo_busy = owned
+
+    def _read_remainder(self, s):
         n = s.samples_waiting()
         if n < 0:
             self.fifo_overflows += 1
@@ -531,19 +563,63 @@ class App:
             self.process(k)
             n -= k
 
+    def hold_session(self):
+        """The host has taken over (sync, doctor, config, record, a REPL). The session stays
+        open: the lease's timer goes on reading the FIFO into it (count_held) while the host
+        works, and run() continues it. So a command in the middle of training costs neither
+        a jump nor a new session. What was counted so far goes to flash first, for the sync."""
+        if not self.session_open:
+            return
+        self.fifo_busy = True
+        try:
+            self.drain_detector(False)
+            self.forces.resolve(self.log)
+            if self.log:
+                self.log.flush()
+            try:
+                self.daily.save()
+            except OSError:
+                pass  # RTC memory still holds it
+        finally:
+            self.fifo_busy = False
+        self.note(self.summary() + "; the host has the clip: the session stays open and counting goes on", False)
+
+    def count_held(self):
+        """The lease timer's tick while the host holds the clip. The esp32 port runs timer
+        callbacks from its scheduler (ports/esp32/machine_timer.c, mp_sched_schedule), also
+        while the REPL waits for the host's bytes (mphalport.c, mp_hal_stdin_rx_chr runs
+        MICROPY_EVENT_POLL_HOOK), so they come between the host's statements, never inside
+        one of the firmware's own reads (fifo_busy)."""
+        if not self.session_open:
+            return
+        try:
+            self.service_fifo()
+        except OSError as e:
+            self.i2c_errors += 1
+            self.note("sensor lost while the host held the clip: %s" % e)
+        except Exception as e:  # a callback's error must not end the host's command
+            self.note("error while the host held the clip: %r" % e)
+
     def run(self):
         """Count until the host interrupts (any byte on the console, normally Ctrl-C). The
-        host calls it again after a sync: a new session starts.
+        host calls it again when it is done: the same session goes on (hold_session).
 
         Ctrl-C is polled, not raised, from the first line: a batch is never half-counted,
         and a host that arrives while the sensor starts up finds the clip with the
         watchdog's lease granted, not at a REPL where nothing feeds it."""
         lease.end()
         micropython.kbd_intr(-1)
+        self.host_has_console = False
         try:
             self._run()
         finally:
-            lease.grant(self.wdt, self.cfg["wdt_ms"] // 4)  # the host has the clip now
+            # The host has the clip now: the lease feeds the watchdog, and its timer keeps
+            # the open session counting, as often as the loop would have woken.
+            period = self.cfg["wdt_ms"] // 4
+            if self.wake_ms < period:
+                period = self.wake_ms
+            self.host_has_console = True
+            lease.grant(self.wdt, period, self.count_held)
             micropython.kbd_intr(3)
 
     def _run(self):
@@ -563,15 +639,21 @@ class App:
         except Exception as e:  # the daily count is a nicety: never let it stop counting
             self.note("daily target state unreadable (%r); starting today at 0" % e)
             self.daily = Daily(self.daily.qualify_mg, self.daily.target, self.daily.bouts.gap_s, self.daily.bouts.size)
-        if not self.connect_sensor() or self.host_waiting():
-            self.note("the host took over before counting started", False)
-            if self.log is not None:
-                self.log.flush()  # what the clip noted meanwhile (a missing sensor) reaches the host's sync
-            return
-        if self.woke == "timer" and self.battery_mv() < self.cfg["low_battery_mv"]:
-            self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat
-        self.begin_session()
-        self.led.play(ui.SESSION_START)
+        if self.session_open and self.sensor is not None:
+            self.read_remainder()  # what the timer left in the FIFO
+            self.note("counting on: session %s, %d jumps so far" % (self.session_name(), self.jumps), False)
+        else:
+            if self.session_open:
+                self.end_session()  # its sensor was lost while the host held the clip
+            if not self.connect_sensor() or self.host_waiting():
+                self.note("the host took over before counting started", False)
+                if self.log is not None:
+                    self.log.flush()  # what the clip noted meanwhile (a missing sensor) reaches the host's sync
+                return
+            if self.woke == "timer" and self.battery_mv() < self.cfg["low_battery_mv"]:
+                self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat
+            self.begin_session()
+            self.led.play(ui.SESSION_START)
         failures = 0
         while not self.host_waiting():
             self.led.update()  # first: an LED edge is due now, before the bus work
@@ -612,4 +694,4 @@ class App:
             self.read_remainder()
         except OSError as e:
             self.note("sensor lost: %s" % e)
-        self.end_session()  # while Ctrl-C is still a plain byte: a flush is never cut short
+        self.hold_session()  # while Ctrl-C is still a plain byte: a flush is never cut short

@@ -6,12 +6,14 @@
 #   rate(app, seconds)    "JCRATE start", then the sensor's samples for `seconds`, then
 #                         "JCRATE <samples> <overflows> <device ms>": the host times the two
 #                         lines with its own clock, so the rate is measured against it.
+import gc
 import json
 import os
 import sys
 import time
 
 import machine
+import micropython
 from micropython import const
 
 import board
@@ -83,22 +85,46 @@ def facts(app=None):
         d["flash_free"] = -1
     d["clock_set"] = bytes(machine.RTC().memory()[:6]) == RTC_MAGIC
     d["time"] = time.time()
+    _heap(d)
     print("JCDOCTOR " + json.dumps(d))
+    # The GC's own account, for the largest free block: "max free sz" in blocks of
+    # MICROPY_BYTES_PER_GC_BLOCK, 4 words (py/gc.c gc_dump_info, py/mpconfig.h). The host
+    # reads it from this text; no API returns it.
+    micropython.mem_info()
+
+
+def _heap(d):
+    """The heap after a collection, and the ESP-IDF's heap the GC heap grows into
+    (esp32.idf_heap_info, MicroPython's esp32 port: (total, free, largest free, min free)
+    per region); absent on other ports."""
+    gc.collect()
+    d["heap_free"] = gc.mem_free()
+    d["heap_used"] = gc.mem_alloc()
+    d["gc_block_bytes"] = 16 if sys.maxsize <= 0x7FFFFFFF else 32  # 4 words of 32 or 64 bits
+    try:
+        import esp32
+
+        regions = esp32.idf_heap_info(esp32.HEAP_DATA)
+        d["idf_free"] = sum(r[1] for r in regions)
+        d["idf_largest"] = max(r[2] for r in regions) if regions else 0
+    except (ImportError, AttributeError):
+        pass
 
 
 def rate(app, seconds):
     """Read the FIFO for `seconds` and count what the sensor delivered. The samples go
-    through the counting path as always, in a session of their own: a landing during the
-    measurement is counted like any other (it was lost before)."""
+    through the counting path as always, into the open session (the one the host's arrival
+    held open, or a new one): a landing during the measurement is counted like any other."""
     lease.renew()
     s = app.sensor
     if s is None:
         print("JCRATE none")
         return
-    app.begin_session()
+    if not app.session_open:
+        app.begin_session()
     app.read_remainder()  # what waited since the host came: counted, not measured
     base = app.session_samples
-    app.fifo_overflows = 0
+    overflows = app.fifo_overflows
     t0 = time.ticks_ms()
     print("JCRATE start")
     while time.ticks_diff(time.ticks_ms(), t0) < seconds * 1000:
@@ -108,7 +134,6 @@ def rate(app, seconds):
     n = s.samples_waiting()
     ms = time.ticks_diff(time.ticks_ms(), t0)
     samples = app.session_samples - base + (n if n > 0 else 0)
-    overflows = app.fifo_overflows
-    app.read_remainder()
-    app.end_session()
+    overflows = app.fifo_overflows - overflows
+    app.read_remainder()  # the session stays open: run() continues it
     print("JCRATE %d %d %d" % (samples, overflows, ms))

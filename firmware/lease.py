@@ -13,18 +13,23 @@ LEASE_MS = const(600000)  # 10 minutes of an idle REPL, then back to counting
 
 _wdt = None
 _timer = None
+_tick = None  # called at each period while the host holds the clip (App.count_held)
 _until = time.ticks_ms()  # set properly by renew(); a ticks value for the type checker
 
 
 def _feed(_t):
     if _wdt is not None and time.ticks_diff(_until, time.ticks_ms()) > 0:
         _wdt.feed()
+    if _tick is not None:
+        _tick()
 
 
-def grant(wdt, period_ms):
-    """The host has the clip: feed wdt every period_ms while the lease runs."""
-    global _wdt, _timer
+def grant(wdt, period_ms, tick=None):
+    """The host has the clip: feed wdt every period_ms while the lease runs, and call
+    tick() every period_ms (the open session's counting) until the loop takes over again."""
+    global _wdt, _timer, _tick
     _wdt = wdt
+    _tick = tick
     renew()
     if _timer is None:
         _timer = machine.Timer(0)
@@ -41,5 +46,7 @@ def renew():
 
 def end():
     """Counting again: the loop feeds the watchdog itself, and a hang must reset the clip."""
+    global _tick
+    _tick = None
     if _timer is not None:
         _timer.deinit()

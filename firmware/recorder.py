@@ -5,7 +5,8 @@
 #   "JE" total samples u32, FIFO overflows u16, crc u32
 #
 # flags bit 0: the FIFO overflowed before this batch (samples were lost there). The sequence
-# number lets the host see a dropped batch. Counting stops while recording; the host restarts it.
+# number lets the host see a dropped batch. With the counting loop's App given, the clip
+# counts what it records: each batch sent also goes through the open session's detector.
 import binascii
 import json
 import select
@@ -16,7 +17,7 @@ import machine
 import board
 import lease
 import logformat as lf
-from mpu6050 import SAMPLE_BYTES, MPU6050
+from mpu6050 import SAMPLE_BYTES, MPU6050, decode
 
 _BATCH = 32
 
@@ -30,22 +31,42 @@ def _crc_tail(out, head, body):
     out.write(tail)
 
 
-def record(seconds, cfg=None, i2c=None):
-    import time
-
+def record(seconds, cfg=None, i2c=None, app=None):
+    """app: the counting loop's App (main.py's), or None on a board without one. Its sensor
+    is already running with the config's rate and range: recording reads that FIFO, and the
+    session the host's arrival held open counts every batch."""
+    counting = app is not None and app.sensor is not None and app.session_open and not app.fifo_busy
+    if counting:
+        app.fifo_busy = True  # the FIFO is the recording's now: the held session's timer waits
+        try:
+            app.read_remainder(True)  # what came before the recording: counted, not recorded
+            _record(seconds, app.cfg, app.sensor, app)
+        finally:
+            app.fifo_busy = False
+        return
     if cfg is None:
         from app import load_config
 
         cfg = load_config()[0]
     if i2c is None:
-        i2c = machine.I2C(board.I2C_ID, scl=machine.Pin(board.I2C_SCL), sda=machine.Pin(board.I2C_SDA), freq=board.I2C_FREQ)
-    rate = cfg["rate_hz"]
+        i2c = app.i2c if app is not None else machine.I2C(
+            board.I2C_ID, scl=machine.Pin(board.I2C_SCL), sda=machine.Pin(board.I2C_SDA), freq=board.I2C_FREQ)
     try:
         s = MPU6050(i2c, board.MPU_ADDR)
-        s.configure(rate, cfg["range_g"], cfg["dlpf_hz"])
+        s.configure(cfg["rate_hz"], cfg["range_g"], cfg["dlpf_hz"])
     except OSError as e:
         print("JCERR %s" % e)  # the host says it in one line: a sensor problem, not the firmware
         return
+    if app is not None:
+        app.sensor = None  # reconfigured here: the loop configures it afresh when it resumes
+    _record(seconds, cfg, s, None)
+
+
+def _record(seconds, cfg, s, app):
+    import time
+
+    rate = cfg["rate_hz"]
+    overflows_before = s.fifo_overflows  # the loop's sensor has counted since boot
     try:
         from app import VERSION
     except ImportError:
@@ -74,6 +95,8 @@ def record(seconds, cfg=None, i2c=None):
         if n < 0:
             flag = 1  # carried to the next batch sent: the samples before it were lost
             n = 0
+            if app is not None:
+                app.fifo_overflows += 1
         while n >= _BATCH and total < target:
             if not s.read_fifo_into(raw):
                 flag = 1  # a read failed part-way: the FIFO restarted, samples were lost there
@@ -82,6 +105,9 @@ def record(seconds, cfg=None, i2c=None):
             head[4] = flag
             head[5] = _BATCH
             _crc_tail(out, head, raw)
+            if app is not None:  # and counted, as the loop would have
+                decode(raw, app.samples, _BATCH * 3, 0)  # type: ignore[arg-type]
+                app.process(_BATCH)
             flag = 0
             seq += 1
             total += _BATCH
@@ -93,5 +119,5 @@ def record(seconds, cfg=None, i2c=None):
             time.sleep_ms(left)
     end = bytearray(6)
     lf.put_u32(end, 0, total)
-    lf.put_u16(end, 4, s.fifo_overflows)
+    lf.put_u16(end, 4, s.fifo_overflows - overflows_before)
     _crc_tail(out, b"JE", end)

@@ -25,6 +25,32 @@ F_DATA = 2  # payload: file bytes
 F_END = 3  # payload: u32 total bytes, u32 files
 
 
+def _app():
+    """The counting loop's App, when main.py made one (it lives in the REPL's globals)."""
+    import __main__  # type: ignore[import-not-found]
+
+    return getattr(__main__, "app", None)
+
+
+class _Exclusive:
+    """While the host holds the clip, the open session goes on counting from a timer
+    (App.count_held), which appends to the log and writes RTC memory. A command that
+    changes those sets the App's fifo_busy meanwhile: the timer's tick then does nothing,
+    and the FIFO (170 samples, 850 ms at 200 Hz) keeps the samples for the next one."""
+
+    def __enter__(self):
+        a = _app()
+        self.app = a if a is not None and not a.fifo_busy else None
+        if self.app is not None:
+            self.app.fifo_busy = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.app is not None:
+            self.app.fifo_busy = False
+        return False
+
+
 def _segments():
     try:
         names = os.listdir(ROOT)
@@ -99,13 +125,14 @@ def rekey(app=None):
     import logboot
 
     lid = logboot.new_log_id()
-    tmp = ROOT + "/id.tmp"
-    with open(tmp, "w") as f:
-        f.write(lid)
-    os.rename(tmp, ROOT + "/id")
-    if app is not None and app.log is not None:
-        app.log.log_id = lid
-        app.log._checkpoint()
+    with _Exclusive():
+        tmp = ROOT + "/id.tmp"
+        with open(tmp, "w") as f:
+            f.write(lid)
+        os.rename(tmp, ROOT + "/id")
+        if app is not None and app.log is not None:
+            app.log.log_id = lid
+            app.log._checkpoint()
     print("JCREKEY " + lid)
 
 
@@ -125,7 +152,9 @@ def _frame(out, ftype, payload):
 
 
 def send(after_seq):
-    """Stream every segment that may hold a record numbered above after_seq."""
+    """Stream every segment that may hold a record numbered above after_seq. Each file is
+    sent up to the size it had when its frame announced it: the open session may append
+    meanwhile (App.count_held), and those records go with the next sync."""
     lease.renew()  # the host is here: keep the watchdog fed a while longer
     out = sys.stdout.buffer
     segs = _segments()
@@ -141,13 +170,15 @@ def send(after_seq):
         meta = bytearray(4)
         lf.put_u32(meta, 0, size)
         _frame(out, F_FILE, bytes(meta) + segs[i].encode())
+        left = size
         with open(path, "rb") as f:
-            while True:
-                n = f.readinto(buf)
+            while left > 0:
+                n = f.readinto(buf if left >= CHUNK else mv[:left])
                 if not n:
                     break
                 _frame(out, F_DATA, mv[:n])
                 total += n
+                left -= n
         files += 1
     end = bytearray(8)
     lf.put_u32(end, 0, total)
@@ -159,18 +190,19 @@ def ack(seq):
     """Record the host's acknowledgement (it only ever grows) and delete every segment it
     covers entirely, except the newest, which the log is still appending to."""
     lease.renew()  # the host is here: keep the watchdog fed a while longer
-    old = lf.read_seq(ROOT + "/ack")
-    if seq > old:
-        tmp = ROOT + "/ack.tmp"
-        with open(tmp, "w") as f:
-            f.write(str(seq))
-        os.rename(tmp, ROOT + "/ack")
-    else:
-        seq = old
     gone = 0
-    for name in lf.reclaimable(_segments(), seq):  # EventLog.reclaim's rule
-        os.remove(ROOT + "/" + name)
-        gone += 1
+    with _Exclusive():
+        old = lf.read_seq(ROOT + "/ack")
+        if seq > old:
+            tmp = ROOT + "/ack.tmp"
+            with open(tmp, "w") as f:
+                f.write(str(seq))
+            os.rename(tmp, ROOT + "/ack")
+        else:
+            seq = old
+        for name in lf.reclaimable(_segments(), seq):  # EventLog.reclaim's rule
+            os.remove(ROOT + "/" + name)
+            gone += 1
     print("JCACK %d %d" % (seq, gone))
 
 
@@ -181,13 +213,14 @@ def set_time(secs, tz_s=0):
     import time
 
     t = time.gmtime(secs)
-    # RTC.datetime wants (year, month, day, weekday, hours, minutes, seconds, subseconds)
-    machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
-    rtc = machine.RTC()
-    mem = bytearray(rtc.memory())
-    if len(mem) < 10:
-        mem.extend(bytes(10 - len(mem)))
-    mem[0:6] = RTC_MAGIC
-    lf.put_u32(mem, 6, tz_s & 0xFFFFFFFF)
-    rtc.memory(bytes(mem))
+    with _Exclusive():  # the open session's timer writes RTC memory too (daily count, pending jumps)
+        # RTC.datetime wants (year, month, day, weekday, hours, minutes, seconds, subseconds)
+        machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
+        rtc = machine.RTC()
+        mem = bytearray(rtc.memory())
+        if len(mem) < 10:
+            mem.extend(bytes(10 - len(mem)))
+        mem[0:6] = RTC_MAGIC
+        lf.put_u32(mem, 6, tz_s & 0xFFFFFFFF)
+        rtc.memory(bytes(mem))
     print("JCTIME %d" % time.time())

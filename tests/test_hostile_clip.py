@@ -88,8 +88,8 @@ def test_damaged_log_state_never_reuses_a_session_id_or_merges_sessions(tmp_path
 
 
 def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_path):
-    # Session ids hold 10 bits of session number. Every sync, record or config change
-    # starts a session; the 1024th of one boot used to wrap onto session 0's id.
+    # Session ids hold 10 bits of session number. Sessions end by idle, button and changed
+    # settings, any number a boot; the 1024th of one boot used to wrap onto session 0's id.
     from jumpclip import sync as syncmod
     from jumpclip.store import Store
     from jumpclip.transport import SerialTransport
@@ -105,6 +105,7 @@ def test_the_1024th_session_of_a_boot_gets_a_new_boot_number_not_an_old_id(tmp_p
         t.enter_raw()
         t.exec("app.sessions = 1022")  # as after 1,022 sessions since boot
         for name in ("1023 of boot 1", "1 of boot 2", "2 of boot 2"):  # past 1023: a new boot number
+            t.exec("app.end_session()")  # as an idle timeout would (a host command keeps it open)
             t.exec_detached("app.run()")
             assert board.wait_for("counting: session " + name, 20)
             t.interrupt()

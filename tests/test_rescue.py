@@ -80,9 +80,10 @@ def test_rescue_a_dump_whose_filesystem_no_longer_mounts(tmp_path):
     for i in range(0, 2 * 4096, 4096):  # wipe both superblocks: no mount
         image[i : i + 64] = b"\xff" * 64
     broken = tmp_path / "broken.img"
-    # ... and the dump stops before its end: one block after the block of the session's end
-    # record (littlefs places blocks anywhere, so where depends on the writes before).
-    end = ((image.rfind(b"\xa5\x12") // 4096) + 2) * 4096
+    # ... and the dump stops before its end: one block after the block of the session's last
+    # jumps record (littlefs places blocks anywhere, so where depends on the writes before;
+    # the session itself is still open, held for the host that took over).
+    end = ((image.rfind(b"\xa5\x13") // 4096) + 2) * 4096
     assert end < len(image)
     broken.write_bytes(bytes(image[:end]))
     db = tmp_path / "db.sqlite"

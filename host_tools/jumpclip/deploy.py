@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .fw import FIRMWARE_DIR, build_dir
+from .fw import board_files, build_dir
 
 # sys.implementation._mpy >> 10 -> mpy-cross -march (MicroPython's MP_NATIVE_ARCH numbering)
 ARCHS = {
@@ -87,7 +87,7 @@ def mpy_cross_version() -> tuple[int, int]:
 def compile_firmware(arch: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     built = []
-    for src in sorted(FIRMWARE_DIR.glob("*.py")):
+    for src in board_files():
         if src.name in KEEP_AS_PY:
             built.append(src)
             continue

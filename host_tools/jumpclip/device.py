@@ -24,7 +24,7 @@ def _session(port: str):
 
 
 def resume_counting(t: SerialTransport, reload_config: bool = False) -> bool:
-    """Back to counting (a new session) if the firmware's app is loaded; else stay at the
+    """Back to counting (the session the host held open goes on) if the firmware's app is loaded; else stay at the
     REPL. Returns whether counting resumed."""
     if t.exec("print('app' in globals())").strip() != "True":
         return False

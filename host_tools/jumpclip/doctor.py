@@ -9,6 +9,7 @@ goes back to counting afterwards.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -23,6 +24,10 @@ RATE_OK = 0.02
 RATE_WARN = 0.05
 FLASH_MIN = 64 * 1024  # ~6,700 jumps at 9.7 bytes each (`make bench`, flash log)
 WAKE_OK_S = 1.0  # the host must reach a sleeping clip within a second (README, "Sync")
+# A margin, not a measured need, so only a warning: the firmware allocates its buffers at
+# boot, but the helpers the host loads (sync, doctor, recorder) allocate their code when
+# imported, and a heap without an 8 KB piece left is fragmented enough to report.
+HEAP_BLOCK_MIN = 8 * 1024
 
 
 @dataclass
@@ -41,9 +46,14 @@ def _facts(t: Transport) -> dict:
     for line in out.splitlines():
         if line.startswith("JCDOCTOR "):
             try:
-                return json.loads(line[9:])
+                f = json.loads(line[9:])
             except ValueError:
                 break
+            # micropython.mem_info()'s line, after it: "max free sz: N" blocks (py/gc.c).
+            m = re.search(r"max free sz: (\d+)", out)
+            if m and "gc_block_bytes" in f:
+                f["heap_largest"] = int(m.group(1)) * int(f["gc_block_bytes"])
+            return f
     raise DoctorError(f"the device on {t.port} did not describe itself (got {out[:60]!r}): run `jumpclip deploy`")
 
 
@@ -118,6 +128,15 @@ def checks_from(f: dict, wake_s: float | None, rate: tuple[int, int, float, floa
         + ("" if free >= FLASH_MIN else ": sync to make room"))
     mv = f["battery_mv"]
     add("battery", mv > f["low_battery_mv"], f"{mv / 1000:.2f} V" + ("" if mv > f["low_battery_mv"] else " (low: charge the clip)"))
+    if "heap_free" in f:
+        largest = f.get("heap_largest")
+        idf = (f"; the ESP-IDF heap it can grow into: {f['idf_free'] // 1024} KB free, largest block {f['idf_largest'] // 1024} KB"
+               if "idf_free" in f else "")
+        add("heap", largest is None or largest >= HEAP_BLOCK_MIN,
+            f"{f['heap_free'] / 1024:.1f} KB free of {(f['heap_free'] + f['heap_used']) / 1024:.1f} KB"
+            + (f", largest free block {largest / 1024:.1f} KB" if largest is not None else "") + idf
+            + ("" if largest is None or largest >= HEAP_BLOCK_MIN else ": fragmented; the firmware may fail to allocate (report this)"),
+            warn=True)
     add("clock", f["clock_set"], "set" if f["clock_set"] else "not set: `jumpclip sync` sets it (the daily target needs it)", warn=True)
     add("watchdog", f["wdt_armed"], f"armed, {f['wdt_ms'] / 1000:g} s" if f["wdt_armed"] else "not armed: the counting loop never started")
     if wake_s is not None:

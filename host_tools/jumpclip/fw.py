@@ -19,6 +19,14 @@ IN_CHECKOUT = (REPO_ROOT / "firmware" / "main.py").is_file() and (REPO_ROOT / "p
 FIRMWARE_DIR = REPO_ROOT / "firmware" if IN_CHECKOUT else Path(__file__).resolve().parent / "_firmware"
 
 
+MANIFEST = "manifest.py"  # firmware/manifest.py: for a frozen MicroPython build, not a file on the clip
+
+
+def board_files(root: Path | None = None) -> list[Path]:
+    """The firmware's files that go onto a clip: every .py in firmware/ but the manifest."""
+    return sorted(p for p in (root or FIRMWARE_DIR).glob("*.py") if p.name != MANIFEST)
+
+
 def build_dir() -> Path:
     """Where generated files go: build/ in a checkout, the user's cache folder otherwise."""
     if IN_CHECKOUT:

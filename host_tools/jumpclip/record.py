@@ -26,9 +26,9 @@ class Recording:
 
 def receive(t: Transport, seconds: int, on_samples=None) -> Recording:
     """on_samples(n, expected): called as each batch of n samples arrives (a progress bar)."""
-    # The counting loop's own bus when the app runs (a second I2C object on the same pins is
-    # not needed), else one recorder makes.
-    t.exec_start(f"import recorder; recorder.record({int(seconds)}, None, globals().get('app') and app.i2c)")
+    # The counting loop's App when it runs: its sensor is recorded and the open session
+    # counts what is recorded. Without one (MicroPython only), recorder makes its own bus.
+    t.exec_start(f"import recorder; recorder.record({int(seconds)}, None, None, globals().get('app'))")
     line = b""
     while not line.endswith(b"\n"):
         line += t.read_exact(1, timeout=10)

@@ -84,8 +84,11 @@ def wearers_table(rows: list[dict]) -> Table:
 def sessions_table(rows: list[sqlite3.Row], wearer_of=None) -> Table:
     """wearer_of(row) -> name: a wearer column (a club's database)."""
     marks = {r["wall_source"] for r in rows}
-    caption = "; ".join(text for mark, text in (("estimated", "~ start estimated from the sync time (the clip's clock was not set)"),
-                                                 ("unknown", "? start unknown")) if mark in marks)
+    captions = [text for mark, text in (("estimated", "~ start estimated from the sync time (the clip's clock was not set)"),
+                                         ("unknown", "? start unknown")) if mark in marks]
+    if any(r["end_seq"] is None and r["duration_samples"] is None for r in rows):
+        captions.append("open: still counting on the clip when it was synced; the next sync brings the rest")
+    caption = "; ".join(captions)
     t = Table(caption=caption or None, caption_justify="left")
     t.add_column("#", justify="right")
     t.add_column("device")

@@ -71,6 +71,7 @@ class BoardOptions:
     baud: int = 115200  # the USB-serial bridge's UART (0: unpaced)
     extra: dict = field(default_factory=dict)  # further simulation settings
     files: dict = field(default_factory=dict)  # more files on the flash: {"log/state.json": b"..."}
+    heap_bytes: int = 0  # the unix port's GC heap (-X heapsize), which the simulation shares (0: its default)
 
 
 class VirtualBoard:
@@ -149,6 +150,8 @@ class VirtualBoard:
         master, slave = pty.openpty()
         tty.setraw(slave)  # raw: no echo, no line editing, no SIGINT: bytes pass as they are
         args = [find_micropython()]
+        if self.opts.heap_bytes:
+            args += ["-X", f"heapsize={self.opts.heap_bytes}"]
         if interactive:
             args.append("-i")  # after main.py returns, the REPL (as on the chip)
         args += [str(MP_DIR / "simboot.py"), str(cfg_path)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from littlefs import LittleFS
 
-from ..fw import FIRMWARE_DIR
+from ..fw import FIRMWARE_DIR, board_files
 
 BLOCK_SIZE = 4096
 BLOCK_COUNT = 512  # 2 MB: the ESP32 port's default vfs partition on 4 MB flash
@@ -23,8 +23,7 @@ def firmware_files() -> list[Path]:
     witness check, tools/witness.py, flashes an older firmware to show a test fails on it)."""
     import os
 
-    root = Path(os.environ.get("JUMPCLIP_SIM_FIRMWARE") or FIRMWARE_DIR)
-    return sorted(root.glob("*.py"))
+    return board_files(Path(os.environ.get("JUMPCLIP_SIM_FIRMWARE") or FIRMWARE_DIR))
 
 
 def build_image(path: str | Path, config: dict | None = None, files: list[Path] | None = None) -> None:

@@ -34,8 +34,12 @@ flash = vfs.VfsLfs2(bdev)
 vfs.umount("/")
 vfs.mount(flash, "/")
 os.chdir("/")
+# The ESP32 port's sys.path: mp_init() gives "" and ".frozen" (py/runtime.c), and the port's
+# main.c appends "/lib". A frozen firmware image (firmware/manifest.py) is found through
+# ".frozen"; a module on the flash shadows its frozen copy, as on the chip.
 sys.path.clear()
 sys.path.append("")
+sys.path.append(".frozen")
 sys.path.append("/lib")
 
 crashed = None
@@ -72,6 +76,8 @@ sim.on_halt = write_report
 gc.collect()
 heap_before = gc.mem_alloc()
 sim.heap_base = heap_before
+if cfg.get("heap_probe"):  # what this heap leaves the firmware (BoardOptions.heap_bytes)
+    simcore.say("heap %d bytes free for the firmware of %d" % (gc.mem_free(), gc.mem_free() + gc.mem_alloc()))
 simcore.say("boot")
 sim.run_chip_thread()
 try:
