@@ -9,7 +9,7 @@ FIRMWARE := $(filter-out firmware/manifest.py,$(wildcard firmware/*.py))  # mani
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PORT ?=
 
-.PHONY: help setup test demo demo-report check-firmware bench eval power deploy clean
+.PHONY: help setup test demo demo-report check-firmware bench bench-heap eval power deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ check-firmware: $(STAMP) ## Compile firmware/ with mpy-cross (xtensawin) and typ
 
 bench: $(STAMP) ## Benchmarks: detector cost and heap, flash wear, boot recovery, sync and replay speed
 	$(BIN)/python -m bench
+
+bench-heap: $(STAMP) ## The firmware's heap on a 32-bit build, plain and frozen: make bench-heap MICROPY_SRC=path/to/micropython
+	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python -m bench.heap_bench
 
 eval: $(STAMP) ## Accuracy on the real recordings (../shared) and the synthetic corpus
 	$(BIN)/python -m bench.evaluate

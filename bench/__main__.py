@@ -1,9 +1,11 @@
 """`make bench`: every benchmark, one after the other. Figures only; nothing here asserts
 anything about time."""
 
-from . import device_bench, firmware_bench, flash_stall_bench, log_bench, replay_bench, store_bench, sync_bench
+from . import device_bench, firmware_bench, flash_stall_bench, heap_bench, log_bench, replay_bench, store_bench, sync_bench
 
 firmware_bench.main()
+print()
+heap_bench.main()  # says how to run it when $MICROPY_SRC is not set
 print()
 log_bench.main()
 print()

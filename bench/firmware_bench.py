@@ -56,6 +56,27 @@ def callgrind(cmd: list[str]) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
+def loop_instructions(raw: Path, wakes: int = 1000) -> dict:
+    """Callgrind instructions per sample of App.wake() (bench/mp_loop_bench.py): all of it,
+    and with a part left out, each minus a run with no wakes."""
+    out: dict = {}
+    for part in ("all", "no-filter", "no-housekeeping"):
+        counts = []
+        for n in (0, wakes):
+            with tempfile.TemporaryDirectory() as wd:  # its own flash log each run
+                cmd = mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), str(n)] + ([] if part == "all" else [part])
+                p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd, capture_output=True,
+                                   text=True, cwd=wd, timeout=600,
+                                   env={"MICROPYPATH": f"{HERE / 'loopfakes'}:{FIRMWARE_DIR}", "PATH": "/usr/bin:/bin"})
+            m = re.search(r"Collected : (\d+)", p.stderr)
+            counts.append(float(m.group(1)) if m else float("nan"))
+            if n:
+                out["samples"] = int(re.search(r"samples (\d+)", p.stdout).group(1))
+                out["jumps"] = int(re.search(r"jumps (\d+)", p.stdout).group(1))
+        out[part] = (counts[1] - counts[0]) / out["samples"]
+    return out
+
+
 def board_day(td: Path) -> None:
     """24 h of trace (the demo session, repeated) through the virtual board in fast mode:
     host time, and the clip's events against replay of the same samples from its start."""
@@ -132,6 +153,11 @@ def main() -> None:
             print(f"  clip, 160 samples per call (detector, ring of samples, filtered peaks): {per:5.0f} instructions/sample;"
                   f" {((j1['instructions'] - j0['instructions']) - (i1 - i0)) / max(landings, 1):,.0f} instructions per landing"
                   f" for the ring and its filtered peak ({int(landings)} landings)")
+            # The real loop: App.wake() as the clip runs it, at its operating point.
+            loop = loop_instructions(raw)
+            print(f"  the counting loop (App.wake, 80 samples a wake at 200 Hz, log, daily count, LED, button, idle): "
+                  f"{loop['all']:5.0f} instructions/sample ({loop['jumps']} landings in {loop['samples']:,} samples); "
+                  f"without each landing's filtered peak {loop['no-filter']:5.0f}, without housekeeping {loop['no-housekeeping']:5.0f}")
             # The virtual board's CPU calibration (docs/virtual-board.md): MicroPython's
             # module-level `for i in range(n): s = a + b`, whose ESP32 time is published.
             loop = Path(td) / "loop.py"

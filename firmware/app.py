@@ -95,6 +95,7 @@ class App:
         self.fifo_busy = False  # a read of the FIFO, or the host's own use of it, is under way
         self.host_has_console = False  # the host's protocol owns the console: the clip prints nothing
         self.qualifying = 0  # this session
+        self.failures = 0  # consecutive errors in the counting loop
         # Activity (for idle): a few samples per batch are checked against a band around 1 g.
         self.still_lo = mg_to_m2(800, cfg["range_g"])
         self.still_hi = mg_to_m2(1200, cfg["range_g"])
@@ -600,6 +601,44 @@ class App:
         except Exception as e:  # a callback's error must not end the host's command
             self.note("error while the host held the clip: %r" % e)
 
+    def wake(self):
+        """One wake of the counting loop: read the FIFO, count, look after the button, LED,
+        idle timeout and battery. Returns the ms to sleep until the FIFO is due (or the LED's
+        next edge, if that comes first), None to read again at once after an error, or -1
+        when the sensor is gone and the host interrupted the reconnection. bench/mp_loop_bench.py
+        counts its instructions per sample."""
+        self.led.update()  # first: an LED edge is due now, before the bus work
+        self.wdt.feed()
+        woke_ms = time.ticks_ms()
+        try:
+            self.service_fifo()
+            self.failures = 0
+        except OSError as e:
+            self.i2c_errors += 1
+            self.note("sensor lost: %s" % e)
+            if not self.connect_sensor():
+                return -1
+        except Exception as e:  # a bug must not stop the counting: report, go on
+            self.failures += 1
+            self.note("error %d in the counting loop: %r" % (self.failures, e))
+            if self.failures >= _MAX_FAILURES:
+                self.end_session(lf.END_HOST)
+                machine.reset()  # a clean boot (the log keeps everything flushed)
+            return None
+        try:
+            self.housekeeping()
+        except OSError as e:
+            self.note("housekeeping: %s" % e)
+        # The work since the FIFO read counts: a flush that erased flash sectors (tens of ms
+        # each, W25Q32 datasheet) would otherwise overflow the FIFO at 1 kHz.
+        wait = self.wake_ms - time.ticks_diff(time.ticks_ms(), woke_ms)
+        if wait < 0:
+            wait = 0
+        edge = self.led.update()
+        if 0 <= edge < wait:
+            wait = edge
+        return wait
+
     def run(self):
         """Count until the host interrupts (any byte on the console, normally Ctrl-C). The
         host calls it again when it is done: the same session goes on (hold_session).
@@ -654,41 +693,13 @@ class App:
                 self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)  # still flat
             self.begin_session()
             self.led.play(ui.SESSION_START)
-        failures = 0
+        self.failures = 0
         while not self.host_waiting():
-            self.led.update()  # first: an LED edge is due now, before the bus work
-            self.wdt.feed()
-            woke_ms = time.ticks_ms()
-            try:
-                self.service_fifo()
-                failures = 0
-            except OSError as e:
-                self.i2c_errors += 1
-                self.note("sensor lost: %s" % e)
-                if not self.connect_sensor():
-                    break
-            except Exception as e:  # a bug must not stop the counting: report, go on
-                failures += 1
-                self.note("error %d in the counting loop: %r" % (failures, e))
-                if failures >= _MAX_FAILURES:
-                    self.end_session(lf.END_HOST)
-                    machine.reset()  # a clean boot (the log keeps everything flushed)
+            wait = self.wake()
+            if wait is None:
                 continue  # read the FIFO again now: a whole wake interval more would overflow it
-            try:
-                self.housekeeping()
-            except OSError as e:
-                self.note("housekeeping: %s" % e)
-            if self.host_waiting():
-                break  # a byte that arrived while awake: answer now, not after the sleep
-            # Sleep until the FIFO is due, or the LED's next edge if that comes first. The
-            # work since the FIFO read counts: a flush that erased flash sectors (tens of ms
-            # each, W25Q32 datasheet) would otherwise overflow the FIFO at 1 kHz.
-            wait = self.wake_ms - time.ticks_diff(time.ticks_ms(), woke_ms)
-            if wait < 0:
-                wait = 0
-            edge = self.led.update()
-            if 0 <= edge < wait:
-                wait = edge
+            if wait < 0 or self.host_waiting():
+                break  # the host interrupted a reconnection, or a byte arrived while awake: answer now
             self.power.sleep_ms(wait)
         try:
             self.read_remainder()

@@ -14,6 +14,19 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def cpu_us_per_sample() -> float:
+    """The virtual board's CPU charge per sample: its instructions a sample times its ns per
+    instruction, read from the simulation's own constants (jumpclip/sim/mp/simcore.py)."""
+    import re
+
+    from jumpclip.sim.board import MP_DIR
+
+    text = (MP_DIR / "simcore.py").read_text()
+    ns_x100 = int(re.search(r"^NS_PER_INSTRUCTION_X100 = (\d+)", text, re.M).group(1))
+    per_sample = int(re.search(r"^SENSOR_BYTE_NS = (\d+) \* NS_PER_INSTRUCTION_X100", text, re.M).group(1))
+    return per_sample * ns_x100 / 100 / 1000
 ROOT = HERE.parent
 CELL_MAH = 500
 GOAL_HOURS = 100
@@ -120,7 +133,7 @@ def report(m: dict, d: dict) -> str:
         "|---|---|",
         f"| session length | {m['clock_s']:.1f} s |",
         f"| I2C bus time (bytes and transactions at 400 kHz) | {100 * d['i2c']:.2f} % |",
-        f"| CPU, console and flash time (the board's cost model: 32.6 us of ESP32 CPU a sample) | {100 * d['cpu']:.2f} % |",
+        f"| CPU, console and flash time (the board's cost model: {cpu_us_per_sample():.1f} us of ESP32 CPU a sample) | {100 * d['cpu']:.2f} % |",
         f"| wake-up overhead: {m['wakes']} wakes x {WAKE_OVERHEAD_MS:g} ms | {100 * d['wake']:.2f} % |",
         f"| **awake fraction** | **{100 * d['awake']:.2f} %** |",
         "",

@@ -83,3 +83,51 @@ def test_an_hour_with_syncs_fits_the_esp32s_56_kb_heap_frozen():
         r = heap_bench.day_with_syncs(exe, opts, heap, td, hours=1.0)
     assert r["memory_errors"] == 0 and not r["sync_errors"], r
     assert r["counted"] > 1000 and r["stored"] == r["counted"], r
+
+
+@needs_source
+def test_deploy_frozen_copies_main_only_and_removes_what_would_shadow_the_image(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from jumpclip.cli import main as cli
+    from jumpclip.sim.board import BoardOptions, VirtualBoard
+
+    src = heap_bench.source()
+    exe, _ = heap_bench.layouts(src, tmp_path)["frozen (firmware/manifest.py)"]
+    monkeypatch.setenv("MICROPYTHON", str(exe))
+    # A clip that ran the firmware from its flash before the frozen image was flashed: a
+    # stale detector.py there would shadow the frozen one.
+    stale = {"main.py": (FIRMWARE_DIR / "main.py").read_bytes(), "detector.py": b"raise ImportError('stale')\n"}
+    board = VirtualBoard(tmp_path / "b", BoardOptions(firmware=False, files=stale, config={"idle_min": 0}))
+    board.flash_firmware()
+    board.load_trace(heap_bench.DEMO)
+    port = board.serve()
+    board.start(interactive=True)
+    try:
+        res = CliRunner().invoke(cli, ["deploy", "--frozen", "--port", port])
+        assert res.exit_code == 0, res.output
+        assert "removed detector.py" in res.output
+        assert board.wait_for("counting: session 1 of boot", 30), board.console_text()[-1500:]
+    finally:
+        board.stop()
+
+
+def test_deploy_frozen_refuses_an_image_without_the_firmware(tmp_path):
+    # The PyPI unix port has nothing of jumpclip frozen in: --frozen must not leave a clip
+    # with main.py and no modules.
+    from click.testing import CliRunner
+
+    from jumpclip.cli import main as cli
+    from jumpclip.sim.board import BoardOptions, VirtualBoard
+
+    board = VirtualBoard(tmp_path / "b", BoardOptions(firmware=False))
+    board.flash_firmware()
+    board.load_trace(heap_bench.DEMO)
+    port = board.serve()
+    board.start(interactive=True)
+    try:
+        res = CliRunner().invoke(cli, ["deploy", "--frozen", "--port", port])
+        assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+        assert "does not have jumpclip frozen in" in res.output
+    finally:
+        board.stop()

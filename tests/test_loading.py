@@ -15,12 +15,15 @@ from jumpclip import demodb, loading
 from jumpclip.cli import main
 
 TODAY = dt.datetime.now().astimezone().date()  # what `jumpclip report` calls today
+# The demo is built as if late today, so that it holds today's evening bout whatever the time
+# of day the tests run at (a bout yet to come is left out of a real demo).
+LATE_TODAY = dt.datetime.combine(TODAY, dt.time(23, 0)).astimezone()
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     path = tmp_path_factory.mktemp("loading") / "demo.sqlite"
-    demodb.build(path, n_days=6, today=TODAY, skip=(2,))
+    demodb.build(path, n_days=6, today=TODAY, skip=(2,), now=LATE_TODAY)
     return path
 
 
@@ -112,7 +115,9 @@ def test_the_report_counts_with_each_sessions_own_settings(tmp_path):
     from jumpclip.store import Store
 
     store = Store(tmp_path / "db.sqlite")
-    now = int((dt.datetime.now(dt.timezone.utc) - dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()) - 3600
+    # Early today (local): the sessions fall on today's date at any time of day the test runs.
+    midnight = dt.datetime.combine(TODAY, dt.time(0, 0)).astimezone()
+    now = int((midnight - dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).total_seconds()) + 1
     old = SessionStart(0, 1025, 1, "a4cf12345678", now, True, 1, 200, 16, "0.1.0")
     new = SessionStart(10, 1026, 1, "a4cf12345678", now + 60, True, 1, 200, 16, "0.2.0", 4200, 30)
     jumps = [Jump(1, 1025, 0, 200, 60, 4000), Jump(11, 1026, 0, 200, 60, 4000), Jump(11, 1026, 1, 400, 60, 4300)]

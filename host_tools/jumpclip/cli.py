@@ -879,12 +879,14 @@ def record(port: str | None, out_path: str, seconds: int, jumps: int | None, pla
 @main.command()
 @port_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), help="Also install this config.json (e.g. from `jumpclip tune`).")
-def deploy(port: str | None, config_path: str | None) -> None:
+@click.option("--frozen", is_flag=True, help="The clip runs an image with the firmware frozen in (docs/frozen-build.md): copy main.py only.")
+def deploy(port: str | None, config_path: str | None, frozen: bool) -> None:
     """Compile firmware/ with mpy-cross and copy what changed to the clip (with mpremote)."""
     from . import deploy as deploymod
 
     try:
-        res = deploymod.deploy(choose_port(port), log=lambda m: out.print(m, highlight=False), config=Path(config_path) if config_path else None)
+        res = deploymod.deploy(choose_port(port), log=lambda m: out.print(m, highlight=False), config=Path(config_path) if config_path else None,
+                               frozen=frozen)
     except deploymod.DeployError as e:
         fail(str(e))
     kept = "the log untouched" if config_path else "config.json and the log untouched"

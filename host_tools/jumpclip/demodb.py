@@ -34,8 +34,9 @@ def training_trace(path: Path, seed: int, jumps: int) -> None:
 
 
 def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, skip: tuple[int, ...] = (3,),
-          progress=None) -> Store:
-    """progress(done, total): called after each day (a progress bar in `make demo-report`)."""
+          progress=None, now: dt.datetime | None = None) -> Store:
+    """progress(done, total): called after each day (a progress bar in `make demo-report`).
+    now: the time the demo is built at (default: the clock's); no bout starts after it."""
     store = Store(db_path)
     store.set_body_mass(70.0)  # the demo wearer: forces in body weights
     today = today or dt.datetime.now().astimezone().date()
@@ -54,7 +55,7 @@ def build(db_path: str | Path, n_days: int = 10, today: dt.date | None = None, s
                 # Every other day the jumps are split into a morning and an evening bout,
                 # the spacing the sources recommend (loading.py); otherwise one evening bout.
                 parts = [(dt.time(18, 0), total)] if k % 2 else [(dt.time(7, 30), total // 2), (dt.time(18, 0), total - total // 2)]
-                now = dt.datetime.now().astimezone()
+                now = now or dt.datetime.now().astimezone()
                 # Nothing in the future: today's bouts are the ones that already began (an hour
                 # or more ago, as a synced session would be).
                 parts = [(at, n) for at, n in parts if dt.datetime.combine(day, at).astimezone() <= now - dt.timedelta(hours=1)]

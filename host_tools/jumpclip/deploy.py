@@ -101,7 +101,11 @@ def compile_firmware(arch: str, out_dir: Path) -> list[Path]:
     return built
 
 
-def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool = True, config: Path | None = None) -> DeployResult:
+def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool = True, config: Path | None = None,
+           frozen: bool = False) -> DeployResult:
+    """frozen: the clip runs an image with firmware/manifest.py frozen in (docs/frozen-build.md):
+    only main.py goes onto the flash, and any older copy of a frozen module is removed from
+    it (a module on the flash shadows its frozen copy: sys.path is '', '.frozen', '/lib')."""
     if config is not None:  # refuse a bad config before touching the device
         import json
 
@@ -132,15 +136,28 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
             f"the device runs .mpy v{version}.{sub} but mpy-cross emits v{v}.{s}: "
             "flash a matching MicroPython, or install the mpy-cross of the device's MicroPython version"
         )
-    log(f"device runs .mpy v{version}.{sub} on {arch}; compiling firmware/ with mpy-cross -march={arch}")
-    built = compile_firmware(arch, build_dir() / "deploy" / arch)
+    if frozen:
+        # help('modules') lists the image's built-in and frozen modules (py/builtinhelp.c).
+        listed = mpremote(port, "exec", "help('modules')")
+        missing = sorted(p.stem for p in board_files() if p.name not in KEEP_AS_PY and p.stem not in listed.split())
+        if missing:
+            raise DeployError(f"the MicroPython on {port} does not have jumpclip frozen in (no {missing[0]}): flash the image "
+                              "docs/frozen-build.md builds, or deploy without --frozen")
+        log("the firmware is frozen into the image: copying main.py only")
+        built = [p for p in board_files() if p.name in KEEP_AS_PY]
+        frozen_names = {p.stem for p in board_files() if p.name not in KEEP_AS_PY}
+        shadowing = sorted(n for n in on_device if n.rsplit(".", 1)[0] in frozen_names and n.endswith((".py", ".mpy")))
+    else:
+        log(f"device runs .mpy v{version}.{sub} on {arch}; compiling firmware/ with mpy-cross -march={arch}")
+        built = compile_firmware(arch, build_dir() / "deploy" / arch)
     cp = mpremote(port, "fs", "cp", *(str(p) for p in built), ":", timeout=300)
     unchanged = len(re.findall(r"^Up to date:", cp, re.M))
-    shadowing = sorted(p.stem + ".py" for p in built if p.suffix == ".mpy" and p.stem + ".py" in on_device)
+    if not frozen:
+        shadowing = sorted(p.stem + ".py" for p in built if p.suffix == ".mpy" and p.stem + ".py" in on_device)
     for name in shadowing:
         mpremote(port, "fs", "rm", ":" + name)
     if shadowing:
-        log(f"removed {', '.join(shadowing)} (older source that would shadow the new .mpy)")
+        log(f"removed {', '.join(shadowing)} (older copies that would shadow the " + ("frozen modules)" if frozen else "new .mpy)"))
     if config is not None:
         mpremote(port, "fs", "cp", str(config), ":config.json")
         log(f"installed {config} as config.json")

@@ -99,7 +99,9 @@ def test_range_and_rate_reach_the_registers():
     assert model.period_us == 1000 and model.shift() == 2
     advance_ms(20)
     n = s.samples_waiting()
-    assert 19 <= n <= 20, n
+    # 20 ms at 1 kHz, plus the bus time of the register writes since the FIFO's reset and
+    # the CPU time charged for what was read before (docs/virtual-board.md): up to a sample more.
+    assert 19 <= n <= 21, n
     s.read_fifo_into(memoryview(buf)[:6])
     mpu6050.decode(buf, out, 3, 0)
     assert out[2] == 4096  # 1 g at +-8 g

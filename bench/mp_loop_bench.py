@@ -1,0 +1,98 @@
+# The counting loop's real cost per sample under the MicroPython unix port: App.wake(), as
+# the clip runs it, at the clip's operating point (a wake every 400 ms at 200 Hz: 80 samples
+# a wake, read in whole bursts of 32, so 64 or 96 a wake), with the log, the daily count, the
+# LED, the button and the idle check. Only the hardware is stood in for: the sensor's FIFO
+# (the demo session's samples), the pins, the ADC and the sleeps (loopfakes/).
+# Usage: micropython mp_loop_bench.py RAW.bin WAKES [echo] [no-filter] [no-log] [no-housekeeping]
+# RAW.bin holds big-endian int16 x, y, z samples, as the MPU6050 FIFO delivers them.
+# Prints "samples N", "jumps J", "alloc_bytes B". WAKES=0 measures the setup only (the
+# callgrind baseline).
+import gc
+import os
+import sys
+
+from app import App, load_config
+from eventlog import EventLog
+
+path, wakes = sys.argv[1], int(sys.argv[2])
+parts = sys.argv[3:]  # "echo": the jump echo on; "no-filter", "no-log", "no-housekeeping": a part left out, to see its cost
+echo = "echo" in parts
+with open(path, "rb") as f:
+    data = f.read()
+NSRC = len(data) // 6
+PER_WAKE = 80  # 400 ms at 200 Hz: _FILL_TARGET
+
+
+class Fifo:
+    """The MPU6050's FIFO as the loop sees it: PER_WAKE more samples at every wake."""
+
+    warning = None
+    fifo_overflows = 0
+    bus_errors = 0
+
+    def __init__(self):
+        self.waiting = 0
+        self.src = 0
+
+    def samples_waiting(self):
+        return self.waiting
+
+    def read_fifo_into(self, buf):
+        n = len(buf)
+        off = self.src * 6
+        if off + n > len(data):
+            off = 0
+            self.src = 0
+        buf[:] = data[off : off + n]
+        self.src += n // 6
+        self.waiting -= n // 6
+        return True
+
+
+class Pin:
+    def __init__(self, v=1):
+        self.v = v
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        self.v = v
+
+
+class Power:
+    light_sleep = True
+
+    def battery_mv(self):
+        return 4000
+
+    def sleep_ms(self, ms):
+        pass
+
+
+import machine  # noqa: E402  (loopfakes/machine.py)
+import ui  # noqa: E402
+
+try:
+    os.mkdir("log")
+except OSError:
+    pass
+loaded = load_config()
+loaded[0]["echo_events"] = echo
+app = App(loaded, None, EventLog("log"), ui.Led(Pin(0)), ui.Button(Pin(1)), Power(), machine.RTC(), machine.WDT(), 0x68)
+app.open_log()
+app.sensor = Fifo()
+if "no-filter" in parts:
+    app.forces._compute = lambda t: 0
+if "no-log" in parts:
+    app.log = None
+if "no-housekeeping" in parts:
+    app.housekeeping = lambda: None
+app.begin_session()
+gc.collect()
+a0 = gc.mem_alloc()
+for _ in range(wakes):
+    app.sensor.waiting += PER_WAKE
+    app.wake()
+print("samples", app.session_samples)
+print("jumps", app.jumps)
+print("alloc_bytes", gc.mem_alloc() - a0)
