@@ -56,6 +56,7 @@ _PENDING_AT = const(32)  # RTC memory: the daily block (daily.py) ends at 19; th
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
 _LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
+_DRAIN_BATCHES = const(8)  # FIFO batches kept in RAM across a flush's erases (1.3 s at 200 Hz)
 _HOST_LOOK_MS = const(400)  # a wait between sensor retries looks for the host this often (the counting loop's wake at 200 Hz)
 
 
@@ -81,6 +82,13 @@ class App:
         self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH, self.det.peak_window)
         self.raw = bytearray(_BATCH * SAMPLE_BYTES)
         self.samples = array.array("h", bytes(_WAKE_BURSTS * _BATCH * SAMPLE_BYTES))
+        # Batches read from the FIFO before a flash erase (drain_fifo), counted after the flush.
+        self.drained = bytearray(_DRAIN_BATCHES * _BATCH * SAMPLE_BYTES)
+        self.drained_mv = memoryview(self.drained)
+        self.d_pos = 0  # the next drained byte to count
+        self.d_n = 0  # drained bytes held
+        self.drains = 0  # drains so far (the loop re-reads the FIFO's count after one)
+        self.draining = True  # False while the recorder owns the FIFO
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None
         self.poll = select.poll()
@@ -318,6 +326,7 @@ class App:
     def end_session(self, reason=lf.END_HOST):
         if not self.session_open:
             return
+        self.take_drained()  # what a flush's erase moved out of the FIFO belongs to this session
         self.session_open = False
         self.drain_detector(True)
         self.forces.resolve(self.log, True)
@@ -522,20 +531,66 @@ class App:
             self.fifo_overflows += 1
             self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
             return
-        while avail >= _BATCH:
+        drains = self.drains
+        while avail >= _BATCH or self.d_pos < self.d_n:
             k = 0
             try:
-                while k < _WAKE_BURSTS and avail >= _BATCH:
-                    if not s.read_fifo_into(self.raw):
-                        self.fifo_overflows += 1
-                        self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
-                        return  # what was read before is counted (finally)
-                    decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+                while k < _WAKE_BURSTS:
+                    if self.d_pos < self.d_n:  # drained before an erase: older than the FIFO's
+                        self._decode_drained(k)
+                    elif avail >= _BATCH:
+                        if not s.read_fifo_into(self.raw):
+                            self.fifo_overflows += 1
+                            self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
+                            return  # what was read before is counted (finally)
+                        decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+                        avail -= _BATCH
+                    else:
+                        break
                     k += 1
-                    avail -= _BATCH
             finally:
                 if k:  # what was read is counted, even when the next read failed
                     self.process(k * _BATCH)
+            if self.drains != drains:  # a flush emptied the FIFO meanwhile: what is in it now
+                drains = self.drains
+                avail = s.samples_waiting()
+                if avail < 0:
+                    self.fifo_overflows += 1
+                    return
+
+    def _decode_drained(self, k):
+        decode(self.drained_mv[self.d_pos :], self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+        self.d_pos += _BATCH * SAMPLE_BYTES
+        if self.d_pos >= self.d_n:
+            self.d_pos = 0
+            self.d_n = 0
+
+    def take_drained(self):
+        """Count every batch drain_fifo holds (a flush while counting them may drain more)."""
+        while self.d_pos < self.d_n:
+            self._decode_drained(0)
+            self.process(_BATCH)
+
+    def drain_fifo(self):
+        """Called before each flash sector erase (eraseguard.py): move the FIFO's whole
+        batches into RAM, so that no more than one erase passes between two reads of the
+        FIFO. They are counted after the flush, in their order. Writes nothing to the log:
+        this runs inside a flush."""
+        s = self.sensor
+        if s is None or not self.session_open or not self.draining:
+            return
+        n = s.samples_waiting()
+        if n < 0:
+            self.fifo_overflows += 1
+            return
+        self.drains += 1
+        step = _BATCH * SAMPLE_BYTES
+        while n >= _BATCH and self.d_n + step <= _DRAIN_BATCHES * step:
+            if not s.read_fifo_into(self.drained_mv[self.d_n : self.d_n + step]):
+                self.fifo_overflows += 1
+                return
+            self.d_n += step
+            n -= _BATCH
 
     def read_remainder(self, owned=False):
         """The FIFO's last partial batch, at a hand-over or a session's end (this one may
@@ -550,6 +605,7 @@ class App:
             self.fifo_busy = owned
 
     def _read_remainder(self, s):
+        self.take_drained()  # older than what the FIFO holds
         n = s.samples_waiting()
         if n < 0:
             self.fifo_overflows += 1

@@ -9,6 +9,21 @@ from eventlog import EventLog
 from power import Power
 
 
+def _guard_flash():
+    """The root filesystem again, behind eraseguard.EraseGuard. The partition is the one the
+    port's _boot.py mounted (ports/esp32/modules/flashbdev.py). None if that cannot be done:
+    the log then works as before, its erases unguarded."""
+    try:
+        from flashbdev import bdev
+    except ImportError:
+        return None
+    if bdev is None:
+        return None
+    import eraseguard
+
+    return eraseguard.mount(bdev)
+
+
 def main():
     loaded = load_config()
     cfg = loaded[0]
@@ -25,7 +40,10 @@ def main():
     power = Power(battery, button_pin, machine.Pin(board.MPU_INT, machine.Pin.IN), cfg["sleep"])
     # Started last, just before counting: once running it cannot be stopped (machine.WDT).
     wdt = machine.WDT(timeout=cfg["wdt_ms"])
+    guard = _guard_flash()
     app = App(loaded, i2c, EventLog("log"), led, ui.Button(button_pin), power, machine.RTC(), wdt, board.MPU_ADDR)
+    if guard is not None:
+        guard.before_erase = app.drain_fifo  # the FIFO is emptied before each sector erase
     app.run()
     return app
 

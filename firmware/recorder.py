@@ -38,10 +38,12 @@ def record(seconds, cfg=None, i2c=None, app=None):
     counting = app is not None and app.sensor is not None and app.session_open and not app.fifo_busy
     if counting:
         app.fifo_busy = True  # the FIFO is the recording's now: the held session's timer waits
+        app.draining = False  # ... and a flush's erase must not take its samples
         try:
             app.read_remainder(True)  # what came before the recording: counted, not recorded
             _record(seconds, app.cfg, app.sensor, app)
         finally:
+            app.draining = True
             app.fifo_busy = False
         return
     if cfg is None:

@@ -30,6 +30,8 @@ if cfg.get("sensor", True):
     sim.device_list.append(model)
 
 bdev = simcore.FileBlockDevice(cfg["flash"], cfg.get("block_size", 4096), cfg["block_count"])
+sim.bdev = bdev  # flashbdev.bdev, as on the chip
+import flashbdev  # noqa: E402,F401  (cached before the host filesystem goes)
 flash = vfs.VfsLfs2(bdev)
 vfs.umount("/")
 vfs.mount(flash, "/")
