@@ -15,12 +15,12 @@ def _guard_flash():
     the log then works as before, its erases unguarded."""
     try:
         from flashbdev import bdev
+
+        import eraseguard
     except ImportError:
         return None
     if bdev is None:
         return None
-    import eraseguard
-
     return eraseguard.mount(bdev)
 
 
