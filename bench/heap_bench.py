@@ -138,7 +138,8 @@ def heap_for(exe: Path, opts: BoardOptions, firmware_kb: float, td: Path) -> tup
         return free, alloc
 
     room = usable(int(firmware_kb * 1024))[0]  # what the chip's heap leaves its main.py
-    o = BoardOptions(**{**opts.__dict__, "extra": {**opts.extra, "heap_probe": True}})
+    # No pin log: the simulation's own lists would grow into the firmware's room.
+    o = BoardOptions(**{**opts.__dict__, "extra": {**opts.extra, "heap_probe": True}, "trace_pins": []})
 
     def free_with(heap: int) -> int:
         # Started as day_with_syncs starts its board (interactive: the REPL after main.py).
@@ -147,8 +148,12 @@ def heap_for(exe: Path, opts: BoardOptions, firmware_kb: float, td: Path) -> tup
             board.flash_firmware()
             board.load_trace(DEMO)
             board.start(interactive=True)
-            try:
-                board.wait_for("counting", 10)
+            try:  # the line comes at boot, before the firmware runs
+                end = time.monotonic() + 20
+                while time.monotonic() < end and not board.exited.is_set():
+                    if any("bytes free for the firmware" in ln for ln in board.sim_lines):
+                        break
+                    time.sleep(0.02)
             finally:
                 board.stop()
         shutil.rmtree(td / "probe", ignore_errors=True)
@@ -186,7 +191,7 @@ def day_with_syncs(exe: Path, opts: BoardOptions, heap: int, td: Path, hours: fl
     n = int(hours * 3600 * 200)
     day = np.concatenate([demo] * (n // len(demo) + 1))[:n]
     tr = Trace(str(td / "day.csv"), {"rate_hz": "200"}, np.arange(n) / 200.0, day.astype(np.float64) / 2048.0, 200.0)
-    o = BoardOptions(**{**opts.__dict__, "config": {"idle_min": 0}, "heap_bytes": heap})
+    o = BoardOptions(**{**opts.__dict__, "config": {"idle_min": 0}, "heap_bytes": heap, "trace_pins": []})
     board = VirtualBoard(td / "day", o)
     board.flash_firmware()
     board.load_trace(tr)
@@ -200,9 +205,13 @@ def day_with_syncs(exe: Path, opts: BoardOptions, heap: int, td: Path, hours: fl
     t0 = time.monotonic()
     try:
         next_s = time.monotonic() + 30
-        give_up = time.monotonic() + 120 + hours * 3600 / 20  # the board runs at ~200x; a stuck one is a finding
+        give_up = time.monotonic() + 120 + hours * 3600 / 50  # the board runs at 200-300x; a stuck one is a finding
         while not board.trace_end.wait(0.2):
             if board.proc is not None and board.proc.poll() is not None:
+                break
+            if "Traceback" in board.console_text():  # the firmware stopped (a MemoryError, say)
+                c = board.console_text()
+                errors.append("the firmware stopped: " + c[c.index("Traceback"):][:900].replace("\n", " | "))
                 break
             if time.monotonic() > give_up:
                 errors.append("the board did not reach the end of the trace: " + board.console_text()[-300:].replace("\n", " | "))

@@ -74,6 +74,7 @@ def test_the_frozen_firmware_keeps_its_peak_heap_within_32_kb_on_32_bits():
 
 
 @needs_source
+@pytest.mark.timeout(900)  # the builds, the heap's calibration (a dozen short boots), then the hour
 def test_an_hour_with_syncs_fits_the_esp32s_56_kb_heap_frozen():
     src = heap_bench.source()
     with tempfile.TemporaryDirectory() as tds:
