@@ -192,7 +192,7 @@ class App:
             self.log.on_pending = self.mirror_pending
             for n in self.log.notes:
                 self.note(n, False)
-        except OSError as e:
+        except (OSError, MemoryError) as e:  # never a boot that cannot count (a watchdog would loop it)
             self.log = None
             self.note("log unavailable (%s): counting in RAM only; sync cannot fetch this session" % e)
             self.play_through(ui.LOG_FULL)

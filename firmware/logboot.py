@@ -230,10 +230,15 @@ def _recover(log, name):
     """Contents of a segment up to its last valid record; a damaged tail is cut off."""
     path = log._path(name)
     try:
+        # One buffer of the file's size: read() would grow its buffer as it goes, and a
+        # full segment (16 KB) then needs more than twice that in a 56 KB heap.
+        data = bytearray(os.stat(path)[6])
         with open(path, "rb") as f:
-            data = f.read()
+            n = f.readinto(data)
     except OSError:
         return b""
+    if n is not None and n < len(data):
+        data = data[:n]
     o = 0
     while o < len(data):
         size = lf.check(data, o, len(data))

@@ -182,6 +182,7 @@ def send(after_seq):
         left = size
         with open(path, "rb") as f:
             while left > 0:
+                lease.renew()  # the host is reading: keep the watchdog fed frame by frame
                 n = f.readinto(buf if left >= CHUNK else mv[:left])
                 if not n:
                     break

@@ -323,9 +323,15 @@ class VirtualBoard:
             if line.startswith("SIM trace-end"):
                 self.trace_end.set()
             elif line.startswith("SIM state "):
-                self.saved = json.loads(line[10:])
+                try:
+                    self.saved = json.loads(line[10:])
+                except ValueError:  # cut short (a board out of memory as it reset): nothing carried
+                    self.sim_lines.append("SIM (state line unreadable: the next boot starts without it)")
             elif line.startswith("SIM report "):
-                self.last_report = json.loads(line[11:])
+                try:
+                    self.last_report = json.loads(line[11:])
+                except ValueError:  # cut short: a board whose heap ran out while it reported
+                    self.last_report = {"unreadable": line[11:200]}
                 self.last_report["wdt_resets"] = sum(1 for w, _ in self.resets if w == "wdt")
             elif line.startswith("SIM halt "):
                 # The chip reset or went to deep sleep: end this process; _pump_console
