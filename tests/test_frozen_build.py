@@ -86,26 +86,37 @@ def test_an_hour_with_syncs_fits_the_esp32s_56_kb_heap_frozen():
     assert r["counted"] > 1000 and r["stored"] == r["counted"], r
 
 
-@needs_source
-def test_deploy_frozen_copies_main_only_and_removes_what_would_shadow_the_image(tmp_path, monkeypatch):
+def _deploy_frozen_to(tmp_path, opts):
+    """`jumpclip deploy --frozen` to a virtual board with opts: (the CLI's result, the board
+    still running)."""
     from click.testing import CliRunner
 
     from jumpclip.cli import main as cli
-    from jumpclip.sim.board import BoardOptions, VirtualBoard
+    from jumpclip.sim.board import VirtualBoard
 
-    src = heap_bench.source()
-    exe, _ = heap_bench.layouts(src, tmp_path)["frozen (firmware/manifest.py)"]
-    monkeypatch.setenv("MICROPYTHON", str(exe))
-    # A clip that ran the firmware from its flash before the frozen image was flashed: a
-    # stale detector.py there would shadow the frozen one.
-    stale = {"main.py": (FIRMWARE_DIR / "main.py").read_bytes(), "detector.py": b"raise ImportError('stale')\n"}
-    board = VirtualBoard(tmp_path / "b", BoardOptions(firmware=False, files=stale, config={"idle_min": 0}))
+    board = VirtualBoard(tmp_path / "b", opts)
     board.flash_firmware()
     board.load_trace(heap_bench.DEMO)
     port = board.serve()
     board.start(interactive=True)
     try:
-        res = CliRunner().invoke(cli, ["deploy", "--frozen", "--port", port])
+        return CliRunner().invoke(cli, ["deploy", "--frozen", "--port", port]), board
+    except BaseException:
+        board.stop()
+        raise
+
+
+@needs_source
+def test_deploy_frozen_copies_main_only_and_removes_what_would_shadow_the_image(tmp_path, monkeypatch):
+    from jumpclip.sim.board import BoardOptions
+
+    exe, _ = heap_bench.layouts(heap_bench.source(), tmp_path)["frozen (firmware/manifest.py)"]
+    monkeypatch.setenv("MICROPYTHON", str(exe))
+    # A clip that ran the firmware from its flash before the frozen image was flashed: a
+    # stale detector.py there would shadow the frozen one.
+    stale = {"main.py": (FIRMWARE_DIR / "main.py").read_bytes(), "detector.py": b"raise ImportError('stale')\n"}
+    res, board = _deploy_frozen_to(tmp_path, BoardOptions(firmware=False, files=stale, config={"idle_min": 0}))
+    try:
         assert res.exit_code == 0, res.output
         assert "removed detector.py" in res.output
         assert board.wait_for("counting: session 1 of boot", 30), board.console_text()[-1500:]
@@ -116,19 +127,9 @@ def test_deploy_frozen_copies_main_only_and_removes_what_would_shadow_the_image(
 def test_deploy_frozen_refuses_an_image_without_the_firmware(tmp_path):
     # The PyPI unix port has nothing of jumpclip frozen in: --frozen must not leave a clip
     # with main.py and no modules.
-    from click.testing import CliRunner
+    from jumpclip.sim.board import BoardOptions
 
-    from jumpclip.cli import main as cli
-    from jumpclip.sim.board import BoardOptions, VirtualBoard
-
-    board = VirtualBoard(tmp_path / "b", BoardOptions(firmware=False))
-    board.flash_firmware()
-    board.load_trace(heap_bench.DEMO)
-    port = board.serve()
-    board.start(interactive=True)
-    try:
-        res = CliRunner().invoke(cli, ["deploy", "--frozen", "--port", port])
-        assert res.exit_code == 1 and "Traceback" not in res.output, res.output
-        assert "does not have jumpclip frozen in" in res.output
-    finally:
-        board.stop()
+    res, board = _deploy_frozen_to(tmp_path, BoardOptions(firmware=False))
+    board.stop()
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert "does not have jumpclip frozen in" in res.output

