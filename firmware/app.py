@@ -25,10 +25,11 @@ from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
 from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
 from forces import Forces
+from impacts import Impacts
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
-VERSION = "0.3.0"
-VERSION_TUPLE = (0, 3, 0)
+VERSION = "0.4.0"
+VERSION_TUPLE = (0, 4, 0)
 
 
 def load_config():
@@ -58,6 +59,7 @@ _BACKOFF_MAX_MS = const(60000)
 _LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
 _DRAIN_BATCHES = const(8)  # FIFO batches kept in RAM across a flush's erases (1.3 s at 200 Hz)
 _HOST_LOOK_MS = const(400)  # a wait between sensor retries looks for the host this often (the counting loop's wake at 200 Hz)
+_BANDS_EVERY_S = const(300)  # an open session's impact bands go to the log this often (and at its end)
 
 
 class App:
@@ -113,7 +115,22 @@ class App:
         self.pattern = None  # LED pattern to start at the next housekeeping
         self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"], cfg["bout_gap_min"] * 60, cfg["bout_size"])
         self.daily_loaded = False
+        self.impacts = None
+        self.new_impacts()
+        self.impacts_q = 0  # qualifying impacts from any movement, this session
+        self.bands_logged_at = 0  # session sample index of the last BANDS record
         self.woke = None
+
+    def new_impacts(self):
+        """The impact counter for the current rate and range; it counts the day's bands
+        straight into the daily state's array."""
+        self.impacts = Impacts(self.rate_hz, self.cfg["range_g"], self.daily.qualify_mg)
+        self.impacts.day = self.daily.bands
+
+    def counts_impacts(self):
+        """True when the day's target counts impacts from any movement (the default), False
+        when it counts landings only (config target_counts)."""
+        return self.cfg["target_counts"] != "landings"
 
     def now_ms(self):
         """Time in this session, from the sample count."""
@@ -140,6 +157,7 @@ class App:
         self.rate_hz = cfg["rate_hz"]
         self.det = Detector(params, self.rate_hz, cfg["range_g"])
         self.forces = Forces(self.rate_hz, cfg["range_g"], _WAKE_BURSTS * _BATCH, self.det.peak_window)
+        self.new_impacts()
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None  # reconfigured (rate, range) when counting starts
 
@@ -290,6 +308,10 @@ class App:
         self.session_open = True
         self.det.reset()
         self.forces.reset()
+        self.impacts.reset()
+        self.impacts.day = self.daily.bands  # the daily state may have been loaded (or repaired) anew
+        self.impacts_q = 0
+        self.bands_logged_at = 0
         log = self.log
         if self.sessions > 0x3FF and log:
             # Session ids hold 10 bits of session number: the 1024th session of a boot
@@ -313,6 +335,7 @@ class App:
                 VERSION_TUPLE,
                 self.daily.qualify_mg,
                 self.daily.target,
+                lf.TARGET_IMPACTS if self.counts_impacts() else lf.TARGET_LANDINGS,
             )
         self.note(
             "counting: session %s, %d Hz, +-%d g, firmware %s"
@@ -330,7 +353,9 @@ class App:
         self.session_open = False
         self.drain_detector(True)
         self.forces.resolve(self.log, True)
+        self.drain_impacts(True)
         if self.log:
+            self.log.add_bands(self.impacts.bands, self.impacts_q)
             self.log.end_session(self.session_samples, self.fifo_overflows, reason, self.qualifying)
         try:
             self.daily.save()
@@ -339,9 +364,12 @@ class App:
         self.note(self.summary(), False)
 
     def summary(self):
-        return "session %s: %d jumps (%d qualifying) in %.1f s, %d FIFO overflows; today %d/%d%s" % (
-            self.session_name(), self.jumps, self.qualifying, self.session_samples / self.rate_hz, self.fifo_overflows,
-            self.daily.count, self.daily.target, " (rolling 24 h: clock not set)" if self.daily.rolling else "")
+        b = self.impacts.bands
+        return ("session %s: %d jumps (%d qualifying), impacts %d/%d/%d/%d/%d by band (%d qualifying), in %.1f s, "
+                "%d FIFO overflows; today %d/%d %s%s") % (
+            self.session_name(), self.jumps, self.qualifying, b[0], b[1], b[2], b[3], b[4], self.impacts_q,
+            self.session_samples / self.rate_hz, self.fifo_overflows, self.daily.count, self.daily.target,
+            "impacts" if self.counts_impacts() else "landings", " (rolling 24 h: clock not set)" if self.daily.rolling else "")
 
     def process(self, n):
         """Run the n samples decoded into self.samples through the detector: one call per
@@ -367,6 +395,12 @@ class App:
             if det.n_events:
                 self.take_events()
         self.forces.watch(det)  # landings held for a series: their peaks while the ring has them
+        imp = self.impacts
+        i = 0
+        while i < n:
+            i = imp.feed(self.samples, i, n)
+            if imp.n_events:
+                self.take_impacts()
         self.session_samples += n
         self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
         if self.log:
@@ -388,6 +422,7 @@ class App:
                 self.forces.landed(det.ev_index[k], log)
             if peak_mg >= self.daily.qualify_mg:
                 self.qualifying += 1
+            if peak_mg >= self.daily.qualify_mg and not self.counts_impacts():
                 try:
                     self.count_qualifying(peak_mg)
                 except Exception as e:  # the jump is logged already; the daily count is extra
@@ -408,6 +443,31 @@ class App:
                 )
         det.n_events = 0
 
+    def take_impacts(self):
+        """Qualifying impacts from any movement: logged, and counted towards the day's target
+        when it counts impacts."""
+        imp = self.impacts
+        log = self.log
+        counts = self.counts_impacts()
+        for k in range(imp.n_events):
+            self.impacts_q += 1
+            peak_mg = imp.peak_mg(imp.ev_peak[k])
+            if log:
+                log.add_impact(imp.ev_index[k], peak_mg)
+            if counts:
+                try:
+                    self.count_qualifying(peak_mg)
+                except Exception as e:  # the impact is logged already; the daily count is extra
+                    self.note("daily count: %r" % e)
+        imp.n_events = 0
+
+    def drain_impacts(self, final):
+        if final:
+            while not self.impacts.finish():
+                self.take_impacts()
+        if self.impacts.n_events:
+            self.take_impacts()
+
     def count_qualifying(self, peak_mg):
         import time
 
@@ -417,11 +477,11 @@ class App:
         rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
         if flags & ENOUGH:
             bo = self.daily.bouts
-            self.note("bout %d: %d qualifying landings, enough for now: more adds little until you have rested (hours)"
-                      % (bo.count, bo.current))
+            self.note("bout %d: %d qualifying %s, enough for now: more adds little until you have rested (hours)"
+                      % (bo.count, bo.current, "impacts" if self.counts_impacts() else "landings"))
             self.pattern = ui.ENOUGH_FOR_NOW
         if flags & TARGET:
-            self.note("daily target reached: %d qualifying impacts" % self.daily.count)
+            self.note("daily target reached: %d qualifying %s" % (self.daily.count, "impacts" if self.counts_impacts() else "landings"))
             self.pattern = ui.TARGET_REACHED
 
     def load_daily(self):
@@ -493,6 +553,7 @@ class App:
             self.next_heartbeat_ms = now + _HEARTBEAT_MS
             if not self.led.busy():
                 self.led.play(ui.COUNTING)
+            self.keep_bands()
         idle = self.cfg["idle_min"] * 60000
         if idle and now - self.last_active_ms >= idle:
             self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
@@ -504,6 +565,18 @@ class App:
                 self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
                 self.play_through(ui.LOW_BATTERY)
                 self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)
+
+    def keep_bands(self):
+        """Every heartbeat: the day's impact bands into RTC memory (a reset keeps them), a new
+        day if midnight passed, and every _BANDS_EVERY_S the session's bands into the log."""
+        import time
+
+        mem = self.rtc.memory()
+        self.daily.roll(mem, time.time())
+        self.rtc.memory(self.daily.to_rtc(mem))
+        if self.log and self.session_samples - self.bands_logged_at >= _BANDS_EVERY_S * self.rate_hz:
+            self.bands_logged_at = self.session_samples
+            self.log.add_bands(self.impacts.bands, self.impacts_q)
 
     def drain_detector(self, final):
         if final:
@@ -631,7 +704,9 @@ class App:
         try:
             self.drain_detector(False)
             self.forces.resolve(self.log)
+            self.drain_impacts(False)
             if self.log:
+                self.log.add_bands(self.impacts.bands, self.impacts_q)
                 self.log.flush()
             try:
                 self.daily.save()

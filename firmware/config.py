@@ -42,6 +42,9 @@ SCHEMA = {  # type: dict
     # Bone loading (README: sources): landings at least this hard count towards the target.
     "qualify_g": (3.9, "f", (1.5, 15.0)),
     "daily_target": (50, "i", (1, 1000)),
+    # What the target counts: impacts of at least qualify_g from any movement (impacts.py),
+    # as the studies behind 3.9 g counted them, or landings after a flight only.
+    "target_counts": ("impacts", "s", ("impacts", "landings")),
     # Bouts (bouts.py: sources): a break this long starts a new bout; a bout this big has
     # done its work (the LED says "enough for now").
     "bout_gap_min": (30, "i", (1, 480)),
@@ -180,8 +183,11 @@ def config_hash(cfg):
     import binascii
 
     parts = []
-    for k in sorted(DETECTOR_KEYS + ("rate_hz", "range_g", "dlpf_hz")):
+    for k in sorted(DETECTOR_KEYS + ("rate_hz", "range_g", "dlpf_hz", "target_counts")):
         v = cfg[k]
+        if SCHEMA[k][1] == "s":
+            parts.append("%s=%s" % (k, v))
+            continue
         if SCHEMA[k][1] == "f":
             v = int(v * 1000 + 0.5)
         else:

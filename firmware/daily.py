@@ -5,6 +5,7 @@
 # offset the host sent). Before that it is a rolling 24 hours from the first qualifying
 # impact, and the state says so. The count lives in RTC memory (it survives deep sleep and
 # resets) and in daily.json on flash, written at session end (it survives a power cut).
+import array
 import json
 import os
 
@@ -13,14 +14,19 @@ from bouts import Bouts
 # RTC memory layout (bytes): 0-5 "JCRTC1" once a host set the clock; 6-9 time-zone offset
 # (s, signed); 10-11 "JD"; 12-15 day key (signed); 16 flags; 17-18 count; 19 bouts today;
 # 20-21 landings in the current bout; 22-25 time of the last qualifying landing (signed,
-# -2**31: none). Offsets 0-9 belong to syncserver.set_time; from 32 on, the jumps not yet
-# written (logformat.put_pending).
+# -2**31: none). Offsets 0-9 belong to syncserver.set_time; from 32, the jumps not yet
+# written (logformat.put_pending, PENDING_BYTES long); from 360 (_BANDS_AT), "JB" and the
+# day's impacts per band (impacts.py), u32 each.
 RTC_MAGIC = b"JCRTC1"
 _BLOCK = 10
 _ROLLING = 1
 _ANNOUNCED = 2
 _CUED = 4
 _SIZE = 26  # bytes of the block (from 0)
+_BANDS_AT = 360  # 32 + logformat.PENDING_BYTES (tests/test_daily.py checks it)
+N_BANDS = 5  # impacts.N_BANDS
+_BANDS_END = _BANDS_AT + 2 + 4 * N_BANDS
+MAX_BAND = 1 << 24  # more impacts in a band in a day is damage: one every 6 ms
 _NONE = -(1 << 31)
 TARGET = 1  # add(): the day's target was just reached
 ENOUGH = 2  # add(): the current bout just reached its useful size
@@ -59,10 +65,17 @@ class Daily:
         self.count = 0
         self.announced = False
         self.bouts = Bouts(bout_gap_s, bout_size)
+        # The day's impacts per band from any movement: impacts.Impacts counts into this
+        # array itself (app.py hands it over), so the loop allocates nothing for it.
+        self.bands = array.array("i", [0] * N_BANDS)
 
     def _new_day(self, key):
         self.key, self.count, self.announced = key, 0, False
         self.bouts.reset()
+        k = 0
+        while k < N_BANDS:
+            self.bands[k] = 0
+            k += 1
 
     # --- the day ---
     def clock(self, mem, now_s):
@@ -121,12 +134,23 @@ class Daily:
             bo.count = n
         if not isinstance(self.announced, bool):
             self.announced = self.count >= self.target
+        k = 0
+        while k < N_BANDS:
+            if not 0 <= self.bands[k] <= MAX_BAND:
+                if not why:
+                    why = "impact band %d (%d): today's impact bands start again at 0" % (k, self.bands[k])
+                j = 0
+                while j < N_BANDS:
+                    self.bands[j] = 0
+                    j += 1
+                break
+            k += 1
         return why
 
     # --- keeping it ---
     def to_rtc(self, mem):
         """The daily block written into RTC memory (returns the new contents)."""
-        b = bytearray(max(len(mem), _SIZE))
+        b = bytearray(max(len(mem), _BANDS_END))
         b[: len(mem)] = mem
         b[_BLOCK] = 0x4A  # "J"
         b[_BLOCK + 1] = 0x44  # "D"
@@ -139,6 +163,12 @@ class Daily:
         b[20] = bo.current & 0xFF
         b[21] = (bo.current >> 8) & 0xFF
         _put_i32(b, 22, bo.last_s if bo.last_s is not None else _NONE)
+        b[_BANDS_AT] = 0x4A  # "J"
+        b[_BANDS_AT + 1] = 0x42  # "B"
+        k = 0
+        while k < N_BANDS:
+            _put_i32(b, _BANDS_AT + 2 + 4 * k, self.bands[k])
+            k += 1
         return bytes(b)
 
     def from_rtc(self, mem):
@@ -157,6 +187,11 @@ class Daily:
             bo.current = mem[20] | (mem[21] << 8)
             last = _i32(mem, 22)
             bo.last_s = None if last == _NONE else last
+        has_bands = len(mem) >= _BANDS_END and mem[_BANDS_AT] == 0x4A and mem[_BANDS_AT + 1] == 0x42
+        k = 0
+        while k < N_BANDS:  # firmware 0.4 on; before it, no impacts were counted
+            self.bands[k] = _i32(mem, _BANDS_AT + 2 + 4 * k) if has_bands else 0
+            k += 1
         return True
 
     def save(self, path="daily.json"):
@@ -164,7 +199,7 @@ class Daily:
         with open(tmp, "w") as f:
             bo = self.bouts
             json.dump({"key": self.key, "rolling": self.rolling, "count": self.count, "announced": self.announced,
-                       "bouts": bo.count, "bout_landings": bo.current, "cued": bo.cued}, f)
+                       "bouts": bo.count, "bout_landings": bo.current, "cued": bo.cued, "bands": list(self.bands)}, f)
         os.rename(tmp, path)
 
     def load(self, path="daily.json"):
@@ -183,6 +218,13 @@ class Daily:
         self.bouts.reset()
         b = d.get("bouts", 0)
         self.bouts.count = b if isinstance(b, int) and 0 <= b < 256 else 0
+        bands = d.get("bands")
+        ok = isinstance(bands, list) and len(bands) == N_BANDS
+        k = 0
+        while k < N_BANDS:
+            v = bands[k] if ok else 0
+            self.bands[k] = v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_BAND else 0
+            k += 1
         self.rolling = True
         self.key = 0 if self.count else None  # device time restarts at 0 after a power cut
         return True

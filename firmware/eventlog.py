@@ -20,8 +20,9 @@ except ImportError:  # CPython: tests and tools write real logs with this same c
     def const(x):  # type: ignore[no-redef,misc]
         return x
 
-_BUF = const(512)  # pending records: a full JUMPS record (32 jumps) is 272 bytes
+_BUF = const(512)  # pending records: a full JUMPS record (32 jumps) is 336 bytes
 _NOTE_MAX = const(120)
+_IMPACTS_MAX = const(24)  # qualifying impacts per IMPACTS record (160 bytes with its frame)
 
 
 class EventLog:
@@ -60,6 +61,10 @@ class EventLog:
         # n = 0 after each flush: the app mirrors the jumps not yet on flash into RTC memory,
         # which a watchdog reset or machine.reset() keeps (a power cut does not).
         self.on_pending = None
+        # Qualifying impacts not yet sealed into a record: the session id, then (t, peak).
+        self.ibuf = bytearray(lf.JUMPS_HEAD + _IMPACTS_MAX * lf.IMPACT_BYTES)
+        self.in_ = 0
+        self.first_impact_t = 0  # sample index of the oldest of them
 
     # --- paths ---
     def _path(self, name):
@@ -192,7 +197,8 @@ class EventLog:
             self.jrec = -1
             self._seal(o, lf.T_JUMPS, lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES)
 
-    def begin_session(self, session_id, device_id, rtc_epoch, rtc_set, config_hash, rate_hz, range_g, version, qualify_mg=0, daily_target=0):
+    def begin_session(self, session_id, device_id, rtc_epoch, rtc_set, config_hash, rate_hz, range_g, version, qualify_mg=0,
+                      daily_target=0, target_rule=lf.TARGET_LANDINGS):
         self.session_id = session_id
         self.session_jumps = 0
         self.unlogged = 0
@@ -214,6 +220,7 @@ class EventLog:
         # them: the desktop report uses the clip's own settings (one definition).
         lf.put(b, p, f, "qualify_mg", qualify_mg)
         lf.put(b, p, f, "daily_target", daily_target)
+        lf.put(b, p, f, "target_rule", target_rule)  # what the target counts: landings or impacts
         self._seal(o, lf.T_SESSION_START, lf.START_BYTES)
         self.flush()
         self._checkpoint()
@@ -246,6 +253,52 @@ class EventLog:
         self.jn += 1
         if self.on_pending is not None:
             self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+
+    def add_impact(self, t, peak_mg):
+        """Log one qualifying impact from any movement (impacts.py): t = sample index from
+        session start. Kept in RAM and sealed into an IMPACTS record when 24 have come or at
+        the next flush. Allocation-free until that record is written."""
+        if self.full or self.session_id < 0:
+            return
+        if self.in_ >= _IMPACTS_MAX:
+            self._close_impacts()
+        if self.in_ == 0:
+            self.first_impact_t = t
+        b = self.ibuf
+        o = lf.JUMPS_HEAD + self.in_ * lf.IMPACT_BYTES
+        lf.put_u32(b, o + lf.I_T, t)
+        lf.put_u16(b, o + lf.I_PEAK, peak_mg if peak_mg < 65535 else 65535)
+        self.in_ += 1
+
+    def _close_impacts(self):
+        """Seal the pending impacts into an IMPACTS record in buf (flushing first if it is full)."""
+        k = self.in_
+        if k == 0:
+            return
+        self.in_ = 0
+        length = lf.JUMPS_HEAD + k * lf.IMPACT_BYTES
+        o = self._reserve(length)
+        lf.put_u32(self.ibuf, 0, self.session_id)
+        self.buf[o + lf.HEADER : o + lf.HEADER + length] = memoryview(self.ibuf)[:length]
+        self._seal(o, lf.T_IMPACTS, length)
+
+    def add_bands(self, bands, qualifying):
+        """Log the session's impacts per band so far (an int array of N_BANDS) and its
+        qualifying impacts: the newest BANDS record of a session is its count."""
+        if self.session_id < 0:
+            return
+        self._close_impacts()
+        o = self._reserve(lf.BANDS_BYTES)
+        b = self.buf
+        p = o + lf.HEADER
+        f = lf.BANDS_FIELDS
+        lf.put(b, p, f, "session_id", self.session_id)
+        k = 0
+        while k < lf.N_BANDS:
+            lf.put(b, p, f, lf.BAND_KEYS[k], bands[k])
+            k += 1
+        lf.put(b, p, f, "qualifying", qualifying)
+        self._seal(o, lf.T_BANDS, lf.BANDS_BYTES)
 
     def set_force(self, t, fpeak):
         """Fill in the filtered peak of the jump at sample t, if it is still in RAM (its
@@ -288,6 +341,8 @@ class EventLog:
         filtered peak is still to come; the flush waits for it, up to twice the interval."""
         if self.jrec >= 0 and t - self.first_pending_t >= (2 * self.flush_samples if hold else self.flush_samples):
             self.flush()
+        elif self.in_ and t - self.first_impact_t >= self.flush_samples:
+            self.flush()
 
     def _add_end(self, jumps, duration, overflows, reason, qualifying=0):
         o = self._reserve(lf.END_BYTES)
@@ -307,6 +362,7 @@ class EventLog:
     def end_session(self, duration, overflows, reason, qualifying=0):
         if self.session_id < 0:
             return
+        self._close_impacts()
         self._add_end(self.session_jumps, duration, overflows, reason, qualifying)
         self.session_id = -1
         self.flush()
@@ -317,6 +373,8 @@ class EventLog:
         """Write every pending record to the current segment and commit it (close). A write
         error is counted and reported, never raised: the clip keeps counting."""
         self._close_jumps()
+        if self.in_ and self.n + lf.OVERHEAD + lf.JUMPS_HEAD + self.in_ * lf.IMPACT_BYTES <= _BUF:
+            self._close_impacts()  # with this write; if buf has no room, they go with the next
         if self.n == 0:
             return
         try:

@@ -28,6 +28,8 @@ T_SESSION_START = const(0x10)
 T_JUMPS_V1 = const(0x11)  # written by firmware 0.1-0.2: jumps without the filtered peak
 T_JUMPS = const(0x13)
 T_SESSION_END = const(0x12)
+T_IMPACTS = const(0x14)  # qualifying impacts from any movement (impacts.py): session id, then (t, peak) each
+T_BANDS = const(0x15)  # a session's impacts per band so far (impacts.py); the newest one of a session holds
 T_NOTE = const(0x20)
 
 # A jump: offset u32 (samples from session start), air u16 (samples), peak u16 (mg), then
@@ -36,8 +38,19 @@ T_NOTE = const(0x20)
 JUMP_BYTES = const(10)
 JUMP_BYTES_V1 = const(8)
 JUMPS_HEAD = const(4)  # session id u32, then the jumps
-START_BYTES = const(34)  # ... then qualify mg u16, daily target u16 (firmware 0.2)
+START_BYTES = const(35)  # ... then what the target counts u8 (firmware 0.4)
+START_BYTES_V2 = const(34)  # firmware 0.2-0.3: qualify mg u16, daily target u16; the target counted landings
 START_BYTES_V1 = const(30)  # written by firmware 0.1: without the daily-target settings
+# What the day's target counts (SESSION_START's target_rule): 0 in older records, which
+# counted landings.
+TARGET_LANDINGS = const(1)
+TARGET_IMPACTS = const(2)
+# A qualifying impact: offset u32 (samples from session start), peak u16 (mg).
+IMPACT_BYTES = const(6)
+I_T = const(0)
+I_PEAK = const(4)
+IMPACT_FIELDS = (("t", I_T, 4), ("peak", I_PEAK, 2))
+N_BANDS = const(5)  # impacts.N_BANDS
 END_BYTES = const(26)
 
 # Each record's payload, one table for the writer (eventlog.py) and the reader (logread.py):
@@ -52,11 +65,19 @@ START_FIELDS = (
     ("session_id", 0, 4), ("boot", 4, 4), ("device", 8, 6), ("rtc_epoch", 14, 4), ("rtc_set", 18, 1),
     ("config_hash", 19, 4), ("rate_hz", 23, 2), ("range_g", 25, 1), ("version", 26, 3), ("reserved", 29, 1),
     ("qualify_mg", 30, 2), ("daily_target", 32, 2),  # from firmware 0.2 (START_BYTES_V1 ends before them)
+    ("target_rule", 34, 1),  # from firmware 0.4 (START_BYTES_V2 ends before it)
 )
 END_FIELDS = (
     ("session_id", 0, 4), ("jumps", 4, 4), ("duration", 8, 4), ("overflows", 12, 2), ("reason", 14, 1),
     ("unlogged", 15, 4), ("qualifying", 19, 4), ("reserved", 23, 3),
 )
+
+BANDS_FIELDS = (
+    ("session_id", 0, 4), ("band0", 4, 4), ("band1", 8, 4), ("band2", 12, 4), ("band3", 16, 4), ("band4", 20, 4),
+    ("qualifying", 24, 4),  # impacts of at least the session's qualify_mg, from any movement
+)
+BANDS_BYTES = const(28)
+BAND_KEYS = ("band0", "band1", "band2", "band3", "band4")
 
 
 def field(table, name):

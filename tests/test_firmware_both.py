@@ -11,7 +11,7 @@ import pytest
 import jumpclip.fw  # noqa: F401  (puts firmware's detector and config in sys.modules)
 from conftest import FW_TESTS, run_micropython
 
-MODULES = ["fw_detector_cases", "fw_config_cases"]
+MODULES = ["fw_detector_cases", "fw_config_cases", "fw_impacts_cases"]
 
 
 def load(name):

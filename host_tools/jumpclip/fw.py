@@ -36,7 +36,7 @@ def build_dir() -> Path:
     return Path(platformdirs.user_cache_dir("jumpclip", appauthor=False))
 
 # Firmware modules that are pure computation and so also run under CPython.
-SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily", "bouts", "impact")
+SHARED_MODULES = ("detector", "config", "logformat", "eventlog", "logboot", "daily", "bouts", "impact", "impacts")
 
 
 def pin_map() -> dict[str, int]:
@@ -70,3 +70,4 @@ config = load("config")
 logformat = load("logformat")
 logboot = load("logboot")
 bouts = load("bouts")  # before daily, which imports it by its device name
+impacts = load("impacts")  # the day's impact bands: the clip's counter, replayed on the desktop
