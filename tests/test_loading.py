@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from jumpclip import demodb, loading
+from jumpclip import demodb, loading, loading_views
 from jumpclip.cli import main
 
 TODAY = dt.datetime.now().astimezone().date()  # what `jumpclip report` calls today
@@ -42,7 +42,13 @@ def test_days_streak_and_target(demo):
     assert dated[2].jumps == 0 and not dated[2].target_met  # the rest day breaks the streak
     for d in dated:
         assert d.target_met == (d.qualifying >= 30)
-        assert d.qualifying == sum(1 for p in d.peaks_g if p >= 3.9)
+        # The clip's default: the target counts impacts of 3.9 g from any movement; every
+        # qualifying landing is among them (its peak is an impact peak).
+        assert d.rules == ({loading.IMPACTS} if d.jumps else set())  # a rest day has no session
+        assert d.qualifying == d.impacts_qualifying
+        assert d.landings_qualifying == sum(1 for p in d.peaks_g if p >= 3.9)
+        assert d.impacts_qualifying >= d.landings_qualifying
+        assert d.jumps == 0 or sum(d.bands[2:]) == d.impacts_qualifying  # 3.9 g and over: the top three bands
     assert dated[-1].streak == (dated[-2].streak + 1 if dated[-1].target_met else 0)
     assert sum(d.jumps for d in dated) == sum(40 + (k * 7) % 45 for k in range(6) if k != 2)
 
@@ -90,7 +96,7 @@ def test_html_renders_in_headless_chromium(demo, tmp_path):
     from jumpclip.store import Store
 
     page = tmp_path / "r.html"
-    page.write_text(loading.html_page(loading.days(Store(demo), 6, today=TODAY)))
+    page.write_text(loading_views.html_page(loading.days(Store(demo), 6, today=TODAY)))
     shot = tmp_path / "shot.png"
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
            "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
@@ -227,11 +233,11 @@ def test_the_page_explains_a_mark_only_where_a_row_carries_it_and_labels_a_parti
     ds = [loading.Day(d0 + dt.timedelta(days=k), jumps=10, qualifying=5) for k in range(8)]
     for d in ds:
         d.bouts = [loading.Bout(None, None, [4.0] * 5)]
-    page = loading.html_page(ds)
+    page = loading_views.html_page(ds)
     assert 'id="estimated"' not in page and "~ after a day" not in page
     ds[2].estimated = True
-    page = loading.html_page(ds)
+    page = loading_views.html_page(ds)
     assert 'id="estimated"' in page and "2026-03-06~" in page
-    wk = loading.week_rows(loading.weeks(ds), False)
+    wk = loading_views.week_rows(loading.weeks(ds), False)
     assert wk[0][0] == "2026-03-02 (5 of 7 days)" and wk[1][0] == "2026-03-09 (3 of 7 days)"
     assert wk[1][-1].endswith("a day (partial week)")

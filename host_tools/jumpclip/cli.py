@@ -804,40 +804,45 @@ def doctor(port: str | None, seconds: float) -> None:
 @click.option("--qualify-g", type=click.FloatRange(1.5, 15.0), callback=lambda c, p, v: _finite(p, v), help="Landing peak that counts as a qualifying impact (default: the clip's own setting).")
 @click.option("--target", type=click.IntRange(1, 1000), help="Qualifying impacts per day (default: the clip's own setting).")
 @click.option("--bout-gap-min", type=click.IntRange(1, 480), help="A break this long starts a new bout (default: the clip's default, 30).")
+@click.option("--target-counts", type=click.Choice(["impacts", "landings"]),
+              help="What the target counts: impacts from any movement, or landings only (default: what the clip counted).")
 @wearer_option
-def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min, wearer) -> None:
+def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min, target_counts, wearer) -> None:
     """Daily bone-loading report: qualifying impacts and bouts, landing forces, loading score, weeks."""
-    from . import loading
+    from . import loading, loading_views
 
     store = open_store(db_path, create=False)
     png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
     html_out = output_path(html_path, store.path, png_path) if html_path else None
-    st = loading.Settings(wearer=wearer_named(store, wearer))
+    st = loading.Settings(wearer=wearer_named(store, wearer), target_counts=loading.rule_named(target_counts))
     if bout_gap_min:
         st.bout_gap_s = bout_gap_min * 60
     with progress_bar("reading sessions") as progress:
         ds = loading.days(store, n_days, qualify_g=qualify_g, target=target, settings=st, progress=progress)
-    if not any(d.jumps for d in ds):
-        out.print(f"{st.wearer} has no jumps in the last {n_days} days (`jumpclip wearer list` shows everyone's last session)" if st.wearer
-                  else f"no jumps in the last {n_days} days: sync the clip with `jumpclip sync`", highlight=False)
+    if not any(d.jumps or d.bands or d.impacts_qualifying for d in ds):
+        out.print(f"{st.wearer} has no jumps or impacts in the last {n_days} days (`jumpclip wearer list` shows everyone's last session)"
+                  if st.wearer else f"no jumps or impacts in the last {n_days} days: sync the clip with `jumpclip sync`", highlight=False)
     else:
         from rich.console import Console
 
         wide = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
         if n_days <= 62 or not (png_path or html_path):
-            wide.print(loading.terminal_table(ds, st))
+            wide.print(loading_views.terminal_table(ds, st))
         else:  # months of days: the page or chart holds them, the terminal the weeks
             out.print(f"{n_days} days: the daily table is in {html_path or png_path}; the weeks:", highlight=False)
-        wide.print(loading.weeks_table(ds, st))
+        wide.print(loading_views.weeks_table(ds, st))
+        if n_days <= 62 or not (png_path or html_path):
+            wide.print(loading_views.ladder_table(ds, st))
+        out.print(loading_views.target_rule_text(st), highlight=False)
         out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
     if png_path:
         try:
-            loading.png(ds, png_out, st)
+            loading_views.png(ds, png_out, st)
         except OSError as e:
             fail(f"cannot write {png_path}: {e.strerror}")
         out.print(f"wrote {png_path}")
     if html_path:
-        write_text(html_out, loading.html_page(ds, st))
+        write_text(html_out, loading_views.html_page(ds, st))
         out.print(f"wrote {html_path}")
 
 

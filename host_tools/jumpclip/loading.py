@@ -30,23 +30,20 @@ This is training information, not medical advice.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
-import io
 import math
 import statistics
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import force as fm
 from .fw import load as _load_fw
+from .fw import logformat as lf
 from .report import height_cm
 from .store import Store
 from .wearers import DEFAULT
 
 bouts_fw = _load_fw("bouts")  # the clip's bout rule: one definition
+N_BANDS = lf.N_BANDS
 
 QUALIFY_G = 3.9
 TARGET = 50
@@ -68,15 +65,24 @@ class Bout:
         return osteogenic_index(self.peaks_g) * self.recovery
 
 
+LANDINGS = lf.TARGET_LANDINGS  # what a day's target counted (the session's target_rule)
+IMPACTS = lf.TARGET_IMPACTS
+RULE_TEXT = {LANDINGS: "landings", IMPACTS: "impacts"}
+
+
 @dataclass
 class Day:
     date: dt.date | None  # None: sessions whose wall time is unknown
     jumps: int = 0
-    qualifying: int = 0
+    qualifying: int = 0  # what the day's target counts (rules): qualifying impacts or qualifying landings
+    landings_qualifying: int = 0  # landings after a flight, peak >= qualify_g
+    impacts_qualifying: int = 0  # impact peaks >= qualify_g from any movement (firmware 0.4 on)
+    bands: list[int] | None = None  # impacts per band (impacts.BAND_MG), None: no session of the day counted them
+    rules: set = field(default_factory=set)  # what the target counted in the day's sessions (LANDINGS, IMPACTS)
     peaks_g: list[float] = field(default_factory=list)
     heights_cm: list[float] = field(default_factory=list)
     sessions: int = 0
-    qualifying_at: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, peak g)
+    qualifying_at: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, peak g) of what the target counts
     bouts: list[Bout] = field(default_factory=list)
     forces: list[fm.Force] = field(default_factory=list)  # with a body mass and a filtered peak
     clipped: int = 0  # landings whose raw peak reached the sensor's range
@@ -124,22 +130,33 @@ class Settings:
 
     qualify_g: float | None = None  # an override (--qualify-g), else None
     target: int | None = None  # an override (--target), else None
+    target_counts: int | None = None  # an override (--target-counts): LANDINGS or IMPACTS, else the clip's rule per session
+    rules: set = field(default_factory=set)  # what the target counted in the reported sessions
     bout_gap_s: int = bouts_fw.BOUT_GAP_S  # the clip's default, or --bout-gap-min
     body_mass_kg: float | None = None  # the wearer's latest (the note); each session uses its own day's
     wearer: str | None = None  # None: every session in the database; a name (or "" the default): theirs only
     masses: set = field(default_factory=set)  # the body masses the reported sessions were counted with
     seen: set = field(default_factory=set)  # (qualify g, target) the sessions were recorded with
 
+    def counted(self) -> str:
+        """What the target counted, in words."""
+        rules = self.rules or {self.target_counts or IMPACTS}
+        if rules == {IMPACTS}:
+            return "impacts from any movement (jumps, hops, stomps, heel drops, stairs, jogging) with a peak"
+        if rules == {LANDINGS}:
+            return "landings after a flight with a peak"
+        return "impacts from any movement or landings only, as each session's clip counted them, with a peak"
+
     def describe(self) -> str:
         if self.qualify_g is not None and self.target is not None:
-            return f"landing peak >= {self.qualify_g:g} g; target {self.target}/day (set on the command line, not the clip's settings)"
+            return f"{self.counted()} >= {self.qualify_g:g} g; target {self.target}/day (set on the command line, not the clip's settings)"
         q = f"{self.qualify_g:g} g (--qualify-g)" if self.qualify_g is not None else None
         t = f"{self.target}/day (--target)" if self.target is not None else None
         qs = sorted({a for a, _ in self.seen}) or [QUALIFY_G]  # no session seen: the defaults
         ts = sorted({b for _, b in self.seen}) or [TARGET]
         q = q or (f"{qs[0]:g} g" if len(qs) == 1 else "the clip's setting in each session (" + ", ".join(f"{v:g}" for v in qs) + " g)")
         t = t or (f"{ts[0]}/day" if len(ts) == 1 else "the clip's setting each day (" + ", ".join(map(str, ts)) + ")")
-        return f"landing peak >= {q}; target {t}" + ("" if self.qualify_g is not None and self.target is not None else ", as set on the clip")
+        return f"{self.counted()} >= {q}; target {t}" + ("" if self.qualify_g is not None and self.target is not None else ", as set on the clip")
 
     named: bool = False  # the database has named wearers
 
@@ -161,6 +178,11 @@ class Settings:
 
     last: tuple[float, int] | None = None
     last_when: str = ""
+
+
+def rule_named(name: str | None) -> int | None:
+    """--target-counts impacts|landings -> IMPACTS or LANDINGS; None: the clip's own rule."""
+    return {"impacts": IMPACTS, "landings": LANDINGS}.get(name or "")
 
 
 def session_settings(s) -> tuple[float, int]:
@@ -195,16 +217,19 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         if st.wearer is not None and who != st.wearer:
             continue
         jumps = store.jumps(s["log_id"], s["session_id"])
-        if not jumps:
+        found = store.impacts(s["log_id"], s["session_id"])
+        bands = [s[f"band{k}"] for k in range(N_BANDS)] if s["bands_seq"] is not None else None
+        if not jumps and not found and not (bands and any(bands)):
             continue
         mass = people.mass_of(who, s["wall_start"])  # the wearer's mass on the session's day
         if mass is not None:
             st.masses.add(mass)
         sq, stg = session_settings(s)
+        rule = st.target_counts or s["target_rule"] or LANDINGS  # before firmware 0.4 the target counted landings
         q = qualify_g if qualify_g is not None else sq
         rate = s["rate_hz"] or 200
         start = dt.datetime.fromisoformat(s["wall_start"]).astimezone() if s["wall_start"] else None
-        per_day: dict[dt.date | None, list[tuple]] = {}
+        t0 = start.timestamp() if start else 0.0
         # A landing before the next local midnight is on the start's day: no date to work
         # out for each of a year's landings.
         same_day = start.date() if start else None
@@ -212,40 +237,54 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         if start:
             midnight = dt.datetime.combine(same_day + dt.timedelta(days=1), dt.time()).astimezone(start.tzinfo)
             before = (midnight - start).total_seconds() * rate
+
+        def day_of(ts: int) -> dt.date | None:
+            return same_day if ts < before else (start + dt.timedelta(seconds=ts / rate)).date()  # type: ignore[operator]
+
+        per_day: dict[dt.date | None, list[tuple]] = {}
         for j in jumps:
-            if j[0] < before:
-                d = same_day
-            else:
-                d = (start + dt.timedelta(seconds=j[0] / rate)).date()
-            per_day.setdefault(d, []).append(j)
-        for d, js in per_day.items():
+            per_day.setdefault(day_of(j[0]), []).append(j)
+        impacts_per_day: dict[dt.date | None, list[tuple]] = {}
+        for i in found:
+            impacts_per_day.setdefault(day_of(i[0]), []).append(i)
+        # The bands carry no times: they are the session's start day's.
+        for d in sorted(set(per_day) | set(impacts_per_day) | ({same_day} if bands else set()), key=lambda d: (d is None, d)):
+            js = per_day.get(d, [])
+            ims = impacts_per_day.get(d, [])
+            counted = ([(ts, p) for ts, p in ims] if rule == IMPACTS else [(ts, peak) for ts, _, peak, _ in js])
             if d is not None and d < first:  # before the window: only the rest before its first bout
-                t0 = start.timestamp() if start else 0.0
-                earlier += [t0 + ts / rate for ts, _, peak, _ in js if peak / 1000 >= q]
+                earlier += [t0 + ts / rate for ts, peak in counted if peak / 1000 >= q]
                 continue
             if d is not None and d > today:
                 continue
             st.seen.add((sq, stg))
+            st.rules.add(rule)
             when = s["wall_start"] or ""
             if d not in day_target or when >= day_target[d][0]:
                 day_target[d] = (when, stg)
                 if st.last is None or when >= st.last_when:
                     st.last, st.last_when = (sq, stg), when
             day = by_date.setdefault(d, Day(d))
-            t0 = start.timestamp() if start else 0.0
+            day.rules.add(rule)
             for ts, air, peak, filtered in js:
                 g = peak / 1000
                 day.jumps += 1
                 day.peaks_g.append(g)
                 day.heights_cm.append(height_cm(air, rate))
                 if g >= q:
-                    day.qualifying += 1
-                    day.qualifying_at.append((t0 + ts / rate, g))
+                    day.landings_qualifying += 1
                 fg, clipped = fm.split_filtered(filtered)
                 day.clipped += clipped
                 f = fm.force(fg, clipped, mass)
                 if f:
                     day.forces.append(f)
+            day.impacts_qualifying += sum(1 for _, p in ims if p / 1000 >= q)
+            for ts, peak in counted:
+                if peak / 1000 >= q:
+                    day.qualifying += 1
+                    day.qualifying_at.append((t0 + ts / rate, peak / 1000))
+            if bands and d == same_day:
+                day.bands = [a + b for a, b in zip(day.bands or [0] * N_BANDS, bands)]
             day.sessions += 1
             day.estimated |= s["wall_source"] == "estimated"
     _bouts(by_date, st.bout_gap_s, earlier)
@@ -342,28 +381,6 @@ def weeks(ds: list[Day]) -> list[Week]:
     return [out[k] for k in sorted(out)]
 
 
-def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
-    rows_ = []
-    prev = None
-    for w in ws:
-        trend = ""
-        if prev is not None and prev.score > 0:
-            # A partial week (the report's first, or this one so far) is compared per day.
-            if w.days < 7 or prev.days < 7:
-                trend = f"{100 * (w.score / w.days - prev.score / prev.days) / (prev.score / prev.days):+.0f} % a day (partial week)"
-            else:
-                trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
-        elif prev is not None:
-            trend = "new" if w.score > 0 else ""
-        rows_.append([w.label, str(w.days_active), str(w.qualifying), str(w.bouts),
-                      str(w.over_3bw) if mass else "", f"{w.score:.1f}", trend])
-        prev = w
-    return rows_
-
-
-WEEK_HEADERS = ["week of", "active days", "qualifying", "bouts", ">= 3 BW", "loading score", "vs week before"]
-
-
 def current_streak(ds: list[Day]) -> int:
     dated = [d for d in ds if d.date is not None]
     if not dated:
@@ -372,158 +389,3 @@ def current_streak(ds: list[Day]) -> int:
     if dated[-1].target_met:
         return dated[-1].streak
     return dated[-2].streak if len(dated) > 1 else 0
-
-
-def bout_text(b: Bout) -> str:
-    when = b.start.strftime("%H:%M") if b.start else "?"
-    return f"{when} ({b.landings})"
-
-
-def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
-    """The table's cells, shared by the terminal and the HTML page (so they agree)."""
-    out = []
-    for d in ds:  # every day of the window, rest days too: the chart shows them
-        pf = d.peak_force
-        out.append(
-            [
-                d.date.isoformat() + ("~" if d.estimated else "") if d.date else "date unknown",
-                str(d.jumps),
-                f"{d.qualifying}/{d.target}",
-                "yes" if d.target_met else "no",
-                str(d.streak) if d.date else "",
-                ", ".join(bout_text(b) for b in d.bouts),
-                str(d.over_3bw) if mass else "",
-                pf.text() if pf else "",
-                str(d.clipped) if d.clipped else "",
-                f"{d.peak_g:.1f}" if d.jumps else "",
-                f"{d.median_g:.1f}" if d.jumps else "",
-                f"{d.mean_height_cm:.1f}" if d.jumps else "",
-                f"{d.score:.1f}" if d.jumps else "",
-            ]
-        )
-    return out
-
-
-HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landings)", ">= 3 BW", "peak force",
-           "clipped", "peak g", "median g", "height cm", "score"]
-
-
-ESTIMATED_NOTE = "~ after a day: some start times that day were estimated from the sync time (the clip's clock was not set)."
-
-
-def mass_note(st: Settings) -> str:
-    if not st.has_mass:
-        return "No body mass set (jumpclip body-mass KG): forces and the 3 BW count need it, so they are left out."
-    ms = sorted(st.masses) or [st.body_mass_kg]
-    who = f"{ms[0]:g} kg" if len(ms) == 1 else f"the body mass of each session's day ({ms[0]:g} to {ms[-1]:g} kg)"
-    return (f"Forces for {who}: peak ground reaction force in body weights, ±{fm.MAPE * 100:.0f} % "
-            f"(the model's error); ≥ marks a landing that reached the sensor's range (a lower bound).")
-
-
-def terminal_table(ds: list[Day], st: Settings):
-    from rich.table import Table
-
-    t = Table(title=st.whose(), caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
-                      f"{ESTIMATED_NOTE + ' ' if any(d.estimated for d in ds) else ''}{mass_note(st)} Not medical advice.", caption_justify="left")
-    for h in HEADERS:
-        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
-    for r in rows(ds, st.has_mass):
-        t.add_row(*r)
-    return t
-
-
-def weeks_table(ds: list[Day], st: Settings):
-    from rich.table import Table
-
-    t = Table(title="Weeks", title_justify="left")
-    for h in WEEK_HEADERS:
-        t.add_column(h, justify="left" if h == "week of" else "right")
-    for r in week_rows(weeks(ds), st.has_mass):
-        t.add_row(*r)
-    return t
-
-
-def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
-    import matplotlib
-
-    st = st or Settings()
-    qualify_g, target = st.headline
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    dated = [d for d in ds if d.date is not None]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
-    xs = [d.date for d in dated]
-    a1.bar(xs, [d.qualifying for d in dated], color=["tab:green" if d.target_met else "tab:blue" for d in dated])
-    for d in dated if len(dated) <= 62 else []:  # a label a bar reads for two months, not a year
-        if d.bouts:
-            a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (d.date, d.qualifying), ha="center",
-                        va="bottom", fontsize=7)
-    a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
-    a1.set_title(f"Qualifying impacts per day (>= {qualify_g} g)" + (", with bouts" if len(dated) <= 62 else ""))
-    a1.legend(loc="upper left")
-    a1.tick_params(axis="x", rotation=45, labelsize=7)
-    forces = [f for d in ds for f in d.forces]
-    if forces:
-        a2.hist(np.fromiter((f.bw for f in forces), float), bins=30, color="0.5")  # an array: a list of a year is slow
-        a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
-        clipped = sum(1 for f in forces if f.lower_bound)
-        a2.set_title(f"Landing forces, body weights (~±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
-        a2.set_xlabel("peak ground reaction force / body weight")
-    else:
-        a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
-        a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
-        a2.set_title("Landing peaks (no body mass set: no forces)")
-        a2.set_xlabel("g")
-    a2.legend()
-    fig.tight_layout()
-    fig.savefig(path_or_buf, format="png")
-    plt.close(fig)
-
-
-def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None = None) -> str:
-    st = st or Settings()
-    qualify_g, target = st.headline
-    buf = io.BytesIO()
-    png(ds, buf, st)
-    img = base64.b64encode(buf.getvalue()).decode()
-    mass = st.has_mass
-
-    def table(id_: str, headers: list[str], rows_: list[list[str]]) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_)
-        return f'<table id="{id_}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    streak = current_streak(ds)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>jumpclip loading report{html.escape(": " + st.whose()) if st.whose() else ""}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
-.note {{ color: #555; max-width: 50em; }}
-img {{ max-width: 100%; height: auto; }}
-.wide {{ overflow-x: auto; }}
-</style></head><body>
-<h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
-<p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
-<p id="next-bout">{html.escape(next_bout(ds, now))}</p>
-<img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
-<div class="wide">{table("days", HEADERS, rows(ds, mass))}</div>
-{'<p class="note" id="estimated">' + html.escape(ESTIMATED_NOTE) + '</p>' if any(d.estimated for d in ds) else ''}
-<h2>Weeks</h2>
-<div class="wide">{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}</div>
-<p class="note">{html.escape(mass_note(st))}</p>
-<p class="note">Qualifying impacts: landings whose peak reaches {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
-Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
-(Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak.
-A bout is a run of qualifying landings less than {st.bout_gap_s // 60} min apart. Loading score: in the style of Turner &amp; Robling's
-osteogenic index (Exerc Sport Sci Rev 2003;31:45&ndash;50), with g in place of force: mean landing peak (g) &times; ln(1 + landings), per bout,
-weighted by how far the bone had recovered since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four
-bouts 3 h apart beat one: Robling et al., J Bone Miner Res 2002;17:1545; both in rat bone). The weighting is our reading of those findings.
-Forces: about 13 % mean error on averaged lab jumps of known type (a single landing can be further off); the model gives the resultant force.
-Qualifying uses the raw peak, force the 20 Hz filtered one: a 3.9 g landing is about 2.5&ndash;2.8 BW, not 3. The thresholds come from waist-worn sensors, where the clip
-is worn. This is training information, not medical advice.</p>
-</body></html>
-"""

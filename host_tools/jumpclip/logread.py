@@ -34,6 +34,7 @@ class SessionStart:
     firmware: str
     qualify_mg: int | None = None  # the clip's qualifying-impact threshold (firmware 0.2 on)
     daily_target: int | None = None
+    target_rule: int = 0  # what the target counted: logformat.TARGET_IMPACTS or TARGET_LANDINGS; 0 before 0.4 (landings)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,27 @@ class Jump:
     air_samples: int
     peak_mg: int
     filtered: int = 0  # 20 Hz filtered peak, mg, with bit 15 = clipped (impact.py); 0: none
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A qualifying impact from any movement (firmware 0.4 on; impacts.py)."""
+
+    seq: int
+    session_id: int
+    index: int
+    t_samples: int
+    peak_mg: int
+
+
+@dataclass(frozen=True)
+class Bands:
+    """A session's impacts per band so far (impacts.BAND_MG); the newest record holds."""
+
+    seq: int
+    session_id: int
+    bands: tuple[int, ...]
+    qualifying: int  # impacts of at least the session's qualify_mg, from any movement
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,8 @@ class Damage:
 class LogContents:
     starts: list[SessionStart] = field(default_factory=list)
     jumps: list[Jump] = field(default_factory=list)
+    impacts: list[Impact] = field(default_factory=list)
+    bands: list[Bands] = field(default_factory=list)
     ends: list[SessionEnd] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
@@ -97,11 +121,14 @@ class LogContents:
         the same in both and its jumps are not)."""
         from dataclasses import replace
 
-        later = {r.session_id for r in self.jumps + self.ends if r.seq > seq} if with_their_starts else set()
+        later = ({r.session_id for r in [*self.jumps, *self.ends, *self.impacts, *self.bands] if r.seq > seq}
+                 if with_their_starts else set())
         return replace(
             self,
             starts=[r for r in self.starts if r.seq > seq or r.session_id in later],
             jumps=[r for r in self.jumps if r.seq > seq],
+            impacts=[r for r in self.impacts if r.seq > seq],
+            bands=[r for r in self.bands if r.seq > seq],
             ends=[r for r in self.ends if r.seq > seq],
             notes=[r for r in self.notes if r.seq > seq],
         )
@@ -175,6 +202,7 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
                 f"{version[0]}.{version[1]}.{version[2]}",
                 lf.get(b, p, f, "qualify_mg") if settings else None,
                 lf.get(b, p, f, "daily_target") if settings else None,
+                lf.get(b, p, f, "target_rule") if length >= lf.START_BYTES else 0,
             )
         )
     elif lf.jump_bytes(t) and length >= lf.JUMPS_HEAD:
@@ -191,6 +219,24 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
                 return
             jumps.append(j)
         out.jumps += jumps
+    elif t == lf.T_IMPACTS and length >= lf.JUMPS_HEAD:
+        sid = lf.get_u32(b, p)
+        found = []
+        for k in range((length - lf.JUMPS_HEAD) // lf.IMPACT_BYTES):
+            q = p + lf.JUMPS_HEAD + k * lf.IMPACT_BYTES
+            i = Impact(seq, sid, k, lf.get(b, q, lf.IMPACT_FIELDS, "t"), lf.get(b, q, lf.IMPACT_FIELDS, "peak"))
+            if i.peak_mg > MAX_PEAK_MG or i.t_samples > MAX_T_SAMPLES:
+                out.implausible += 1
+                return
+            found.append(i)
+        out.impacts += found
+    elif t == lf.T_BANDS and length >= lf.BANDS_BYTES:
+        f = lf.BANDS_FIELDS
+        bands = tuple(lf.get(b, p, f, k) for k in lf.BAND_KEYS)
+        if max(bands) > MAX_SESSION_JUMPS * 16:  # an impact every 2.5 ms for a week
+            out.implausible += 1
+            return
+        out.bands.append(Bands(seq, lf.get(b, p, f, "session_id"), bands, lf.get(b, p, f, "qualifying")))
     elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
         f = lf.END_FIELDS
         jumps = lf.get(b, p, f, "jumps")

@@ -174,6 +174,29 @@ MIGRATIONS = [
     INSERT INTO body_masses(wearer, since, kg) SELECT '', '', value FROM settings WHERE key = 'body_mass_kg';
     DELETE FROM settings WHERE key = 'body_mass_kg'
     """,
+    # 7: bone-loading impacts from any movement (firmware 0.4 on, impacts.py): what the day's
+    # target counted (1 landings, 2 impacts; NULL before 0.4: landings), each qualifying
+    # impact, and each session's impacts per band (the newest BANDS record of the session).
+    """
+    ALTER TABLE sessions ADD COLUMN target_rule INTEGER;
+    ALTER TABLE sessions ADD COLUMN bands_seq INTEGER;
+    ALTER TABLE sessions ADD COLUMN band0 INTEGER;
+    ALTER TABLE sessions ADD COLUMN band1 INTEGER;
+    ALTER TABLE sessions ADD COLUMN band2 INTEGER;
+    ALTER TABLE sessions ADD COLUMN band3 INTEGER;
+    ALTER TABLE sessions ADD COLUMN band4 INTEGER;
+    ALTER TABLE sessions ADD COLUMN impacts_qualifying INTEGER;
+    CREATE TABLE impacts (
+        log_id     TEXT NOT NULL,
+        session_id INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        idx        INTEGER NOT NULL,
+        t_samples  INTEGER NOT NULL,
+        peak_mg    INTEGER NOT NULL,
+        PRIMARY KEY (log_id, seq, idx)
+    );
+    CREATE INDEX impacts_by_session ON impacts(log_id, session_id, seq, idx, t_samples, peak_mg)
+    """,
 ]
 
 
@@ -304,17 +327,19 @@ class Store:
             wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
             new_sessions += db.execute(
                 "INSERT INTO sessions(log_id, session_id, boot, start_seq, device_time, rtc_set, wall_start,"
-                " wall_source, config_hash, rate_hz, range_g, firmware, qualify_mg, daily_target) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " wall_source, config_hash, rate_hz, range_g, firmware, qualify_mg, daily_target, target_rule)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(log_id, session_id) DO UPDATE SET"
                 " boot=excluded.boot, start_seq=excluded.start_seq, device_time=excluded.device_time,"
                 " rtc_set=excluded.rtc_set, wall_start=excluded.wall_start, wall_source=excluded.wall_source,"
                 " config_hash=excluded.config_hash, rate_hz=excluded.rate_hz, range_g=excluded.range_g,"
-                " firmware=excluded.firmware, qualify_mg=excluded.qualify_mg, daily_target=excluded.daily_target"
-                " WHERE sessions.start_seq IS NULL",
+                " firmware=excluded.firmware, qualify_mg=excluded.qualify_mg, daily_target=excluded.daily_target,"
+                " target_rule=excluded.target_rule WHERE sessions.start_seq IS NULL",
                 (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g,
-                 s.firmware, s.qualify_mg, s.daily_target),
+                 s.firmware, s.qualify_mg, s.daily_target, s.target_rule or None),
             ).rowcount  # 1: a new session, or one whose start only now arrived
-        for sid in sorted({j.session_id for j in log.jumps} | {e.session_id for e in log.ends}):
+        for sid in sorted({j.session_id for j in log.jumps} | {e.session_id for e in log.ends}
+                          | {i.session_id for i in log.impacts} | {b.session_id for b in log.bands}):
             # A session whose start record is gone (a partial rescue): keep the jumps anyway.
             db.execute("INSERT OR IGNORE INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (log_id, sid))
         added = db.executemany(
@@ -322,6 +347,16 @@ class Store:
             [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None) for j in log.jumps],
         ).rowcount
         db.execute("UPDATE logs SET jumps = jumps + ? WHERE log_id=?", (added, log_id))
+        db.executemany(
+            "INSERT OR IGNORE INTO impacts(log_id, session_id, seq, idx, t_samples, peak_mg) VALUES (?,?,?,?,?,?)",
+            [(log_id, i.session_id, i.seq, i.index, i.t_samples, i.peak_mg) for i in log.impacts],
+        )
+        for b in log.bands:  # the newest of a session's BANDS records holds its counts
+            db.execute(
+                "UPDATE sessions SET bands_seq=?, band0=?, band1=?, band2=?, band3=?, band4=?, impacts_qualifying=?"
+                " WHERE log_id=? AND session_id=? AND (bands_seq IS NULL OR bands_seq < ?)",
+                (b.seq, *b.bands, b.qualifying, log_id, b.session_id, b.seq),
+            )
         total = db.execute("SELECT jumps FROM logs WHERE log_id=?", (log_id,)).fetchone()[0]
         for e in log.ends:
             db.execute(
@@ -418,6 +453,12 @@ class Store:
         return self.db.execute(
             "SELECT t_samples, air_samples, peak_mg, filtered FROM jumps WHERE log_id=? AND session_id=? ORDER BY seq, idx",
             (log_id, session_id),
+        ).fetchall()
+
+    def impacts(self, log_id: str, session_id: int) -> list[tuple[int, int]]:
+        """(t, peak mg) of a session's qualifying impacts from any movement (firmware 0.4 on)."""
+        return self.db.execute(
+            "SELECT t_samples, peak_mg FROM impacts WHERE log_id=? AND session_id=? ORDER BY seq, idx", (log_id, session_id)
         ).fetchall()
 
     # --- the user's settings ---

@@ -1,0 +1,254 @@
+"""The bone-loading report's views: the terminal tables, the PNG chart and the HTML page,
+all drawn from loading.py's model (days, bouts, weeks), so that the three agree.
+
+The impact ladder shows each day's impacts by band (impacts.BAND_MG): the progress from
+stomps and heel drops to hops and jumps, for wearers who cannot jump yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+
+import numpy as np
+
+from . import force as fm
+from .fw import impacts as impacts_fw
+from .loading import IMPACTS, LANDINGS, Bout, Day, Settings, current_streak, next_bout, weeks
+from .loading import Week  # noqa: F401  (re-exported for the tests' type hints)
+
+
+def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
+    rows_ = []
+    prev = None
+    for w in ws:
+        trend = ""
+        if prev is not None and prev.score > 0:
+            # A partial week (the report's first, or this one so far) is compared per day.
+            if w.days < 7 or prev.days < 7:
+                trend = f"{100 * (w.score / w.days - prev.score / prev.days) / (prev.score / prev.days):+.0f} % a day (partial week)"
+            else:
+                trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
+        elif prev is not None:
+            trend = "new" if w.score > 0 else ""
+        rows_.append([w.label, str(w.days_active), str(w.qualifying), str(w.bouts),
+                      str(w.over_3bw) if mass else "", f"{w.score:.1f}", trend])
+        prev = w
+    return rows_
+
+
+WEEK_HEADERS = ["week of", "active days", "qualifying", "bouts", ">= 3 BW", "loading score", "vs week before"]
+
+
+
+def bout_text(b: Bout) -> str:
+    when = b.start.strftime("%H:%M") if b.start else "?"
+    return f"{when} ({b.landings})"
+
+
+def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
+    """The table's cells, shared by the terminal and the HTML page (so they agree)."""
+    out = []
+    for d in ds:  # every day of the window, rest days too: the chart shows them
+        pf = d.peak_force
+        out.append(
+            [
+                d.date.isoformat() + ("~" if d.estimated else "") if d.date else "date unknown",
+                str(d.jumps),
+                f"{d.qualifying}/{d.target}",
+                "yes" if d.target_met else "no",
+                str(d.streak) if d.date else "",
+                ", ".join(bout_text(b) for b in d.bouts),
+                str(d.over_3bw) if mass else "",
+                pf.text() if pf else "",
+                str(d.clipped) if d.clipped else "",
+                f"{d.peak_g:.1f}" if d.jumps else "",
+                f"{d.median_g:.1f}" if d.jumps else "",
+                f"{d.mean_height_cm:.1f}" if d.jumps else "",
+                f"{d.score:.1f}" if d.jumps else "",
+            ]
+        )
+    return out
+
+
+HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landings)", ">= 3 BW", "peak force",
+           "clipped", "peak g", "median g", "height cm", "score"]
+
+
+LADDER_HEADERS = ["day", *impacts_fw.BAND_NAMES, "qualifying impacts", "qualifying landings"]
+# The rungs: what loads each band at the waist, and where that comes from. Where we found no
+# source, the text says so rather than give a figure.
+RUNGS = [
+    ("1.3-2.4 g", "walking: 361 of the 367 walking impacts on the dev recordings (make eval)"),
+    ("2.5-3.8 g", "stairs and jogging: half of the jogging impacts on the dev recordings (make eval)"),
+    ("3.9-5.3 g", "the studies' hip-loading band starts here (Vainionpää 2006, Ahola 2009): jogging, hops and jumps on "
+                  "the dev recordings"),
+    ("5.4-9.2 g", "jumps and hops on the dev recordings, and falls"),
+    (">= 9.3 g", "above the studies' top band: on the dev recordings only falls reached it"),
+]
+RUNGS_NOTE = ("Stomps and heel drops: no recording in the dev data and no source we could check gives their loading at "
+              "the waist, so no band is claimed for them. Record yours (jumpclip record, then jumpclip replay) to see where "
+              "they land.")
+
+
+def ladder_rows(ds: list[Day]) -> list[list[str]]:
+    """Each day's impacts by band: the ladder from walking to jumps (impacts.py)."""
+    out = []
+    for d in ds:
+        if d.bands is None and not d.impacts_qualifying and not d.landings_qualifying:
+            continue
+        out.append([d.date.isoformat() if d.date else "date unknown",
+                    *([str(v) for v in d.bands] if d.bands is not None else ["?"] * len(impacts_fw.BAND_NAMES)),
+                    str(d.impacts_qualifying) if d.bands is not None else "?", str(d.landings_qualifying)])
+    return out
+
+
+def ladder_table(ds: list[Day], st: Settings):
+    from rich.table import Table
+
+    t = Table(title="Impact ladder: every impact of the day by peak, from any movement", title_justify="left",
+              caption="? : sessions from firmware before 0.4, which counted landings only. " + RUNGS_NOTE, caption_justify="left")
+    for h in LADDER_HEADERS:
+        t.add_column(h, justify="left" if h == "day" else "right")
+    for r in ladder_rows(ds):
+        t.add_row(*r)
+    return t
+
+
+def target_rule_text(st: Settings) -> str:
+    """Why the target counts what it counts, in one sentence (README: the same)."""
+    return ("The target counts impacts of at least qualify_g from any movement by default, as the studies behind 3.9 g "
+            "counted them (Vainionpää 2006, Ahola 2009: all daily activity, binned by peak); `target_counts landings` "
+            "counts landings after a flight only, as the 50-jumps trial counted jumps (Bassey 1998). Now: "
+            + st.counted() + ".")
+
+
+ESTIMATED_NOTE = "~ after a day: some start times that day were estimated from the sync time (the clip's clock was not set)."
+
+
+def mass_note(st: Settings) -> str:
+    if not st.has_mass:
+        return "No body mass set (jumpclip body-mass KG): forces and the 3 BW count need it, so they are left out."
+    ms = sorted(st.masses) or [st.body_mass_kg]
+    who = f"{ms[0]:g} kg" if len(ms) == 1 else f"the body mass of each session's day ({ms[0]:g} to {ms[-1]:g} kg)"
+    return (f"Forces for {who}: peak ground reaction force in body weights, ±{fm.MAPE * 100:.0f} % "
+            f"(the model's error); ≥ marks a landing that reached the sensor's range (a lower bound).")
+
+
+def terminal_table(ds: list[Day], st: Settings):
+    from rich.table import Table
+
+    t = Table(title=st.whose(), caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
+                      f"{ESTIMATED_NOTE + ' ' if any(d.estimated for d in ds) else ''}{mass_note(st)} Not medical advice.", caption_justify="left")
+    for h in HEADERS:
+        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
+    for r in rows(ds, st.has_mass):
+        t.add_row(*r)
+    return t
+
+
+def weeks_table(ds: list[Day], st: Settings):
+    from rich.table import Table
+
+    t = Table(title="Weeks", title_justify="left")
+    for h in WEEK_HEADERS:
+        t.add_column(h, justify="left" if h == "week of" else "right")
+    for r in week_rows(weeks(ds), st.has_mass):
+        t.add_row(*r)
+    return t
+
+
+def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
+    import matplotlib
+
+    st = st or Settings()
+    qualify_g, target = st.headline
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dated = [d for d in ds if d.date is not None]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
+    xs = [d.date for d in dated]
+    a1.bar(xs, [d.qualifying for d in dated], color=["tab:green" if d.target_met else "tab:blue" for d in dated])
+    for d in dated if len(dated) <= 62 else []:  # a label a bar reads for two months, not a year
+        if d.bouts:
+            a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (d.date, d.qualifying), ha="center",
+                        va="bottom", fontsize=7)
+    a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
+    what = "impacts" if st.rules == {IMPACTS} or not st.rules else ("landings" if st.rules == {LANDINGS} else "impacts or landings")
+    a1.set_title(f"Qualifying {what} per day (>= {qualify_g} g)" + (", with bouts" if len(dated) <= 62 else ""))
+    a1.legend(loc="upper left")
+    a1.tick_params(axis="x", rotation=45, labelsize=7)
+    forces = [f for d in ds for f in d.forces]
+    if forces:
+        a2.hist(np.fromiter((f.bw for f in forces), float), bins=30, color="0.5")  # an array: a list of a year is slow
+        a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
+        clipped = sum(1 for f in forces if f.lower_bound)
+        a2.set_title(f"Landing forces, body weights (~±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
+        a2.set_xlabel("peak ground reaction force / body weight")
+    else:
+        a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
+        a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
+        a2.set_title("Landing peaks (no body mass set: no forces)")
+        a2.set_xlabel("g")
+    a2.legend()
+    fig.tight_layout()
+    fig.savefig(path_or_buf, format="png")
+    plt.close(fig)
+
+
+def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None = None) -> str:
+    st = st or Settings()
+    qualify_g, target = st.headline
+    buf = io.BytesIO()
+    png(ds, buf, st)
+    img = base64.b64encode(buf.getvalue()).decode()
+    mass = st.has_mass
+
+    def table(id_: str, headers: list[str], rows_: list[list[str]]) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_)
+        return f'<table id="{id_}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+    streak = current_streak(ds)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>jumpclip loading report{html.escape(": " + st.whose()) if st.whose() else ""}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 10px; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
+.note {{ color: #555; max-width: 50em; }}
+img {{ max-width: 100%; height: auto; }}
+.wide {{ overflow-x: auto; }}
+</style></head><body>
+<h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
+<p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
+<p id="next-bout">{html.escape(next_bout(ds, now))}</p>
+<img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
+<div class="wide">{table("days", HEADERS, rows(ds, mass))}</div>
+{'<p class="note" id="estimated">' + html.escape(ESTIMATED_NOTE) + '</p>' if any(d.estimated for d in ds) else ''}
+<h2>Weeks</h2>
+<div class="wide">{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}</div>
+<p class="note">{html.escape(mass_note(st))}</p>
+<h2>Impact ladder</h2>
+<p class="note">Every impact of the day from any movement, by its peak at the waist (impactr's peak rule: at least 1.3 g, 0.4 s apart),
+in the bands of Vainionp&auml;&auml; et al. (Osteoporos Int 2006;17:455&ndash;63). Progress shows as impacts moving to higher bands.</p>
+<div class="wide">{table("ladder", LADDER_HEADERS, ladder_rows(ds))}</div>
+<ul class="note" id="rungs">{"".join(f"<li><strong>{html.escape(b)}</strong>: {html.escape(t)}</li>" for b, t in RUNGS)}</ul>
+<p class="note">{html.escape(RUNGS_NOTE)}</p>
+<p class="note" id="target-rule">{html.escape(target_rule_text(st))}</p>
+<p class="note">Qualifying: {html.escape(st.counted())} of at least {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
+Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
+(Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak.
+A bout is a run of qualifying impacts (or landings, as counted) less than {st.bout_gap_s // 60} min apart. Loading score: in the style of Turner &amp; Robling's
+osteogenic index (Exerc Sport Sci Rev 2003;31:45&ndash;50), with g in place of force: mean landing peak (g) &times; ln(1 + landings), per bout,
+weighted by how far the bone had recovered since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four
+bouts 3 h apart beat one: Robling et al., J Bone Miner Res 2002;17:1545; both in rat bone). The weighting is our reading of those findings.
+Forces: about 13 % mean error on averaged lab jumps of known type (a single landing can be further off); the model gives the resultant force.
+Qualifying uses the raw peak, force the 20 Hz filtered one: a 3.9 g landing is about 2.5&ndash;2.8 BW, not 3. The thresholds come from waist-worn sensors, where the clip
+is worn. This is training information, not medical advice.</p>
+</body></html>
+"""
