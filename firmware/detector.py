@@ -667,11 +667,8 @@ class Detector:
         while self.pending and k > 0:
             if self.n_events > EVENT_CAPACITY - self.series_min:
                 return False  # feed() would stop: no room for what this decision may emit
-            sh = self.block_shift
             st = self.st
-            pad[0] = (st[_S_GX] >> sh) << 1
-            pad[1] = (st[_S_GY] >> sh) << 1
-            pad[2] = (st[_S_GZ] >> sh) << 1
+            still_sample(st[_S_GX], st[_S_GY], st[_S_GZ], self.block_shift, self.lsb_per_g >> SHIFT, pad)
             self.feed(pad, 0, 1)
             k -= 1
         return True
@@ -697,6 +694,26 @@ class Detector:
     def peak_mg(self, m2):
         """Squared-count peak -> milli-g (integer square root; not on the per-sample path)."""
         return isqrt(m2) * 1000 // (self.lsb_per_g >> SHIFT)
+
+
+def still_sample(gx, gy, gz, block_shift, one_g, pad):
+    """finish()'s still sample, into pad: gravity's direction from the window sums before the
+    take-off (half-counts), at most 1 g (one_g half-counts) in size. The window can hold
+    impacts (a dense run of landings without flight), and a pad above the impact level
+    would open a landing that never happened. Integer math: the same on both interpreters
+    and in the desktop's fast path, which calls this too."""
+    x = gx >> block_shift
+    y = gy >> block_shift
+    z = gz >> block_shift
+    m2 = x * x + y * y + z * z
+    if m2 > one_g * one_g:
+        r = isqrt(m2)
+        x = x * one_g // r
+        y = y * one_g // r
+        z = z * one_g // r
+    pad[0] = x << 1
+    pad[1] = y << 1
+    pad[2] = z << 1
 
 
 def height_mm(air_samples, rate_hz):

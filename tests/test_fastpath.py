@@ -78,3 +78,18 @@ def test_default_counts_rebound_series_and_rejects_strides():
     # Each context rule carries weight: without the verticality test (any impact direction
     # continues a series), the jogging strides count.
     assert count("jogging_s1.csv", {"vertical_ratio": 3.0, "series_min": 1, "series_flight_ms": 60}) > 0
+
+
+def test_the_end_of_a_stream_opens_no_landing_that_never_happened():
+    # Found by the random test: four 20 g impacts without flight (flight off, no refractory)
+    # fill the gravity window before the "take-off"; finish() padded the stream with that
+    # window's mean, 2 g, which opened one more landing past the last sample. Its still
+    # sample is now at most 1 g (detector.still_sample), in both paths.
+    from test_detector_properties import render
+
+    cfg = {"refractory_ms": 0, "peak_window_ms": 58, "min_flight_ms": 5, "flight_gap_ms": 0, "flight": False,
+           "series_min": 1, "series_flight_ms": 5, "isolation_ms": 0, "vertical_ratio": 0.0, "long_flight_ms": 0}
+    counts = counts_of(render([("rest", 46)] + [("impact", 20.0)] * 4))
+    ref, fast = both(counts, cfg)
+    assert fast == ref
+    assert len(ref) == 4 and all(e.index < len(counts) for e in ref), ref

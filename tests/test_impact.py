@@ -167,3 +167,31 @@ def test_the_clip_and_the_desktop_agree_on_every_landing(tmp_path):
         assert [j.filtered for j in jumps] == desk, name
         n += len(jumps)
     assert n >= 70 and lg.JUMP_BYTES == 10
+
+
+def test_the_clip_and_the_desktop_count_the_same_impacts_in_each_band(tmp_path):
+    """Impacts from any movement (firmware/impacts.py): the virtual board's synced band
+    counts and qualifying impacts equal the desktop's replay of the same samples, file by file."""
+    from test_power_and_daily import log_of
+
+    files = 0
+    total = [0] * 5
+    for path in corpus()[:8]:
+        tr = read_trace(path)
+        wd = tmp_path / path.name
+        run = run_trace(path, wd)
+        k0 = run.report["models"][0]["first_fifo_index"]
+        counts = feed.counts(tr, 200, 16)[k0:]
+        log = log_of(wd)
+        if not log.bands:
+            continue
+        bands, qualifying = replay.impact_bands(counts, 200, 16, 3900)
+        last = {b.session_id: b for b in log.bands}  # the newest record of each session holds
+        assert len(last) == 1, path.name
+        (b,) = last.values()
+        assert list(b.bands) == bands, path.name
+        assert b.qualifying == len(qualifying) == len(log.impacts), path.name
+        assert [(i.t_samples, i.peak_mg) for i in log.impacts] == qualifying, path.name
+        total = [a + c for a, c in zip(total, bands)]
+        files += 1
+    assert files >= 6 and sum(total) > 50 and total[2] > 0, (files, total)

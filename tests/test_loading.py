@@ -203,9 +203,9 @@ def test_a_bout_across_midnight_stays_one_bout_on_the_day_it_began():
     for k in range(20):
         t = t0 + 60 * k
         day = d1 if dt.datetime.fromtimestamp(t).date() == d1 else d2
-        by_date[day].qualifying_at.append((t, 4.0))
+        by_date[day].qualifying_at.append((t, 4.0, None))
     later = t0 + 10 * 3600  # a bout 10 h later, on the second day: fully rested
-    by_date[d2].qualifying_at += [(later + 60 * k, 4.0) for k in range(10)]
+    by_date[d2].qualifying_at += [(later + 60 * k, 4.0, None) for k in range(10)]
     loading._bouts(by_date, 1800)
     assert [b.landings for b in by_date[d1].bouts] == [20]
     assert [b.landings for b in by_date[d2].bouts] == [10] and by_date[d2].bouts[0].recovery == 1.0
@@ -218,11 +218,11 @@ def test_the_first_bout_of_the_window_is_weighed_by_the_rest_before_it():
     evening = dt.datetime.combine(d - dt.timedelta(days=1), dt.time(21, 50)).astimezone().timestamp()
     night = dt.datetime.combine(d, dt.time(1, 50)).astimezone().timestamp()
     by_date = {d: loading.Day(d)}
-    by_date[d].qualifying_at = [(night + 60 * k, 4.0) for k in range(11)]  # 01:50 to 02:00
+    by_date[d].qualifying_at = [(night + 60 * k, 4.0, None) for k in range(11)]  # 01:50 to 02:00
     loading._bouts(by_date, 1800)
     assert by_date[d].bouts[0].recovery == 1.0  # nothing known before
     by_date = {d: loading.Day(d)}
-    by_date[d].qualifying_at = [(night + 60 * k, 4.0) for k in range(11)]
+    by_date[d].qualifying_at = [(night + 60 * k, 4.0, None) for k in range(11)]
     loading._bouts(by_date, 1800, [evening + 60 * k for k in range(11)])  # 21:50 to 22:00
     assert by_date[d].bouts[0].recovery == pytest.approx((night - (evening + 600)) / (8 * 3600))
     assert by_date[d].bouts[0].landings == 11
@@ -241,3 +241,23 @@ def test_the_page_explains_a_mark_only_where_a_row_carries_it_and_labels_a_parti
     wk = loading_views.week_rows(loading.weeks(ds), False)
     assert wk[0][0] == "2026-03-02 (5 of 7 days)" and wk[1][0] == "2026-03-09 (3 of 7 days)"
     assert wk[1][-1].endswith("a day (partial week)")
+
+
+def test_the_index_uses_force_in_body_weights_when_every_member_has_one():
+    # Turner & Robling's index is force x ln(1 + cycles): with a body mass set and a force for
+    # every member, the bout is scored by force; with one missing (an impact without a
+    # filtered peak), by g for all, and the page says "with g in place of force".
+    by_force = loading.Bout(None, None, [4.0] * 10, 1.0, [2.5] * 10)
+    assert by_force.by_force and by_force.score == pytest.approx(2.5 * math.log(11))
+    mixed = loading.Bout(None, None, [4.0] * 10, 1.0, loading._forces([2.5] * 9 + [None]))
+    assert not mixed.by_force and mixed.score == pytest.approx(4.0 * math.log(11))
+
+
+def test_a_force_past_the_fitted_range_is_flagged_not_extrapolated():
+    from jumpclip import force as fm
+
+    inside = fm.force(4.0, False, 70)
+    assert inside and not inside.extrapolated and "~±13 %" in inside.text()
+    far = fm.force(15.0, False, 70)  # 15 g filtered: far past the 0-7 BW the model was fitted on
+    assert far and far.extrapolated and far.text() == "> 7 BW (past the model's range)"
+    assert far.bw > fm.MODEL_MAX_BW

@@ -414,7 +414,7 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
 
 def _print_replay(files: list[dict], summary: dict, verbose: bool = False) -> None:
     t = Table(title=f"detector: {summary['detector']}" if verbose else None, title_justify="left")
-    for col in ("file", "count", "truth", "TP", "FP", "FN", "F1", "false/min", "notes"):
+    for col in ("file", "count", "truth", "TP", "FP", "FN", "F1", "false/min", "impacts by band", "notes"):
         t.add_column(col, justify="left" if col in ("file", "notes") else "right")
     for f in files:
         if f["error"]:
@@ -430,9 +430,13 @@ def _print_replay(files: list[dict], summary: dict, verbose: bool = False) -> No
             *(str(m[k]) if jumpy and m[k] is not None else "" for k in ("tp", "fp", "fn")),
             f"{m['f1']:.3f}" if jumpy and m["f1"] is not None else ("count only" if jumpy else ""),
             f"{m['false_per_min']:.2f}" if m.get("jump_free") else "",
+            "/".join(str(v) for v in f["impact_bands"].values()) if f.get("impact_bands") else "",
             "; ".join(f["notes"]),
         )
     out.print(t)
+    if any(f.get("impact_bands") for f in files):
+        out.print("impacts by band: every impact peak from any movement, as the clip counts them (impactr's rule, 1.3 g "
+                  "and 0.4 s apart), in " + ", ".join(next(f["impact_bands"] for f in files if f.get("impact_bands"))), highlight=False)
     w = summary["with_truth"]
     if (w["truth_count"] or w["count"]) and w["count_error"] is not None:
         matched = (f"precision {w['precision']:.3f}, recall {w['recall']:.3f}, F1 {w['f1']:.3f}, " if w["f1"] is not None
@@ -620,6 +624,32 @@ def body_mass(kg: float | None, clear: bool, wearer: str | None, from_day, db_pa
         out.print(f"{whose}body mass {m:g} kg" if m else "no body mass set: `jumpclip body-mass 70` (kg) turns on landing forces", highlight=False)
 
 
+@main.command("group")
+@click.argument("name", required=False, type=click.Choice(["premenopausal", "postmenopausal", "men", "other"]))
+@click.option("--clear", is_flag=True, help="Forget it.")
+@wearer_option
+@db_option
+def group(name: str | None, clear: bool, wearer: str | None, db_path: str | None) -> None:
+    """Optionally, the group you are in, so that `report` shows what the evidence says for it.
+
+    Without NAME, print the one set. It stays on this computer, in the database."""
+    from . import evidence, wearers
+
+    store = open_store(db_path, create=name is not None)
+    who = wearer_named(store, wearer) or wearers.DEFAULT
+    whose = f"{who}'s " if who else ""
+    key = evidence.SETTING_KEY + who
+    if clear:
+        store.set_setting(key, None)
+        out.print(f"{whose}group cleared", highlight=False)
+        return
+    if name:
+        store.set_setting(key, name)
+    g = evidence.GROUPS.get(store.setting(key) or "")
+    for line in evidence.lines(g):
+        out.print(line, highlight=False)
+
+
 @main.group("wearer")
 def wearer_group() -> None:
     """The people who wear the clips (a club, a study): who wore which clip when.
@@ -690,10 +720,12 @@ def wearer_list(db_path: str | None) -> None:
 @click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV, one row per jump (default).")
 @click.option("--json", "fmt", flag_value="json", help="JSON: sessions with their jumps.")
 @click.option("--parquet", "fmt", flag_value="parquet", help="Parquet: the CSV's rows, typed, for DuckDB or pandas (needs --out).")
+@click.option("--bands", "fmt", flag_value="bands", help="CSV, one row per session: its impacts per band from any movement.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @wearer_option
 def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | None) -> None:
-    """Export every session and jump."""
+    """Export every session and jump (JSON: with each session's impacts per band and its
+    qualifying impacts; --bands: the bands alone, one row per session)."""
     from . import report
 
     store = open_store(db_path, create=False)
@@ -710,7 +742,7 @@ def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | No
         err.print(f"wrote {out_path}: {n:,} jumps")
         return
     with progress_bar("exporting sessions") as progress:
-        chunks = report.export_csv(store, who, progress) if fmt == "csv" else report.export_json(store, who, progress)
+        chunks = {"csv": report.export_csv, "bands": report.export_bands_csv, "json": report.export_json}[fmt](store, who, progress)
         if dest:
             write_chunks(dest, chunks)
         else:
@@ -814,7 +846,10 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
     store = open_store(db_path, create=False)
     png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
     html_out = output_path(html_path, store.path, png_path) if html_path else None
+    from . import evidence
+
     st = loading.Settings(wearer=wearer_named(store, wearer), target_counts=loading.rule_named(target_counts))
+    st.group = evidence.GROUPS.get(store.setting(evidence.SETTING_KEY + (st.wearer or "")) or "")
     if bout_gap_min:
         st.bout_gap_s = bout_gap_min * 60
     with progress_bar("reading sessions") as progress:
@@ -834,6 +869,8 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
         if n_days <= 62 or not (png_path or html_path):
             wide.print(loading_views.ladder_table(ds, st))
         out.print(loading_views.target_rule_text(st), highlight=False)
+        for line in evidence.lines(st.group):
+            out.print(line, highlight=False)
         out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
     if png_path:
         try:

@@ -209,11 +209,12 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     process(*candidates(0))
     close_tail(n - 1)
     if pending:
-        # finish(): the stream goes on with still samples equal to the take-off's gravity
-        # until the window closes. Past that point these samples can open no landing that
-        # would count (Detector.finish), so all k of them are processed here.
-        sh = bsh
-        pad = np.array([(gx >> sh) << 1, (gy >> sh) << 1, (gz >> sh) << 1], dtype=np.int16)
+        # finish(): the stream goes on with still samples of the take-off's gravity (at most
+        # 1 g: detector.still_sample) until the window closes. Such samples can open no
+        # landing (1 g is below every impact level), so all k of them are processed here.
+        one = [0, 0, 0]
+        _fw.still_sample(gx, gy, gz, bsh, det.lsb_per_g >> _fw.SHIFT, one)
+        pad = np.array(one, dtype=np.int16)
         k = 2 * pw + 2
         counts = np.concatenate([counts, np.tile(pad, (k, 1))])
         m_all = magnitudes(counts)

@@ -31,6 +31,11 @@ G = 9.80665
 # peak lies in the range of the jumps it was fitted on. We did not have the paper's exact
 # range; below 1.5 g a "landing" is no jump landing at all, and the clip reads up to 16 g.
 MODEL_MIN_G = 1.5
+# ... and up to the forces it was fitted on: the force plates' peaks in Veras et al.'s jumps
+# lie within 0-7 BW (the axis of the paper's Figure 1A: github:verasls/ACC_bone,
+# figures/fig1.R; the data themselves were not available to us). A prediction past that is
+# an extrapolation: it is shown as "> 7 BW", flagged as clipped landings are.
+MODEL_MAX_BW = 7.0
 BW_THRESHOLD = 3.0  # an osteogenic threshold: landings above 3 body weights (see loading.py)
 
 CLIPPED = 0x8000  # firmware/impact.py: the flag bit of the stored filtered peak
@@ -40,6 +45,7 @@ CLIPPED = 0x8000  # firmware/impact.py: the flag bit of the stored filtered peak
 class Force:
     bw: float  # peak force in body weights
     lower_bound: bool  # the raw peak reached the sensor's range: the force is at least this
+    extrapolated: bool = False  # past the forces the model was fitted on (MODEL_MAX_BW): no number is trusted
 
     @property
     def band(self) -> tuple[float, float]:
@@ -47,7 +53,10 @@ class Force:
 
     def text(self) -> str:
         """'3.4 BW ~±13 %' (the model's mean error on averaged lab jumps: an indication, not a
-        bound), or '≥ 5.1 BW' for a clipped landing."""
+        bound), '≥ 5.1 BW' for a clipped landing, '> 7 BW (past the model's range)' beyond
+        the fitted forces."""
+        if self.extrapolated:
+            return f"> {MODEL_MAX_BW:g} BW (past the model's range)"
         if self.lower_bound:
             return f"≥ {self.bw:.1f} BW"
         return f"{self.bw:.1f} BW ~±{MAPE * 100:.0f} %"
@@ -70,4 +79,5 @@ def force(filtered_g: float | None, clipped: bool, mass_kg: float | None) -> For
     model's range (then no number is better than an extrapolation)."""
     if mass_kg is None or filtered_g is None or filtered_g < MODEL_MIN_G:
         return None
-    return Force(grf_newtons(filtered_g, mass_kg) / (mass_kg * G), clipped)
+    bw = grf_newtons(filtered_g, mass_kg) / (mass_kg * G)
+    return Force(bw, clipped, bw > MODEL_MAX_BW)

@@ -53,8 +53,14 @@ TARGET = 50
 class Bout:
     start: dt.datetime | None
     end: dt.datetime | None
-    peaks_g: list[float]  # its qualifying landings
+    peaks_g: list[float]  # its qualifying impacts (or landings)
     recovery: float = 1.0  # how far mechanosensitivity had recovered when it began (0..1)
+    forces_bw: list[float] | None = None  # each one's force estimate, when every one of them has one (a body mass set)
+
+    @property
+    def by_force(self) -> bool:
+        """True when the score is Turner & Robling's index itself: force in body weights."""
+        return bool(self.forces_bw) and len(self.forces_bw) == len(self.peaks_g)
 
     @property
     def landings(self) -> int:
@@ -62,7 +68,7 @@ class Bout:
 
     @property
     def score(self) -> float:
-        return osteogenic_index(self.peaks_g) * self.recovery
+        return osteogenic_index(self.forces_bw if self.by_force else self.peaks_g) * self.recovery  # type: ignore[arg-type]
 
 
 LANDINGS = lf.TARGET_LANDINGS  # what a day's target counted (the session's target_rule)
@@ -82,7 +88,8 @@ class Day:
     peaks_g: list[float] = field(default_factory=list)
     heights_cm: list[float] = field(default_factory=list)
     sessions: int = 0
-    qualifying_at: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, peak g) of what the target counts
+    # (epoch s, peak g, force in BW or None) of what the target counts
+    qualifying_at: list[tuple[float, float, float | None]] = field(default_factory=list)
     bouts: list[Bout] = field(default_factory=list)
     forces: list[fm.Force] = field(default_factory=list)  # with a body mass and a filtered peak
     clipped: int = 0  # landings whose raw peak reached the sensor's range
@@ -117,7 +124,8 @@ class Day:
 
 
 def osteogenic_index(peaks_g: list[float]) -> float:
-    """Turner & Robling (2003): intensity x ln(1 + cycles); intensity = mean peak g."""
+    """Turner & Robling (2003): intensity x ln(1 + cycles); intensity = the mean force in
+    body weights, as the index has it, or the mean peak g in its place (no body mass)."""
     if not peaks_g:
         return 0.0
     return statistics.fmean(peaks_g) * math.log(1 + len(peaks_g))
@@ -132,6 +140,7 @@ class Settings:
     target: int | None = None  # an override (--target), else None
     target_counts: int | None = None  # an override (--target-counts): LANDINGS or IMPACTS, else the clip's rule per session
     rules: set = field(default_factory=set)  # what the target counted in the reported sessions
+    group: object = None  # evidence.Group the wearer said they are in (jumpclip group), or None
     bout_gap_s: int = bouts_fw.BOUT_GAP_S  # the clip's default, or --bout-gap-min
     body_mass_kg: float | None = None  # the wearer's latest (the note); each session uses its own day's
     wearer: str | None = None  # None: every session in the database; a name (or "" the default): theirs only
@@ -251,9 +260,11 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
         for d in sorted(set(per_day) | set(impacts_per_day) | ({same_day} if bands else set()), key=lambda d: (d is None, d)):
             js = per_day.get(d, [])
             ims = impacts_per_day.get(d, [])
-            counted = ([(ts, p) for ts, p in ims] if rule == IMPACTS else [(ts, peak) for ts, _, peak, _ in js])
+            # (t, peak mg, force): an impact has no filtered peak, so no force; a landing has
+            counted = ([(ts, p, None) for ts, p in ims] if rule == IMPACTS else
+                       [(ts, peak, fm.force(*fm.split_filtered(filtered), mass)) for ts, _, peak, filtered in js])
             if d is not None and d < first:  # before the window: only the rest before its first bout
-                earlier += [t0 + ts / rate for ts, peak in counted if peak / 1000 >= q]
+                earlier += [t0 + ts / rate for ts, peak, _ in counted if peak / 1000 >= q]
                 continue
             if d is not None and d > today:
                 continue
@@ -279,10 +290,10 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                 if f:
                     day.forces.append(f)
             day.impacts_qualifying += sum(1 for _, p in ims if p / 1000 >= q)
-            for ts, peak in counted:
+            for ts, peak, f in counted:
                 if peak / 1000 >= q:
                     day.qualifying += 1
-                    day.qualifying_at.append((t0 + ts / rate, peak / 1000))
+                    day.qualifying_at.append((t0 + ts / rate, peak / 1000, f.bw if f else None))
             if bands and d == same_day:
                 day.bands = [a + b for a, b in zip(day.bands or [0] * N_BANDS, bands)]
             day.sessions += 1
@@ -313,27 +324,34 @@ def _bouts(by_date: dict[dt.date | None, Day], gap_s: int, before: list[float] =
     recovered from the bout before it (full after RECOVERY_S). `before`: qualifying landings
     just before the report's first day, so that its first bout is weighed by the rest it
     really had."""
-    owner: list[tuple[float, float, dt.date | None]] = [(t, 0.0, None) for t in before]
+    owner: list[tuple[float, float, float | None, dt.date | None]] = [(t, 0.0, None, None) for t in before]
     for d in (d for d in by_date if d is not None):
-        owner += [(t, g, d) for t, g in by_date[d].qualifying_at]
+        owner += [(t, g, bw, d) for t, g, bw in by_date[d].qualifying_at]
     owner.sort(key=lambda x: x[0])
-    times = [t for t, _, _ in owner]
+    times = [t for t, _, _, _ in owner]
     prev_end: float | None = None
     i = 0
     for first, last, n in bouts_fw.split(times, gap_s):
         members = owner[i : i + n]
         i += n
-        day = members[0][2]
+        day = members[0][3]
         if day is not None:  # a bout that began before the report's window only sets the rest
             rec = 1.0 if prev_end is None else min(1.0, (first - prev_end) / bouts_fw.RECOVERY_S)
             by_date[day].bouts.append(Bout(dt.datetime.fromtimestamp(first).astimezone(), dt.datetime.fromtimestamp(last).astimezone(),
-                                           [g for _, g, d in members if d is not None], max(0.0, rec)))
+                                           [g for _, g, _, d in members if d is not None], max(0.0, rec),
+                                           _forces([bw for _, _, bw, d in members if d is not None])))
         prev_end = last
     if None in by_date:  # start unknown: no rest to weigh
         day = by_date[None]
-        at = sorted(day.qualifying_at)
-        for first, last, n in bouts_fw.split([t for t, _ in at], gap_s):
-            day.bouts.append(Bout(None, None, [g for t, g in at if first <= t <= last], 1.0))
+        at = sorted(day.qualifying_at, key=lambda x: x[0])
+        for first, last, n in bouts_fw.split([t for t, _, _ in at], gap_s):
+            inside = [(g, bw) for t, g, bw in at if first <= t <= last]
+            day.bouts.append(Bout(None, None, [g for g, _ in inside], 1.0, _forces([bw for _, bw in inside])))
+
+
+def _forces(bws: list[float | None]) -> list[float] | None:
+    """Every member's force, or None when one lacks it (then the score uses g for all)."""
+    return None if not bws or any(b is None for b in bws) else bws  # type: ignore[return-value]
 
 
 def next_bout(ds: list[Day], now: dt.datetime | None = None) -> str:

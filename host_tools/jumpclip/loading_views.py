@@ -14,6 +14,7 @@ import io
 
 import numpy as np
 
+from . import evidence
 from . import force as fm
 from .fw import impacts as impacts_fw
 from .loading import IMPACTS, LANDINGS, Bout, Day, Settings, current_streak, next_bout, weeks
@@ -240,14 +241,19 @@ in the bands of Vainionp&auml;&auml; et al. (Osteoporos Int 2006;17:455&ndash;63
 <ul class="note" id="rungs">{"".join(f"<li><strong>{html.escape(b)}</strong>: {html.escape(t)}</li>" for b, t in RUNGS)}</ul>
 <p class="note">{html.escape(RUNGS_NOTE)}</p>
 <p class="note" id="target-rule">{html.escape(target_rule_text(st))}</p>
+<h2>What the evidence says for you</h2>
+<div class="note" id="evidence">{"".join(f"<p>{html.escape(line)}</p>" for line in evidence.lines(st.group))}</div>
 <p class="note">Qualifying: {html.escape(st.counted())} of at least {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
 Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
 (Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak.
-A bout is a run of qualifying impacts (or landings, as counted) less than {st.bout_gap_s // 60} min apart. Loading score: in the style of Turner &amp; Robling's
-osteogenic index (Exerc Sport Sci Rev 2003;31:45&ndash;50), with g in place of force: mean landing peak (g) &times; ln(1 + landings), per bout,
+A bout is a run of qualifying impacts (or landings, as counted) less than {st.bout_gap_s // 60} min apart. Loading score: {"Turner &amp; Robling's osteogenic index" if any(b.by_force for d in ds for b in d.bouts) else "in the style of Turner &amp; Robling's osteogenic index"}
+(Exerc Sport Sci Rev 2003;31:45&ndash;50): mean force in body weights &times; ln(1 + loads) for a bout whose every load has a force estimate
+(landings, with a body mass set), else an index-style score with g in place of force: mean peak (g) &times; ln(1 + loads); per bout,
 weighted by how far the bone had recovered since the bout before (full after 8 h: Robling, Burr &amp; Turner, J Exp Biol 2001;204:3389; four
 bouts 3 h apart beat one: Robling et al., J Bone Miner Res 2002;17:1545; both in rat bone). The weighting is our reading of those findings.
-Forces: about 13 % mean error on averaged lab jumps of known type (a single landing can be further off); the model gives the resultant force.
+Forces: about 13 % mean error on averaged lab jumps of known type (a single landing can be further off); the model gives the resultant force,
+while osteogenic thresholds in body weights are usually of the vertical force. A force past 7 BW, beyond the peak forces the model was fitted on,
+is shown as "&gt; 7 BW", not extrapolated.
 Qualifying uses the raw peak, force the 20 Hz filtered one: a 3.9 g landing is about 2.5&ndash;2.8 BW, not 3. The thresholds come from waist-worn sensors, where the clip
 is worn. This is training information, not medical advice.</p>
 </body></html>

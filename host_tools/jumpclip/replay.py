@@ -9,6 +9,7 @@ import numpy as np
 
 from .fw import config as fwconfig
 from .fw import detector as fwdetector
+from .fw import impacts as fwimpacts
 from .sim import feed
 from .traces import Trace
 
@@ -50,6 +51,31 @@ def detect_counts(counts: np.ndarray, det) -> list[Event]:
         drain()
     drain()
     return events
+
+
+def impact_bands(counts: np.ndarray, rate_hz: int, range_g: int, qualify_mg: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """The clip's impact counter (firmware/impacts.py) over (n, 3) int16 counts, in the
+    clip's wakes of 80 samples: (impacts per band, [(sample, peak mg)] of those at least
+    qualify_mg high). The same code and the same numbers as the clip's."""
+    flat = array.array("h", np.ascontiguousarray(counts, dtype=np.int16).tobytes())
+    n = len(counts)
+    imp = fwimpacts.Impacts(rate_hz, range_g, qualify_mg)
+    found: list[tuple[int, int]] = []
+
+    def drain() -> None:
+        found.extend((imp.ev_index[k], imp.peak_mg(imp.ev_peak[k])) for k in range(imp.n_events))
+        imp.n_events = 0
+
+    i = 0
+    while i < n:
+        end = min(n, i + 80)
+        while i < end:
+            i = imp.feed(flat, i, end)
+            drain()
+    while not imp.finish():
+        drain()
+    drain()
+    return list(imp.bands), found
 
 
 def detect_trace(trace: Trace, cfg: dict | None = None) -> tuple[list[Event], dict]:
@@ -129,7 +155,8 @@ def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fa
     from . import fastpath, score
     from .traces import TraceError, nominal_rate, read_trace
 
-    entry: dict = {"path": str(path), "rate_hz": None, "duration_s": None, "count": 0, "events": [],
+    entry: dict = {"path": str(path), "rate_hz": None, "duration_s": None, "count": 0, "events": [], "impact_bands": None,
+                   "qualifying_impacts": None,
                    "truth": None, "metrics": None, "notes": [], "error": None, "units": units}
     det, c = make_detector(cfg)
     try:
@@ -154,11 +181,14 @@ def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fa
         notes.append(f"resampled from {tr.rate_hz:.4g} Hz to the detector's {c['rate_hz']} Hz")
     t0 = float(tr.t[0])
     fpk = filtered_peaks(counts, [e.index for e in evs], c["rate_hz"], c["range_g"])
+    bands, qualifying = impact_bands(counts, c["rate_hz"], c["range_g"], fwdetector.g_to_mg(c["qualify_g"]))
     entry.update(
         rate_hz=c["rate_hz"],
         duration_s=round(tr.duration_s, 3),
         count=len(evs),
         events=[event_fields(e, c, t0, f) for e, f in zip(evs, fpk)],
+        impact_bands=dict(zip(fwimpacts.BAND_NAMES, bands)),
+        qualifying_impacts=len(qualifying),
         notes=notes,
     )
     truth_t = tr.truth if tr.truth is not None else (np.array([]) if tr.label_jumps == 0 else None)

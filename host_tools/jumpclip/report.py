@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from rich.table import Table
 
 from . import force as fm
+from .fw import impacts as impacts_fw
+from .fw import logformat as lf
 from .store import Store
 from .wearers import DEFAULT
 
@@ -183,9 +185,10 @@ def _force_fields(filtered: int | None, mass_kg: float | None) -> dict:
         "filtered_peak_g": g,
         "clipped": clipped,
         "force_bw": round(f.bw, 2) if f else None,
-        "force_bw_low": round(f.band[0], 2) if f and not f.lower_bound else None,
-        "force_bw_high": round(f.band[1], 2) if f and not f.lower_bound else None,
+        "force_bw_low": round(f.band[0], 2) if f and not (f.lower_bound or f.extrapolated) else None,
+        "force_bw_high": round(f.band[1], 2) if f and not (f.lower_bound or f.extrapolated) else None,
         "force_is_lower_bound": bool(f and f.lower_bound),
+        "force_past_model_range": bool(f and f.extrapolated),
     }
 
 
@@ -195,7 +198,7 @@ JUMP_COLUMNS = [
     ("session_start_utc", None), ("start_source", None), ("jump", None), ("t_s", ".3f"), ("time_utc", None),
     ("airtime_s", ".3f"), ("height_cm", ".1f"), ("peak_g", ".3f"), ("filtered_peak_g", ".3f"), ("clipped", "d"),
     ("force_bw", None), ("force_bw_low", None), ("force_bw_high", None), ("force_is_lower_bound", "d"),
-    ("wearer", None), ("body_mass_kg", "g"),
+    ("force_past_model_range", "d"), ("wearer", None), ("body_mass_kg", "g"),
 ]
 
 
@@ -208,7 +211,8 @@ def jump_rows(store: Store, wearer: str | None = None, progress=None) -> Iterato
             f = _force_fields(filtered, mass)
             rows.append((s["device_id"], s["id"], s["session_id"], s["wall_start"], s["wall_source"], k, ts / rate, when,
                          air / rate, height_cm(air, rate), peak / 1000, f["filtered_peak_g"], int(f["clipped"]),
-                         f["force_bw"], f["force_bw_low"], f["force_bw_high"], int(f["force_is_lower_bound"]), who, mass))
+                         f["force_bw"], f["force_bw_low"], f["force_bw_high"], int(f["force_is_lower_bound"]),
+                         int(f["force_past_model_range"]), who, mass))
         yield rows
 
 
@@ -234,7 +238,7 @@ def export_parquet(store: Store, path, wearer: str | None = None, progress=None)
     import pyarrow.parquet as pq
 
     types = {"session": pa.int64(), "clip_session_id": pa.int64(), "jump": pa.int32(), "clipped": pa.int8(),
-             "force_is_lower_bound": pa.int8()}
+             "force_is_lower_bound": pa.int8(), "force_past_model_range": pa.int8()}
     schema = pa.schema([(name, types.get(name, pa.string() if fmt is None and name not in ("force_bw", "force_bw_low", "force_bw_high")
                                      else pa.float64())) for name, fmt in JUMP_COLUMNS])
     written = 0
@@ -253,6 +257,43 @@ def export_parquet(store: Store, path, wearer: str | None = None, progress=None)
         if pending or not written:
             flush()
     return written
+
+
+def _bands_of(s) -> list[int] | None:
+    """A session's impacts per band (firmware 0.4 on), or None."""
+    return [s[f"band{k}"] for k in range(lf.N_BANDS)] if s["bands_seq"] is not None else None
+
+
+def _impact_fields(store: Store, s, rate: int) -> dict:
+    bands = _bands_of(s)
+    return {
+        "target_counts": {lf.TARGET_IMPACTS: "impacts", lf.TARGET_LANDINGS: "landings"}.get(s["target_rule"] or lf.TARGET_LANDINGS),
+        "impact_bands": dict(zip(impacts_fw.BAND_NAMES, bands)) if bands is not None else None,  # None: firmware before 0.4
+        "qualifying_impacts": [{"t_s": round(ts / rate, 3), "peak_g": peak / 1000} for ts, peak in store.impacts(s["log_id"], s["session_id"])],
+    }
+
+
+BAND_COLUMNS = ["device", "session", "clip_session_id", "session_start_utc", "wearer", "target_counts",
+                *(f"impacts {b}" for b in impacts_fw.BAND_NAMES), "qualifying_impacts", "qualifying_landings", "jumps"]
+
+
+def export_bands_csv(store: Store, wearer: str | None = None, progress=None) -> Iterator[str]:
+    """One row per session: its impacts per band from any movement (impacts.py), its
+    qualifying impacts and landings; blank bands for sessions from firmware before 0.4."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(BAND_COLUMNS)
+    for s, rate, start, jumps, who, mass in rows_for_export(store, wearer, progress):
+        bands = _bands_of(s)
+        f = _impact_fields(store, s, rate)
+        w.writerow([s["device_id"], s["id"], s["session_id"], s["wall_start"] or "", who, f["target_counts"],
+                    *(bands if bands is not None else [""] * lf.N_BANDS),
+                    s["impacts_qualifying"] if s["impacts_qualifying"] is not None else "",
+                    s["qualifying"] if s["qualifying"] is not None else "", len(jumps)])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
 
 
 def export_json(store: Store, wearer: str | None = None, progress=None) -> Iterator[str]:
@@ -274,6 +315,7 @@ def export_json(store: Store, wearer: str | None = None, progress=None) -> Itera
                 "start_source": s["wall_source"],
                 "rate_hz": rate,
                 "duration_s": s["duration_samples"] / rate if s["duration_samples"] is not None else None,
+                **_impact_fields(store, s, rate),
                 "jumps": [
                     {"t_s": round(ts / rate, 3), "airtime_s": round(air / rate, 3), "height_cm": round(height_cm(air, rate), 1), "peak_g": peak / 1000,
                      **_force_fields(filtered, mass)}
