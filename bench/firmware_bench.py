@@ -56,11 +56,14 @@ def callgrind(cmd: list[str]) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
+PARTS = ("all", "no-filter", "no-housekeeping", "no-impacts")
+
+
 def loop_instructions(raw: Path, wakes: int = 1000) -> dict:
     """Callgrind instructions per sample of App.wake() (bench/mp_loop_bench.py): all of it,
     and with a part left out, each minus a run with no wakes."""
     out: dict = {}
-    for part in ("all", "no-filter", "no-housekeeping"):
+    for part in PARTS:
         counts = []
         for n in (0, wakes):
             with tempfile.TemporaryDirectory() as wd:  # its own flash log each run
@@ -157,7 +160,8 @@ def main() -> None:
             loop = loop_instructions(raw)
             print(f"  the counting loop (App.wake, 80 samples a wake at 200 Hz, log, daily count, LED, button, idle): "
                   f"{loop['all']:5.0f} instructions/sample ({loop['jumps']} landings in {loop['samples']:,} samples); "
-                  f"without each landing's filtered peak {loop['no-filter']:5.0f}, without housekeeping {loop['no-housekeeping']:5.0f}")
+                  f"without each landing's filtered peak {loop['no-filter']:5.0f}, without housekeeping {loop['no-housekeeping']:5.0f}, "
+                  f"without the impact bands {loop['no-impacts']:5.0f}")
             # The virtual board's CPU calibration (docs/virtual-board.md): MicroPython's
             # module-level `for i in range(n): s = a + b`, whose ESP32 time is published.
             loop = Path(td) / "loop.py"

@@ -3,7 +3,7 @@
 # a wake, read in whole bursts of 32, so 64 or 96 a wake), with the log, the daily count, the
 # LED, the button and the idle check. Only the hardware is stood in for: the sensor's FIFO
 # (the demo session's samples), the pins, the ADC and the sleeps (loopfakes/).
-# Usage: micropython mp_loop_bench.py RAW.bin WAKES [echo] [no-filter] [no-log] [no-housekeeping]
+# Usage: micropython mp_loop_bench.py RAW.bin WAKES [echo] [no-filter] [no-log] [no-housekeeping] [no-impacts]
 # RAW.bin holds big-endian int16 x, y, z samples, as the MPU6050 FIFO delivers them.
 # Prints "samples N", "jumps J", "alloc_bytes B". WAKES=0 measures the setup only (the
 # callgrind baseline).
@@ -15,7 +15,7 @@ from app import App, load_config
 from eventlog import EventLog
 
 path, wakes = sys.argv[1], int(sys.argv[2])
-parts = sys.argv[3:]  # "echo": the jump echo on; "no-filter", "no-log", "no-housekeeping": a part left out, to see its cost
+parts = sys.argv[3:]  # "echo": the jump echo on; "no-filter", "no-log", "no-housekeeping", "no-impacts": a part left out, to see its cost
 echo = "echo" in parts
 with open(path, "rb") as f:
     data = f.read()
@@ -87,6 +87,10 @@ if "no-log" in parts:
     app.log = None
 if "no-housekeeping" in parts:
     app.housekeeping = lambda: None
+if "no-impacts" in parts:  # the impact bands (impacts_viper.feed): a counter that takes every sample and counts none
+    import app as app_module
+
+    app_module.impacts_feed_native = lambda imp, s, start, end: end
 app.begin_session()
 gc.collect()
 a0 = gc.mem_alloc()

@@ -26,6 +26,7 @@ from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
 from forces import Forces
 from impacts import Impacts
+from impacts_viper import feed as impacts_feed_native
 from mpu6050 import MPU6050, SAMPLE_BYTES, UnsupportedSensor, decode
 
 VERSION = "0.4.0"
@@ -115,8 +116,8 @@ class App:
         self.pattern = None  # LED pattern to start at the next housekeeping
         self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"], cfg["bout_gap_min"] * 60, cfg["bout_size"])
         self.daily_loaded = False
-        self.impacts = None
-        self.new_impacts()
+        self.impacts = Impacts(self.rate_hz, cfg["range_g"], self.daily.qualify_mg)
+        self.impacts.day = self.daily.bands
         self.impacts_q = 0  # qualifying impacts from any movement, this session
         self.bands_logged_at = 0  # session sample index of the last BANDS record
         self.woke = None
@@ -357,6 +358,7 @@ class App:
         if self.log:
             self.log.add_bands(self.impacts.bands, self.impacts_q)
             self.log.end_session(self.session_samples, self.fifo_overflows, reason, self.qualifying)
+        self.keep_day()
         try:
             self.daily.save()
         except OSError:
@@ -398,7 +400,7 @@ class App:
         imp = self.impacts
         i = 0
         while i < n:
-            i = imp.feed(self.samples, i, n)
+            i = impacts_feed_native(imp, self.samples, i, n)  # type: ignore[arg-type]  # Impacts.feed, compiled (tested equal)
             if imp.n_events:
                 self.take_impacts()
         self.session_samples += n
@@ -553,30 +555,34 @@ class App:
             self.next_heartbeat_ms = now + _HEARTBEAT_MS
             if not self.led.busy():
                 self.led.play(ui.COUNTING)
-            self.keep_bands()
         idle = self.cfg["idle_min"] * 60000
         if idle and now - self.last_active_ms >= idle:
             self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
             self.deep_sleep(lf.END_IDLE, WAKE_MOTION)
         if now >= self.next_battery_ms:
             self.next_battery_ms = now + _BATTERY_EVERY_MS
+            self.log_bands()
             mv = self.battery_mv()
             if mv < self.cfg["low_battery_mv"]:
                 self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
                 self.play_through(ui.LOW_BATTERY)
                 self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)
 
-    def keep_bands(self):
-        """Every heartbeat: the day's impact bands into RTC memory (a reset keeps them), a new
-        day if midnight passed, and every _BANDS_EVERY_S the session's bands into the log."""
-        import time
-
-        mem = self.rtc.memory()
-        self.daily.roll(mem, time.time())
-        self.rtc.memory(self.daily.to_rtc(mem))
+    def log_bands(self):
+        """Once a minute: every _BANDS_EVERY_S the session's impact bands go to the log, so
+        that a power cut costs at most that much of them. The day's bands go to RTC memory
+        with each qualifying count and at each hand-over and session end, not here:
+        RTC.memory() allocates a copy each way, and the garbage would cost the loop a
+        collection (make bench: the counting loop)."""
         if self.log and self.session_samples - self.bands_logged_at >= _BANDS_EVERY_S * self.rate_hz:
             self.bands_logged_at = self.session_samples
             self.log.add_bands(self.impacts.bands, self.impacts_q)
+
+    def keep_day(self):
+        """The daily state into RTC memory (a reset keeps it): the count, the bout and the
+        day's impact bands."""
+        mem = self.rtc.memory()
+        self.rtc.memory(self.daily.to_rtc(mem))
 
     def drain_detector(self, final):
         if final:
@@ -708,6 +714,7 @@ class App:
             if self.log:
                 self.log.add_bands(self.impacts.bands, self.impacts_q)
                 self.log.flush()
+            self.keep_day()
             try:
                 self.daily.save()
             except OSError:

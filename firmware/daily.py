@@ -219,10 +219,11 @@ class Daily:
         b = d.get("bouts", 0)
         self.bouts.count = b if isinstance(b, int) and 0 <= b < 256 else 0
         bands = d.get("bands")
-        ok = isinstance(bands, list) and len(bands) == N_BANDS
+        if not (isinstance(bands, list) and len(bands) == N_BANDS):
+            bands = [0] * N_BANDS
         k = 0
         while k < N_BANDS:
-            v = bands[k] if ok else 0
+            v = bands[k]
             self.bands[k] = v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_BAND else 0
             k += 1
         self.rolling = True

@@ -95,3 +95,58 @@ def test_every_comparison_mutant_that_can_change_behaviour_is_caught():
     assert summary and "alive: 0" in summary[-1], proc.stdout[-3000:]
     flips = int(proc.stdout.split("mutation run: ", 1)[1].split(" ", 1)[0])
     assert flips >= 50  # the comparisons of two copies: a refactor that hides them from the run fails here
+
+
+def _impact_signal() -> np.ndarray:
+    """The corpus' first traces, then spikes at each band edge and at the 0.4 s distance
+    exactly, equal neighbours and a burst of qualifying impacts (a full event array)."""
+    parts = [feed.counts(read_trace(p), 200, 16) for p in corpus()[:4]]
+    rows = []
+    rest = [0, 0, 2048]
+    for mg in (1300, 2500, 3900, 5400, 9300):  # each threshold's exact half-count (detector.mg_to_m2), and either side
+        half = (mg * 1024 + 500) // 1000
+        for c in (2 * half - 2, 2 * half, 2 * half + 2):
+            rows += [rest] * 100 + [[0, 0, c]]
+    for gap in (79, 80, 81):  # the distance rule, either side of 0.4 s, a lower and a higher second peak
+        rows += [rest] * 100 + [[0, 0, 10000]] + [rest] * (gap - 1) + [[0, 0, 9000]]
+        rows += [rest] * 100 + [[0, 0, 9000]] + [rest] * (gap - 1) + [[0, 0, 10000]]
+        rows += [rest] * 100 + [[0, 0, 9000]] + [rest] * (gap - 1) + [[0, 0, 9000]]
+    rows += ([[0, 0, 12000]] + [rest] * 80) * 40  # 40 qualifying impacts, one every 81 samples
+    rows += [[-32768, -32768, -32768]] + [rest] * 100
+    return np.concatenate(parts + [np.array(rows, dtype=np.int16)])
+
+
+def _impacts_both(tmp_path, batch: int, module: str | None = None) -> tuple[list[str], list[str], int]:
+    bin_path = tmp_path / "imp.bin"
+    bin_path.write_bytes(np.ascontiguousarray(_impact_signal(), dtype="<i2").tobytes())
+    args = [str(bin_path), "200", "16", "3900", str(batch)] + ([module] if module else [])
+    proc = run_micropython(FW_TESTS / "mp_impacts_replay.py", *args, extra_path=(FW_TESTS, tmp_path))
+    lines = proc.stdout.splitlines()
+    return [ln[2:] for ln in lines if ln.startswith("P ")], [ln[2:] for ln in lines if ln.startswith("V ")], proc.returncode
+
+
+@pytest.mark.parametrize("batch", [80, 1600])  # the clip's wake at 200 Hz; a batch that fills the event arrays
+def test_the_viper_impact_counter_equals_the_portable_one(tmp_path, batch):
+    portable, viper, rc = _impacts_both(tmp_path, batch)
+    assert rc == 0
+    assert viper == portable
+    bands = [int(v) for v in portable[-1].split("[")[1].split("]")[0].split(",")]
+    assert len(portable) > 60 and all(b > 0 for b in bands), portable[-1]
+
+
+def test_every_comparison_of_the_viper_impact_counter_is_checked(tmp_path):
+    # Each comparison of impacts_viper.feed flipped in turn (>= to >, > to >=, < to <=,
+    # != to ==): the signal above must show a difference from the portable counter.
+    import re
+
+    src = (FW_TESTS.parents[1] / "firmware" / "impacts_viper.py").read_text()
+    body = src[src.index("def feed"):]
+    flips = {">=": ">", ">": ">=", "<": "<=", "!=": "=="}
+    ops = [m for m in re.finditer(r"(?<![<>=!-])(>=|<=|!=|>|<)(?![<>=])", body) if m.group(1) in flips]  # not "->"
+    assert len(ops) >= 7
+    for m in ops:
+        mutant = src[: src.index("def feed") + m.start()] + flips[m.group(1)] + body[m.end():]
+        (tmp_path / "impacts_mutant.py").write_text(mutant)
+        portable, viper, rc = _impacts_both(tmp_path, 1600, "impacts_mutant")
+        line = body[: m.start()].count("\n") + 1
+        assert rc != 0 or viper != portable, f"flipping {m.group(1)!r} on line {line} of feed changed nothing"

@@ -68,6 +68,9 @@ EQUIVALENT: dict[str, str] = {
                    "(see 'quiet_lo <= m')",
     "e < nser": "the series window's counting loop: one more step visits its oldest candidate again, which this "
                 "loop has just marked counted",
+    "cross_t + pw <= last": "fastpath's close_tail at the stream's end: a window closing exactly at the last sample is "
+                            "decided there or, one sample later, by the finish padding, whose still samples (at most 1 g, "
+                            "detector.still_sample) open nothing and change nothing a decision reads",
     "k > 0": "finish()'s safety bound on still samples: a window closes within peak_window + 1 of them and a landing "
              "they open within as many more, so the bound (2 * peak_window + 2) is never reached",
 }

@@ -894,23 +894,16 @@ def record(port: str | None, out_path: str, seconds: int, jumps: int | None, pla
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import record as recmod
-    from .device import resume_counting
-    from .transport import SerialTransport, TransportError
+    from .transport import TransportError
 
     dest = output_path(out_path)
-    t = SerialTransport(choose_port(port))
+    port = choose_port(port)
     try:
-        t.open()
-        t.interrupt()
-        t.enter_raw()
         with Progress(TextColumn(f"recording {seconds} s: move now"), BarColumn(), TimeRemainingColumn(), console=err, transient=True) as pr:
             task = pr.add_task("record", total=None)
-            rec = recmod.receive(t, seconds, lambda n, total: pr.update(task, advance=n, total=total))
-        resume_counting(t)
+            rec = recmod.from_clip(port, seconds, lambda n, total: pr.update(task, advance=n, total=total))
     except TransportError as e:
         fail(str(e))
-    finally:
-        t.close()
     for w in rec.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     recmod.write(rec, dest, placement, jumps)

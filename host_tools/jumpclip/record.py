@@ -80,6 +80,25 @@ def receive(t: Transport, seconds: int, on_samples=None) -> Recording:
     return Recording(info, counts, dropped, overflows, warnings)
 
 
+def from_clip(port: str, seconds: int, on_samples=None) -> Recording:
+    """Record from the clip on `port`: take it over without a reset, receive `seconds` of
+    raw samples, and hand it back counting (its session goes on: the recorder reads the
+    loop's own sensor). Raises TransportError (one line)."""
+    from .device import resume_counting
+    from .transport import SerialTransport
+
+    t = SerialTransport(port)
+    try:
+        t.open()
+        t.interrupt()
+        t.enter_raw()
+        rec = receive(t, seconds, on_samples)
+        resume_counting(t)
+    finally:
+        t.close()
+    return rec
+
+
 def write(rec: Recording, out: str | Path, placement: str | None, jumps: int | None) -> None:
     rate = int(rec.info["rate_hz"])
     lsb = fwdetector.LSB_PER_G[int(rec.info["range_g"])]

@@ -109,13 +109,17 @@ class _Damaged(Exception):
 
 
 def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last: int,
-               warnings: list[str]) -> tuple[str, int, str | None, str | None]:
+               warnings: list[str], device_ack: int = -1) -> tuple[str, int, str | None, str | None]:
     """(log id to file the records under, the newest record the database holds of it, how
     the log began if it is new, an earlier log whose records it may repeat).
 
     A log the database does not know is a new log: nothing is merged into an earlier one.
-    A log the database knows whose newest record is older than what was synced came from
-    a restored flash image: the clip takes a new id, and its records are filed under that.
+    A log the database knows whose newest record is older than what was synced, or whose
+    own acknowledgement (log/ack) is older than the one the database holds, came from a
+    restored flash image: the clip takes a new id, and its records are filed under that.
+    (The clip writes its acknowledgement before the database records it, so in one log the
+    clip's is never the older; a restored image that has since written more records than
+    were synced after it was taken is told by its acknowledgement alone.)
     In both cases the records that repeat the earlier log (a restored image holds the
     beginning of the log it was copied from) are recognised by content and not imported
     again."""
@@ -134,7 +138,8 @@ def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last
         return log_id, -1, f"new log after {prev}", prev
     acked = int(known["acked_seq"])
     cloned = bool(log_id) and known["device_id"] != device
-    if not cloned and (device_last >= acked or not log_id):
+    restored = device_last < acked or 0 <= device_ack < acked
+    if not cloned and (not restored or not log_id):
         return log_id, acked, None, None
     reply = t.exec("_s.rekey(globals().get('app'))")
     new_id = reply.strip().split()[-1] if reply.strip().startswith("JCREKEY") else ""
@@ -147,7 +152,8 @@ def _which_log(t: Transport, store: Store, device: str, log_id: str, device_last
         )
         return new_id, -1, f"cloned from {key} of {known['device_id']}", key
     warnings.append(
-        f"this clip's log is older than what was synced (its newest record is #{device_last}, the database has #{acked}): "
+        f"this clip's log is older than what was synced (its newest record is #{device_last} and it holds the acknowledgement "
+        f"of #{device_ack}, the database has #{acked}): "
         f"a restored flash image? It goes on as a new log ({new_id}); nothing synced before is lost or counted twice"
     )
     return new_id, -1, f"restored image of {key}", key
@@ -176,6 +182,7 @@ def sync(
             device = str(info["device"])
             log_id = str(info.get("log_id") or "")  # "" from firmware older than log ids
             device_last = int(info.get("last_seq", -1))
+            device_ack = int(info.get("ack", -1))
             clock = DeviceClock(int(info["time"]), bool(info["rtc_set"]), int(info["boot"]), now or dt.datetime.now(dt.timezone.utc))
         except (KeyError, TypeError, ValueError):
             raise SyncError(f"the device on {t.port} described itself incompletely: update its firmware with `jumpclip deploy`") from None
@@ -183,7 +190,7 @@ def sync(
         if on_start:
             on_start(info)
         warnings: list[str] = []
-        log_id, after, origin, repeats = _which_log(t, store, device, log_id, device_last, warnings)
+        log_id, after, origin, repeats = _which_log(t, store, device, log_id, device_last, warnings, device_ack)
         start_in = t.bytes_in
         for attempt in range(RETRIES):
             try:

@@ -418,3 +418,25 @@ def test_the_motion_filter_follows_the_register_map():
     assert run([(0, 300)]) == (0, 0)  # left at reset: a landing is never seen
     assert run([(0, 10), (m.HPF_HOLD, 300)]) == (0, 0x40)  # kriswiner: reset, wait, hold
     assert run([(1, 300), (m.HPF_HOLD, 300)]) == (0, 0x40)  # the firmware: 5 Hz, wait, hold
+
+
+def test_viper_impact_counter_allocates_nothing():
+    # The clip's impact bands (impacts_viper.feed): real landings and rails, under heap_lock.
+    import impacts
+    import impacts_viper
+
+    s, n = three_clipped_jumps()
+    imp = impacts.Impacts(200, 16, 3900)
+    impacts_viper.feed(imp, s, 0, 1)  # warm-up call outside the lock
+    imp.reset()
+    got = 0
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < n:
+            i = impacts_viper.feed(imp, s, i, n)
+            got += imp.n_events
+            imp.n_events = 0
+    finally:
+        micropython.heap_unlock()
+    assert got >= LANDINGS and sum(imp.bands) >= got, (got, list(imp.bands))

@@ -39,10 +39,10 @@ sim = None  # the Sim of this process, set by simboot
 # an iteration (`make bench` prints it), x 240/160 for the clip's clock.
 NS_PER_INSTRUCTION_X100 = 447  # 4.47 ns (integers: the sim allocates nothing in the loop)
 CLOCK_READ_US = 3  # a clock read and the statements around it: ~600 instructions
-# The counting loop's work per sample, charged per byte the sensor delivers: 6,300
+# The counting loop's work per sample, charged per byte the sensor delivers: 7,100
 # instructions a sample, App.wake() on the demo session at 80 samples a wake (`make bench`,
 # "the counting loop"; bench/mp_loop_bench.py).
-SENSOR_BYTE_NS = 6300 * NS_PER_INSTRUCTION_X100 // 600  # 4,693 ns
+SENSOR_BYTE_NS = 7100 * NS_PER_INSTRUCTION_X100 // 600  # 5,289 ns
 # Flash: Winbond W25Q32JV datasheet (the 4 MB part of ESP32-WROOM-32 modules; GigaDevice
 # GD25Q32 has the same order): page program tPP typ 0.4 ms (max 3), 4 KB sector erase tSE
 # typ 45 ms (max 400).
