@@ -261,3 +261,54 @@ def test_a_force_past_the_fitted_range_is_flagged_not_extrapolated():
     far = fm.force(15.0, False, 70)  # 15 g filtered: far past the 0-7 BW the model was fitted on
     assert far and far.extrapolated and far.text() == "> 7 BW (past the model's range)"
     assert far.bw > fm.MODEL_MAX_BW
+
+
+def test_the_report_shows_the_impact_ladder_and_what_the_target_counted(demo, tmp_path):
+    page = tmp_path / "r.html"
+    res = CliRunner().invoke(main, ["report", "--db", str(demo), "--days", "6", "--html", str(page)], terminal_width=320)
+    assert res.exit_code == 0, res.output
+    assert "Impact ladder" in res.output and "3.9-5.3 g" in res.output
+    assert "impacts from any movement" in res.output and "Bassey 1998" in res.output  # the rule, and why
+    text = page.read_text()
+    ladder = text.split('<table id="ladder">')[1].split("</table>")[0]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in ladder.split("</tr>") if "<td>" in row]
+    assert len(rows) == 5  # the five days with sessions
+    ds = {d.date.isoformat(): d for d in loading.days(__import__("jumpclip.store", fromlist=["Store"]).Store(demo), 6, TODAY)}
+    for r in rows:
+        assert [int(c) for c in r[1:6]] == ds[r[0]].bands and int(r[6]) == ds[r[0]].impacts_qualifying
+    assert 'id="rungs"' in text and "no source we could check" in text  # stomps: no band claimed
+    # Landings only: the same days, counted by landings.
+    res = CliRunner().invoke(main, ["report", "--db", str(demo), "--days", "6", "--target-counts", "landings"], terminal_width=320)
+    assert res.exit_code == 0 and "landings after a flight" in res.output, res.output
+
+
+def test_the_wearers_group_shows_what_the_evidence_says_for_it(demo, tmp_path):
+    db = tmp_path / "g.sqlite"
+    shutil.copy(demo, db)
+    res = CliRunner().invoke(main, ["report", "--db", str(db), "--days", "6"], terminal_width=320)
+    assert "jumpclip group premenopausal" in res.output  # optional: how to say it
+    res = CliRunner().invoke(main, ["group", "postmenopausal", "--db", str(db)])
+    assert res.exit_code == 0 and "no effect on hip bone density after menopause" in res.output, res.output
+    res = CliRunner().invoke(main, ["report", "--db", str(db), "--days", "6"], terminal_width=320)
+    assert "The evidence for women after menopause" in res.output and "not medical advice" in res.output
+    res = CliRunner().invoke(main, ["group", "--clear", "--db", str(db)])
+    assert res.exit_code == 0
+    res = CliRunner().invoke(main, ["group", "nonsense", "--db", str(db)])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+
+
+def test_exports_carry_the_impact_bands(demo, tmp_path):
+    import csv
+    import json
+
+    res = CliRunner().invoke(main, ["export", "--json", "--db", str(demo)])
+    doc = json.loads(res.output)
+    with_bands = [s for s in doc["sessions"] if s["impact_bands"] is not None]
+    assert with_bands and all(s["target_counts"] == "impacts" for s in with_bands)
+    assert all(sum(list(s["impact_bands"].values())[2:]) == len(s["qualifying_impacts"]) for s in with_bands)
+    out = tmp_path / "b.csv"
+    res = CliRunner().invoke(main, ["export", "--bands", "--db", str(demo), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == len(doc["sessions"]) and "impacts 3.9-5.3 g" in rows[0]
+    assert sum(int(r["qualifying_impacts"]) for r in rows) == sum(len(s["qualifying_impacts"]) for s in doc["sessions"])
