@@ -26,6 +26,18 @@ def trace(spikes, total):
     return s
 
 
+def drain(imp, got_t, got_p, ng):
+    """Copy the counter's events into got_t, got_p from ng on; returns the new ng."""
+    k = 0
+    while k < imp.n_events:
+        got_t[ng] = imp.ev_index[k]
+        got_p[ng] = imp.ev_peak[k]
+        ng += 1
+        k += 1
+    imp.n_events = 0
+    return ng
+
+
 def run(s, n, start=0, qualify_mg=3900):
     """Feed s[start:n] in wakes of 80 samples; (bands, [(t, peak_mg)]) with t from the start."""
     imp = Impacts(RATE, 16, qualify_mg)
@@ -45,21 +57,10 @@ def run(s, n, start=0, qualify_mg=3900):
             end = i + 80 if i + 80 < n else n
             while i < end:
                 i = imp.feed(s, i, end)
-                k = 0
-                while k < imp.n_events:
-                    got_t[ng] = imp.ev_index[k]
-                    got_p[ng] = imp.ev_peak[k]
-                    ng += 1
-                    k += 1
-                imp.n_events = 0
+                ng = drain(imp, got_t, got_p, ng)
         while not imp.finish():
-            pass
-        k = 0
-        while k < imp.n_events:
-            got_t[ng] = imp.ev_index[k]
-            got_p[ng] = imp.ev_peak[k]
-            ng += 1
-            k += 1
+            ng = drain(imp, got_t, got_p, ng)
+        ng = drain(imp, got_t, got_p, ng)
     finally:
         if MICROPYTHON:
             micropython.heap_unlock()
