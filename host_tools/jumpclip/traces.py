@@ -185,7 +185,8 @@ def check_plausible(acc: np.ndarray, name: str, first_line: int, stated_units: b
     """Acceleration in g, as a body-worn sensor gives it: none beyond MAX_G, and at rest
     about 1 g. A resting level near 9.8 is m/s^2 under g headers (jumps of 20-odd "g", past
     the range of any wearable sensor's header)."""
-    mag = np.sqrt((acc * acc).sum(axis=1)) if len(acc) <= 200_000 else np.sqrt((acc[::len(acc) // 200_000] ** 2).sum(axis=1))
+    with np.errstate(over="ignore"):  # a value like 1e300 squares to inf: refused just below, not a warning
+        mag = np.sqrt((acc * acc).sum(axis=1)) if len(acc) <= 200_000 else np.sqrt((acc[::len(acc) // 200_000] ** 2).sum(axis=1))
     over = np.abs(acc) > MAX_G
     if over.any():
         k = int(np.flatnonzero(over.any(axis=1))[0])
