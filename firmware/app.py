@@ -54,7 +54,6 @@ _RELEASE_MAX_MS = const(10000)  # a button held longer than this before a sleep 
 _MOTION_WAKE_HZ = const(5)  # LP_WAKE_CTRL: 5 Hz draws ~20 uA (datasheet 6.3, low-power accel)
 _MAX_FAILURES = const(10)  # consecutive loop errors before a clean reset
 _FILL_TARGET = const(80)  # wake when about this many samples wait (FIFO holds 170)
-_PENDING_AT = const(32)  # RTC memory: the daily block (daily.py) ends at 19; the pending jumps start here
 _BACKOFF_FIRST_MS = const(1000)
 _BACKOFF_MAX_MS = const(60000)
 _LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
@@ -116,8 +115,7 @@ class App:
         self.pattern = None  # LED pattern to start at the next housekeeping
         self.daily = Daily(int(cfg["qualify_g"] * 1000 + 0.5), cfg["daily_target"], cfg["bout_gap_min"] * 60, cfg["bout_size"])
         self.daily_loaded = False
-        self.impacts = Impacts(self.rate_hz, cfg["range_g"], self.daily.qualify_mg)
-        self.impacts.day = self.daily.bands
+        self.new_impacts()
         self.impacts_q = 0  # qualifying impacts from any movement, this session
         self.bands_logged_at = 0  # session sample index of the last BANDS record
         self.woke = None
@@ -132,6 +130,10 @@ class App:
         """True when the day's target counts impacts from any movement (the default), False
         when it counts landings only (config target_counts)."""
         return self.cfg["target_counts"] != "landings"
+
+    def counted(self):
+        """What the day's target counts, in a word for the console."""
+        return "impacts" if self.counts_impacts() else "landings"
 
     def now_ms(self):
         """Time in this session, from the sample count."""
@@ -206,7 +208,7 @@ class App:
         self.log_open = True
         try:
             mem = self.rtc.memory()
-            self.log.open(mem[_PENDING_AT : _PENDING_AT + lf.PENDING_BYTES] if len(mem) > _PENDING_AT else None)
+            self.log.open(mem[lf.RTC_PENDING_AT : lf.RTC_PENDING_AT + lf.PENDING_BYTES] if len(mem) > lf.RTC_PENDING_AT else None)
             self.mirror_pending(-1, None, 0, 0)  # written now (or not this log's): clear the mirror
             self.log.on_pending = self.mirror_pending
             for n in self.log.notes:
@@ -221,11 +223,11 @@ class App:
         reset or machine.reset() keeps it, and the next boot writes them to the log
         (logboot). Called once per jump and per flush, never per sample."""
         mem = bytearray(self.rtc.memory())
-        if len(mem) < _PENDING_AT + lf.PENDING_BYTES:
-            mem.extend(bytes(_PENDING_AT + lf.PENDING_BYTES - len(mem)))
-        if n == 0 and mem[_PENDING_AT] == 0:
+        if len(mem) < lf.RTC_PENDING_AT + lf.PENDING_BYTES:
+            mem.extend(bytes(lf.RTC_PENDING_AT + lf.PENDING_BYTES - len(mem)))
+        if n == 0 and mem[lf.RTC_PENDING_AT] == 0:
             return  # nothing mirrored: no write
-        lf.put_pending(mem, _PENDING_AT, sid, buf, at, n)
+        lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n)
         self.rtc.memory(mem)
 
     # --- waiting --------------------------------------------------------------------
@@ -371,7 +373,7 @@ class App:
                 "%d FIFO overflows; today %d/%d %s%s") % (
             self.session_name(), self.jumps, self.qualifying, b[0], b[1], b[2], b[3], b[4], self.impacts_q,
             self.session_samples / self.rate_hz, self.fifo_overflows, self.daily.count, self.daily.target,
-            "impacts" if self.counts_impacts() else "landings", " (rolling 24 h: clock not set)" if self.daily.rolling else "")
+            self.counted(), " (rolling 24 h: clock not set)" if self.daily.rolling else "")
 
     def process(self, n):
         """Run the n samples decoded into self.samples through the detector: one call per
@@ -424,11 +426,11 @@ class App:
                 self.forces.landed(det.ev_index[k], log)
             if peak_mg >= self.daily.qualify_mg:
                 self.qualifying += 1
-            if peak_mg >= self.daily.qualify_mg and not self.counts_impacts():
-                try:
-                    self.count_qualifying(peak_mg)
-                except Exception as e:  # the jump is logged already; the daily count is extra
-                    self.note("daily count: %r" % e)
+                if not self.counts_impacts():  # else the impact counter counts this landing's peak
+                    try:
+                        self.count_qualifying(peak_mg)
+                    except Exception as e:  # the jump is logged already; the daily count is extra
+                        self.note("daily count: %r" % e)
             if self.cfg["echo_events"] and not self.host_has_console:
                 air = det.ev_air[k]
                 h_mm = height_mm(air, self.rate_hz)
@@ -480,10 +482,10 @@ class App:
         if flags & ENOUGH:
             bo = self.daily.bouts
             self.note("bout %d: %d qualifying %s, enough for now: more adds little until you have rested (hours)"
-                      % (bo.count, bo.current, "impacts" if self.counts_impacts() else "landings"))
+                      % (bo.count, bo.current, self.counted()))
             self.pattern = ui.ENOUGH_FOR_NOW
         if flags & TARGET:
-            self.note("daily target reached: %d qualifying %s" % (self.daily.count, "impacts" if self.counts_impacts() else "landings"))
+            self.note("daily target reached: %d qualifying %s" % (self.daily.count, self.counted()))
             self.pattern = ui.TARGET_REACHED
 
     def load_daily(self):

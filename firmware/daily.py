@@ -10,20 +10,21 @@ import json
 import os
 
 from bouts import Bouts
+from logformat import PENDING_BYTES, RTC_PENDING_AT
 
 # RTC memory layout (bytes): 0-5 "JCRTC1" once a host set the clock; 6-9 time-zone offset
 # (s, signed); 10-11 "JD"; 12-15 day key (signed); 16 flags; 17-18 count; 19 bouts today;
 # 20-21 landings in the current bout; 22-25 time of the last qualifying landing (signed,
-# -2**31: none). Offsets 0-9 belong to syncserver.set_time; from 32, the jumps not yet
-# written (logformat.put_pending, PENDING_BYTES long); from 360 (_BANDS_AT), "JB" and the
-# day's impacts per band (impacts.py), u32 each.
+# -2**31: none). Offsets 0-9 belong to syncserver.set_time; from 32 (RTC_PENDING_AT), the
+# jumps not yet written (logformat.put_pending, PENDING_BYTES long); right after them
+# (_BANDS_AT, 360), "JB" and the day's impacts per band (impacts.py), u32 each.
 RTC_MAGIC = b"JCRTC1"
 _BLOCK = 10
 _ROLLING = 1
 _ANNOUNCED = 2
 _CUED = 4
 _SIZE = 26  # bytes of the block (from 0)
-_BANDS_AT = 360  # 32 + logformat.PENDING_BYTES (tests/test_daily.py checks it)
+_BANDS_AT = RTC_PENDING_AT + PENDING_BYTES
 N_BANDS = 5  # impacts.N_BANDS
 _BANDS_END = _BANDS_AT + 2 + 4 * N_BANDS
 MAX_BAND = 1 << 24  # more impacts in a band in a day is damage: one every 6 ms

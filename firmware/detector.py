@@ -693,7 +693,13 @@ class Detector:
 
     def peak_mg(self, m2):
         """Squared-count peak -> milli-g (integer square root; not on the per-sample path)."""
-        return isqrt(m2) * 1000 // (self.lsb_per_g >> SHIFT)
+        return m2_to_mg(m2, self.range_g)
+
+
+def m2_to_mg(m2, range_g):
+    """A squared magnitude in (counts >> SHIFT)**2 -> milli-g: mg_to_m2's inverse, with an
+    integer square root (once per event, never per sample)."""
+    return isqrt(m2) * 1000 // (LSB_PER_G[range_g] >> SHIFT)
 
 
 def still_sample(gx, gy, gz, block_shift, one_g, pad):

@@ -42,7 +42,7 @@ except ImportError:  # CPython: the native emitter's decorator does nothing ther
         return x
 
 
-from detector import LSB_PER_G, M2_MAX, SHIFT, isqrt, mg_to_m2, ms_to_samples  # noqa: E402
+from detector import M2_MAX, SHIFT, m2_to_mg, mg_to_m2, ms_to_samples  # noqa: E402
 
 MIN_HEIGHT_MG = const(1300)  # impactr find_peaks(min_height = 1.3)
 MIN_DIST_MS = const(400)  # impactr find_peaks(min_dist = 0.4)
@@ -73,7 +73,6 @@ class Impacts:
 
         self.rate_hz = rate_hz
         self.range_g = range_g
-        self.lsb_half = LSB_PER_G[range_g] >> SHIFT  # counts >> SHIFT per g
         self.dist = ms_to_samples(MIN_DIST_MS, rate_hz)
         self.floor = mg_to_m2(MIN_HEIGHT_MG, range_g)
         self.qualify = mg_to_m2(qualify_mg, range_g)
@@ -176,18 +175,5 @@ class Impacts:
 
     def peak_mg(self, m2):
         """Squared-count peak -> milli-g (not on the per-sample path)."""
-        return isqrt(m2) * 1000 // self.lsb_half
+        return m2_to_mg(m2, self.range_g)
 
-
-def bands_of_peaks(peaks_mg):
-    """The band counts of a list of peak heights in mg (the desktop's view of the same
-    edges; a height below the first edge is no impact)."""
-    out = [0] * N_BANDS
-    for p in peaks_mg:
-        if p < BAND_MG[0]:
-            continue
-        k = 0
-        while k < N_BANDS - 1 and p >= BAND_MG[k + 1]:
-            k += 1
-        out[k] += 1
-    return out

@@ -190,6 +190,7 @@ def check(b, o, end):
 # back by logboot.py): "JP", session id u32, count u8, a pad byte, then the jumps in the
 # JUMPS record's layout. PENDING_BYTES holds a full JUMPS record's worth.
 PENDING_BYTES = const(328)  # 8 + 32 * JUMP_BYTES
+RTC_PENDING_AT = const(32)  # where the block starts in RTC memory: after daily.py's block (0-25)
 
 
 def put_pending(mem, o, sid, buf, at, n):

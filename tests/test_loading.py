@@ -273,7 +273,9 @@ def test_the_report_shows_the_impact_ladder_and_what_the_target_counted(demo, tm
     ladder = text.split('<table id="ladder">')[1].split("</table>")[0]
     rows = [re.findall(r"<td>(.*?)</td>", row) for row in ladder.split("</tr>") if "<td>" in row]
     assert len(rows) == 5  # the five days with sessions
-    ds = {d.date.isoformat(): d for d in loading.days(__import__("jumpclip.store", fromlist=["Store"]).Store(demo), 6, TODAY)}
+    from jumpclip.store import Store
+
+    ds = {d.date.isoformat(): d for d in loading.days(Store(demo), 6, TODAY)}
     for r in rows:
         assert [int(c) for c in r[1:6]] == ds[r[0]].bands and int(r[6]) == ds[r[0]].impacts_qualifying
     assert 'id="rungs"' in text and "no source we could check" in text  # stomps: no band claimed

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, evidence
 
 # Piped or redirected output gets full-width tables instead of 80 truncated columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -625,7 +625,7 @@ def body_mass(kg: float | None, clear: bool, wearer: str | None, from_day, db_pa
 
 
 @main.command("group")
-@click.argument("name", required=False, type=click.Choice(["premenopausal", "postmenopausal", "men", "other"]))
+@click.argument("name", required=False, type=click.Choice(list(evidence.GROUPS)))
 @click.option("--clear", is_flag=True, help="Forget it.")
 @wearer_option
 @db_option
@@ -633,7 +633,7 @@ def group(name: str | None, clear: bool, wearer: str | None, db_path: str | None
     """Optionally, the group you are in, so that `report` shows what the evidence says for it.
 
     Without NAME, print the one set. It stays on this computer, in the database."""
-    from . import evidence, wearers
+    from . import wearers
 
     store = open_store(db_path, create=name is not None)
     who = wearer_named(store, wearer) or wearers.DEFAULT
@@ -846,8 +846,6 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
     store = open_store(db_path, create=False)
     png_out = output_path(png_path, store.path) if png_path else None  # checked before any work
     html_out = output_path(html_path, store.path, png_path) if html_path else None
-    from . import evidence
-
     st = loading.Settings(wearer=wearer_named(store, wearer), target_counts=loading.rule_named(target_counts))
     st.group = evidence.GROUPS.get(store.setting(evidence.SETTING_KEY + (st.wearer or "")) or "")
     if bout_gap_min:

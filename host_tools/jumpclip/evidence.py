@@ -55,14 +55,6 @@ GROUPS = {
 SETTING_KEY = "evidence_group:"  # + wearer name ('' the default wearer), in the settings table
 
 
-def group_named(name: str) -> Group:
-    """The group called name; ValueError with the choices otherwise."""
-    try:
-        return GROUPS[name]
-    except KeyError:
-        raise ValueError(f"no group {name!r}: choose one of {', '.join(GROUPS)}") from None
-
-
 def lines(group: Group | None) -> list[str]:
     """The report's lines for the wearer's group (a prompt to say it when unset)."""
     if group is None:

@@ -160,6 +160,3 @@ def test_a_full_event_array_stops_the_feed_and_loses_nothing():
     got += imp.n_events
     assert got == 40 and imp.bands[2] == 40 and calls > 1, (got, list(imp.bands), calls)
 
-
-def test_bands_of_peaks_uses_the_same_edges():
-    assert impacts.bands_of_peaks([1200, 1300, 2499, 2500, 3900, 5400, 9300, 20000]) == [2, 1, 1, 1, 2]
