@@ -350,3 +350,21 @@ def test_the_segment_reclaim_rule_has_one_home():
     assert lf.reclaimable(segs, 38) == []  # the first segment holds 0..39
     assert lf.reclaimable(segs, 39) == [segs[0]]
     assert lf.reclaimable(segs, 10**6) == segs[:2]  # never the newest: it is being written
+
+
+def test_impact_records_no_clip_writes_are_refused_and_an_unknown_target_rule_reads_as_landings(tmp_path):
+    # BANDS with more qualifying impacts than impacts, and a target rule no firmware writes:
+    # the first is refused (its CRC holds), the second read as the rule before 0.4 (0).
+    import array
+
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    log.open()
+    sid = (log.boot << 10) | 1
+    log.begin_session(sid, bytes(6), 0, False, 0, 200, 16, (0, 4, 0), 3900, 50, 9)
+    log.add_bands(array.array("i", [1, 1, 1, 0, 0]), 2)  # plausible: 2 of 3 impacts qualify
+    log.add_bands(array.array("i", [1, 0, 0, 0, 0]), 5)  # 5 qualifying of 1 impact
+    log.end_session(100, 0, lf.END_BUTTON)
+    log.flush()
+    c = contents(tmp_path / "log")
+    assert c.starts[0].target_rule == 0
+    assert [b.bands for b in c.bands] == [(1, 1, 1, 0, 0)] and c.implausible == 1

@@ -202,7 +202,7 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
                 f"{version[0]}.{version[1]}.{version[2]}",
                 lf.get(b, p, f, "qualify_mg") if settings else None,
                 lf.get(b, p, f, "daily_target") if settings else None,
-                lf.get(b, p, f, "target_rule") if length >= lf.START_BYTES else 0,
+                _target_rule(lf.get(b, p, f, "target_rule")) if length >= lf.START_BYTES else 0,
             )
         )
     elif lf.jump_bytes(t) and length >= lf.JUMPS_HEAD:
@@ -233,7 +233,9 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     elif t == lf.T_BANDS and length >= lf.BANDS_BYTES:
         f = lf.BANDS_FIELDS
         bands = tuple(lf.get(b, p, f, k) for k in lf.BAND_KEYS)
-        if max(bands) > MAX_SESSION_JUMPS * 16:  # an impact every 2.5 ms for a week
+        # An impact every 2.5 ms for a week, or more qualifying impacts than impacts (every
+        # qualifying threshold is above the bands' 1.3 g floor): no clip writes that.
+        if max(bands) > MAX_SESSION_JUMPS * 16 or lf.get(b, p, f, "qualifying") > sum(bands):
             out.implausible += 1
             return
         out.bands.append(Bands(seq, lf.get(b, p, f, "session_id"), bands, lf.get(b, p, f, "qualifying")))
@@ -258,6 +260,12 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     elif t == lf.T_NOTE:
         out.notes.append(Note(seq, bytes(b[p : p + length]).decode("utf-8", "replace")))
     # Unknown record types from newer firmware are valid records: counted, not decoded.
+
+
+def _target_rule(v: int) -> int:
+    """What a session's target counted: a rule this reader knows, else 0 (counted as landings,
+    as before firmware 0.4), never a value the report cannot name."""
+    return v if v in (lf.TARGET_LANDINGS, lf.TARGET_IMPACTS) else 0
 
 
 def read_files(files: dict[str, bytes]) -> LogContents:
