@@ -35,6 +35,7 @@ SCHEMA = {  # type: dict
     "vertical_ratio": (_DETECTOR_DEFAULTS["vertical_ratio"], "f", (0.0, 3.0)),
     "long_flight_ms": (_DETECTOR_DEFAULTS["long_flight_ms"], "i", (0, 3000)),
     "series_tilts": (_DETECTOR_DEFAULTS["series_tilts"], "i", (0, 3)),
+    "series_long_ms": (_DETECTOR_DEFAULTS["series_long_ms"], "i", (0, 1000)),
     # Sensor. The accelerometer runs at 1 kHz / (1 + SMPLRT_DIV): these rates divide it.
     "rate_hz": (200, "c", (100, 125, 200, 250, 500, 1000)),
     "range_g": (16, "c", (2, 4, 8, 16)),

@@ -34,7 +34,7 @@ LSB_PER_G = {2: 16384, 4: 8192, 8: 4096, 16: 2048}
 # Defaults in physical units, chosen by leave-one-subject-out cross-validation on real waist
 # recordings (docs/detector.md; `make eval` prints the result per activity).
 DEFAULTS = {
-    "impact_g": 2.0,  # a landing rises above this
+    "impact_g": 1.8,  # a landing rises above this
     "rearm_g": 1.5,  # ... and the detector re-arms only after falling below this
     "refractory_ms": 200,  # no second landing this soon after one (from its peak)
     "peak_window_ms": 160,  # the landing peak is the maximum this long after the rise
@@ -43,13 +43,14 @@ DEFAULTS = {
     "min_flight_ms": 100,  # shortest flight of a jump on its own
     "series_flight_ms": 140,  # shortest flight of a landing in a rebound series
     "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
-    "flight_gap_ms": 30,  # brief spikes inside a flight up to this long are bridged
+    "flight_gap_ms": 60,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
     "isolation_ms": 800,  # this still before the push-off: a jump on its own
     "series_min": 6,  # vertical landings in a row before a rebound series counts
-    "vertical_ratio": 0.6,  # a vertical landing: horizontal/vertical impact at most this
+    "vertical_ratio": 0.5,  # a vertical landing: horizontal/vertical impact at most this
     "long_flight_ms": 250,  # a vertical landing after a flight this long counts (0 = off)
-    "series_tilts": 1,  # tilted landings among the series_min of a rebound series
+    "series_tilts": 1,  # tilted landings among the series_min of a short-flight series
+    "series_long_ms": 220,  # half a window's flights this long: a series, tilted or not (0 = off)
 }
 
 # Fixed parts of the rule (not settings: they describe the body, not the wearer).
@@ -93,11 +94,13 @@ _P_GSH = const(20)
 _P_DSH = const(21)
 _P_TILTS = const(22)
 _P_SGAP = const(23)
-_N_PARAMS = const(24)
+_P_SLONG = const(24)
+_N_PARAMS = const(25)
 _F_TILTED = const(1)  # ser_flag bits: the candidate's impact was tilted
 _F_SERIES_FLIGHT = const(2)  # ... it flew at least series_flight
 _F_BEGINS = const(4)  # ... it came after stillness or series_gap after the one before
 _F_DONE = const(8)  # ... it was counted (or can no longer be)
+_F_LONG = const(16)  # ... it flew at least series_long
 _S_CROSS_T = const(0)  # when the open landing rose above the impact threshold
 _S_LAST_PEAK = const(1)  # peak sample of the last landing emitted
 _S_PEAK = const(2)  # the open landing's peak so far
@@ -221,6 +224,8 @@ class Detector:
         self.series_min = min(max(1, int(p["series_min"])), SERIES_MAX)
         self.series_tilts = min(max(0, int(p["series_tilts"])), 3)
         self.series_gap = ms_to_samples(_SERIES_GAP_MS, rate_hz)
+        sl = ms_to_samples(p["series_long_ms"], rate_hz)
+        self.series_long = sl if sl > 0 else _FAR
         # (1 + ratio**2) in 16ths, rounded; the verticality test compares squares.
         r = g_to_mg(p["vertical_ratio"])
         self.vertical_num = RATIO_DEN + (r * r * RATIO_DEN + 500000) // 1000000
@@ -271,6 +276,7 @@ class Detector:
         prm[_P_DSH] = self.impact_dshift
         prm[_P_TILTS] = self.series_tilts
         prm[_P_SGAP] = self.series_gap
+        prm[_P_SLONG] = self.series_long
         self.prm = array.array("i", prm)
         self.st = array.array("i", [0] * _N_STATE)
         self.reset()
@@ -382,6 +388,7 @@ class Detector:
         ser_air = self.ser_air
         ser_flag = self.ser_flag
         sgap = prm[_P_SGAP]
+        slong = prm[_P_SLONG]
         ring = self.ring
         rend = 3 << bsh
         gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
@@ -467,6 +474,8 @@ class Detector:
                         f = _F_TILTED
                     if air >= serf:
                         f += _F_SERIES_FLIGHT
+                    if air >= slong:
+                        f += _F_LONG
                     if calm or peak_t - prev_peak > sgap:
                         f += _F_BEGINS
                     prev_peak = peak_t
@@ -491,22 +500,31 @@ class Detector:
                         rn += 1
                     series = 0
                     if rn == nser:
+                        # Two ways a window is a series; neither may begin anew after its
+                        # first candidate. Each flew series_flight and at most series_tilts
+                        # were tilted; or at least half of them flew series_long, whichever
+                        # way they landed: no jogging stride flies that long (on the dev
+                        # recordings none of 3,000 reached it in three of six), while people
+                        # who land tilted do (docs/detector.md). A count over the window, so
+                        # no single landing decides it.
                         series = 1
                         tilted_n = 0
+                        long_n = 0
                         k = 0
                         q = rpos  # the oldest candidate of the window
                         while k < nser:
                             g = ser_flag[q]
                             if (g & _F_SERIES_FLIGHT) == 0:
-                                series = 0
+                                tilted_n += 4  # (more than any series_tilts: not this way)
                             if k > 0 and (g & _F_BEGINS) != 0:
                                 series = 0
                             tilted_n += g & _F_TILTED
+                            long_n += (g & _F_LONG) >> 4
                             q += 1
                             if q == nser:
                                 q = 0
                             k += 1
-                        if tilted_n > tilts:
+                        if tilted_n > tilts and 2 * long_n < nser:
                             series = 0
                     if series:
                         # Every candidate of the window not counted yet counts, in order.

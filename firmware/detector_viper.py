@@ -16,6 +16,7 @@ _RATIO_DEN = const(16)
 _UNIT = const(5)
 _F_BEGINS = const(4)
 _F_DONE = const(8)
+_F_LONG = const(16)
 _F_SERIES_FLIGHT = const(2)
 _F_TILTED = const(1)
 _P_BSH = const(18)
@@ -38,6 +39,7 @@ _P_REARM2 = const(1)
 _P_REFR = const(3)
 _P_SERF = const(7)
 _P_SGAP = const(23)
+_P_SLONG = const(24)
 _P_TILTS = const(22)
 _P_VNUM = const(15)
 _P_VSH = const(19)
@@ -219,6 +221,7 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     ser_air = ptr32(det.ser_air)  # type: ignore[name-defined]  # noqa: F821
     ser_flag = ptr32(det.ser_flag)  # type: ignore[name-defined]  # noqa: F821
     sgap = int(prm[_P_SGAP])
+    slong = int(prm[_P_SLONG])
     ring = ptr16(det.ring)  # type: ignore[name-defined]  # noqa: F821
     rend = 3 << bsh
     gbias = _RING_BIAS << bsh  # the window's sums at zero acceleration
@@ -321,6 +324,8 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     f = _F_TILTED
                 if air >= serf:
                     f += _F_SERIES_FLIGHT
+                if air >= slong:
+                    f += _F_LONG
                 if calm or peak_t - prev_peak > sgap:
                     f += _F_BEGINS
                 prev_peak = peak_t
@@ -345,22 +350,31 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     rn += 1
                 series = 0
                 if rn == nser:
+                    # Two ways a window is a series; neither may begin anew after its
+                    # first candidate. Each flew series_flight and at most series_tilts
+                    # were tilted; or at least half of them flew series_long, whichever
+                    # way they landed: no jogging stride flies that long (on the dev
+                    # recordings none of 3,000 reached it in three of six), while people
+                    # who land tilted do (docs/detector.md). A count over the window, so
+                    # no single landing decides it.
                     series = 1
                     tilted_n = 0
+                    long_n = 0
                     k = 0
                     q = rpos  # the oldest candidate of the window
                     while k < nser:
                         g = ser_flag[q]
                         if (g & _F_SERIES_FLIGHT) == 0:
-                            series = 0
+                            tilted_n += 4  # (more than any series_tilts: not this way)
                         if k > 0 and (g & _F_BEGINS) != 0:
                             series = 0
                         tilted_n += g & _F_TILTED
+                        long_n += (g & _F_LONG) >> 4
                         q += 1
                         if q == nser:
                             q = 0
                         k += 1
-                    if tilted_n > tilts:
+                    if tilted_n > tilts and 2 * long_n < nser:
                         series = 0
                 if series:
                     # Every candidate of the window not counted yet counts, in order.

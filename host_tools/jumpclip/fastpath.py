@@ -69,7 +69,7 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
     ff2, rearm2, imp2 = det.freefall_m2, det.rearm_m2, det.impact_m2
     refr, pw = det.refractory, det.peak_window
     need_flight, minf, ctxf, maxf, longf = det.need_flight, det.min_flight, det.context_flight, det.max_flight, det.long_flight
-    serf, tilts, sgap = det.series_flight, det.series_tilts, det.series_gap
+    serf, tilts, sgap, slong = det.series_flight, det.series_tilts, det.series_gap, det.series_long
     gap, win, iso, nser, vnum = det.flight_gap, det.window, det.isolation, det.series_min, det.vertical_num
     push, cgap = det.push, det.cluster_gap
     bsh, vsh, gsh, dsh = det.block_shift, det.impact_shift, det.gravity_shift, det.impact_dshift
@@ -113,17 +113,17 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         if sv > 0 and (sd >> _UNIT) * uu * _RATIO_DEN <= sv * vnum:
             vertical = True
         # The series window: the last nser candidates, oldest first (a deque here, a ring on
-        # the clip), each [event, tilted, series flight, begins, done].
+        # the clip), each [event, tilted, series flight, begins, done, long flight].
         begins = calm or peak_t - prev_peak > sgap
         prev_peak = peak_t
         waiting = 0 if begins else sum(1 for c in window if c[2] and not c[4])
-        window.append([Event(peak_t, peak, air), not vertical, air >= serf, begins, False])
+        window.append([Event(peak_t, peak, air), not vertical, air >= serf, begins, False, air >= slong])
         if rn < nser:
             rn += 1
         series = False
         if rn == nser:
-            series = all(c[2] for c in window) and not any(c[3] for c in list(window)[1:])
-            if sum(1 for c in window if c[1]) > tilts:
+            series = not any(c[3] for c in list(window)[1:])
+            if (not all(c[2] for c in window) or sum(1 for c in window if c[1]) > tilts) and 2 * sum(1 for c in window if c[5]) < nser:
                 series = False
         if series:
             for c in window:
