@@ -99,9 +99,9 @@ class EventLog:
             if size == 0:
                 break
             seq = lf.get_u32(data, o + 4)
-            if seq > after_seq:
+            sid = lf.get_u32(data, o + lf.HEADER)
+            if after_seq < seq < lf.ID_LIMIT and sid < lf.ID_LIMIT:  # (beyond: damage, never counted)
                 t = data[o + 1]
-                sid = lf.get_u32(data, o + lf.HEADER)
                 if t == lf.T_SESSION_START:
                     self.sessions += 1
                     self.open_id = sid

@@ -212,7 +212,7 @@ def _newest_boot(data):
             break
         if data[o + 1] in (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END):
             b = lf.get_u32(data, o + lf.HEADER) >> 10
-            if b > boot:
+            if boot < b < BOOT_LIMIT:  # a session id from 2**30 on is damage: it must not wrap the boots
                 boot = b
         o += size
     return boot

@@ -23,6 +23,10 @@ HEADER = const(8)
 TRAILER = const(4)
 OVERHEAD = const(12)
 MAX_PAYLOAD = const(1024)
+# Record numbers and session ids (boot << 10 | session) stay below 2**30: ESP32 small ints.
+# A CRC-valid record numbered or naming a session at or above it is damage or forgery, and
+# must neither wrap the clip's numbering nor its boot counter (nor reach the host's database).
+ID_LIMIT = 1 << 30  # (a plain int: 2**30 is past the ESP32's small ints, so no const())
 
 T_SESSION_START = const(0x10)
 T_JUMPS_V1 = const(0x11)  # written by firmware 0.1-0.2: jumps without the filtered peak
@@ -244,7 +248,7 @@ def read_seq(path):
             v = int(f.read(16).strip())
     except (OSError, ValueError):
         return -1
-    return v if 0 <= v < (1 << 30) else -1
+    return v if 0 <= v < ID_LIMIT else -1
 
 
 def segment_seq(name):

@@ -142,8 +142,11 @@ class LogContents:
         if self.implausible:
             lines.append(f"{self.implausible} record(s) refused: their CRC holds but no clip writes such values "
                          f"(a landing over {MAX_AIR_SAMPLES} samples of flight or {MAX_PEAK_MG / 1000:g} g, a session of over "
-                         f"{MAX_SESSION_JUMPS:,} jumps): forged or damaged")
+                         f"{MAX_SESSION_JUMPS:,} jumps, a record or session numbered from 2**30 on): forged or damaged")
         return lines
+
+
+_WITH_SESSION = (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END, lf.T_IMPACTS, lf.T_BANDS)
 
 
 def parse_segment(data: bytes, name: str, out: LogContents, seen: set[int]) -> None:
@@ -157,7 +160,11 @@ def parse_segment(data: bytes, name: str, out: LogContents, seen: set[int]) -> N
             o = nxt
             continue
         seq = lf.get_u32(data, o + 4)
-        if seq in seen:
+        if seq >= lf.ID_LIMIT or (data[o + 1] in _WITH_SESSION and lf.get_u32(data, o + lf.HEADER) >= lf.ID_LIMIT):
+            # No clip numbers a record or a session from 2**30 on (logformat.ID_LIMIT): such a
+            # record would wrap the numbering (taken for a restored image) or merge sessions.
+            out.implausible += 1
+        elif seq in seen:
             out.duplicates += 1
         else:
             seen.add(seq)
@@ -186,7 +193,8 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
     length = size - lf.OVERHEAD
     if t == lf.T_SESSION_START and length >= lf.START_BYTES_V1:
         f = lf.START_FIELDS
-        settings = length >= lf.START_BYTES and lf.get(b, p, f, "qualify_mg") > 0
+        # Firmware 0.2-0.3 wrote 34 bytes, with the threshold and target (log-format.md).
+        settings = length >= lf.START_BYTES_V2 and lf.get(b, p, f, "qualify_mg") > 0
         version = lf.get_bytes(b, p, f, "version")
         out.starts.append(
             SessionStart(

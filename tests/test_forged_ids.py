@@ -1,0 +1,103 @@
+"""Records that lie about their numbers (issue 34, items 4, 5 and 7).
+
+A CRC-valid record can still be forged or damaged. No clip numbers a record, or a session
+(boot << 10 | session), from 2**30 on (logformat.ID_LIMIT): such a record must neither wrap
+the clip's boot counter or record numbering nor reach the host's sessions. And a START from
+firmware 0.2-0.3 (34 bytes) carries its threshold and daily target.
+"""
+
+from __future__ import annotations
+
+from jumpclip import logread
+from jumpclip.fw import load
+from jumpclip.logread import read_files
+
+eventlog = load("eventlog")
+lf = load("logformat")
+
+
+def a_log(tmp_path, sessions: int = 1):
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    log.open()
+    for s in range(sessions):
+        sid = log.boot << 10 | (s + 1)
+        log.begin_session(sid, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 5, 0))
+        log.add_jump(400, 50, 3000)
+        log.end_session(1000, 0, lf.END_HOST)
+    return log
+
+
+def newest_segment(tmp_path):
+    return sorted((tmp_path / "log").glob("*.log"))[-1]
+
+
+def append_record(tmp_path, rtype: int, payload: bytes, seq: int) -> None:
+    """A CRC-valid record, as a forger (or a bit flip that kept the CRC) would leave it."""
+    buf = bytearray(lf.HEADER + len(payload) + lf.TRAILER)
+    buf[lf.HEADER : lf.HEADER + len(payload)] = payload
+    size = lf.seal(buf, 0, rtype, len(payload), seq)
+    seg = newest_segment(tmp_path)
+    seg.write_bytes(seg.read_bytes() + bytes(buf[:size]))
+
+
+def end_payload(session_id: int, jumps: int = 1) -> bytes:
+    b = bytearray(lf.END_BYTES)
+    lf.put(b, 0, lf.END_FIELDS, "session_id", session_id)
+    lf.put(b, 0, lf.END_FIELDS, "jumps", jumps)
+    return bytes(b)
+
+
+def files(tmp_path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (tmp_path / "log").iterdir()}
+
+
+def test_a_session_id_from_2_30_on_does_not_wrap_the_boot_counter(tmp_path):
+    log = a_log(tmp_path)
+    boot, seq = log.boot, log.seq
+    append_record(tmp_path, lf.T_SESSION_END, end_payload(0xFFFFFFFF), seq)
+    again = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    again.open()
+    # Before the fix: boot 0xFFFFFFFF >> 10 = 4,194,303, and the next session id wrapped 32 bits.
+    assert again.boot == boot + 1
+    assert (again.boot << 10 | 1) < lf.ID_LIMIT
+    c = read_files(files(tmp_path))
+    assert c.implausible == 1 and [e.session_id for e in c.ends] == [boot << 10 | 1]
+
+
+def test_a_record_numbered_from_2_30_on_does_not_wrap_the_numbering(tmp_path):
+    log = a_log(tmp_path, sessions=2)
+    seq = log.seq
+    sid = log.boot << 10 | 2
+    append_record(tmp_path, lf.T_SESSION_END, end_payload(sid, 1), 0xFFFFFFFF)
+    again = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    again.open()
+    assert again.seq < lf.ID_LIMIT and again.seq >= seq  # numbering goes on from the real records
+    c = read_files(files(tmp_path))
+    assert c.implausible == 1
+    assert c.last_seq < lf.ID_LIMIT  # the host does not take the log for a restored image
+    assert len(c.ends) == 2 and len(c.jumps) == 2  # nothing counted twice
+
+
+def start_payload(length: int, qualify_mg: int, target: int) -> bytes:
+    b = bytearray(length)
+    f = lf.START_FIELDS
+    lf.put(b, 0, f, "session_id", 1 << 10 | 1)
+    lf.put(b, 0, f, "boot", 1)
+    lf.put(b, 0, f, "rate_hz", 200)
+    lf.put(b, 0, f, "range_g", 16)
+    lf.put(b, 0, f, "version", bytes((0, 3, 0)))
+    lf.put(b, 0, f, "qualify_mg", qualify_mg)
+    lf.put(b, 0, f, "daily_target", target)
+    return bytes(b)
+
+
+def test_a_firmware_0_3_start_keeps_its_threshold_and_target():
+    buf = bytearray(64)
+    payload = start_payload(lf.START_BYTES_V2, 2000, 80)  # 34 bytes: firmware 0.2-0.3
+    buf[lf.HEADER : lf.HEADER + len(payload)] = payload
+    size = lf.seal(buf, 0, lf.T_SESSION_START, len(payload), 3)
+    c = logread.LogContents()
+    logread.parse_segment(bytes(buf[:size]), "00000003.log", c, set())
+    (s,) = c.starts
+    # Before the fix these read None and None: the report re-scored the session at 3.9 g and 50.
+    assert (s.qualify_mg, s.daily_target, s.target_rule) == (2000, 80, 0)
