@@ -55,7 +55,7 @@ DESIGN = {
     "no isolation rule (no jump counts for stillness)": {"isolation_ms": [10000]},
     "no rebound-series rule": {"series_flight_ms": [1000], "series_long_ms": [0]},
     "no verticality test (every impact counts as vertical)": {"vertical_ratio": [3.0]},
-    "no tilted landing in a short-flight series (series_tilts 0)": {"series_tilts": [0]},
+    "one tilted landing allowed in a short-flight series (series_tilts 1)": {"series_tilts": [1]},
     "no long-flight series (series_long_ms 0: every series needs vertical landings)": {"series_long_ms": [0]},
     "a long-flight series from 200 ms, not 220": {"series_long_ms": [200]},
     "a long-flight series from 250 ms, not 220": {"series_long_ms": [250]},

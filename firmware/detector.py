@@ -49,7 +49,7 @@ DEFAULTS = {
     "series_min": 6,  # vertical landings in a row before a rebound series counts
     "vertical_ratio": 0.5,  # a vertical landing: horizontal/vertical impact at most this
     "long_flight_ms": 250,  # a vertical landing after a flight this long counts (0 = off)
-    "series_tilts": 1,  # tilted landings among the series_min of a short-flight series
+    "series_tilts": 0,  # tilted landings among the series_min of a short-flight series
     "series_long_ms": 220,  # half a window's flights this long: a series, tilted or not (0 = off)
 }
 

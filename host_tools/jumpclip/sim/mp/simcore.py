@@ -498,14 +498,36 @@ class Sim:
         if waiting and self.was_waiting:
             d = host_time.ticks_diff(h, self.host_mark_ms)
             if d > 0:
+                # The host's time passes on the clock up to `end`, and each timer fires at its
+                # own due time on the way, as the chip's hardware timer would: a host that
+                # looked late (a busy machine) must not make the chip miss periods.
                 with self.lock:
-                    self.clock_us += d * 1000 * self.scale
-                    self.awake_us += d * 1000 * self.scale
-                    now = self.clock_us
-                # The pacing anchor moves with both clocks, so the next sleep is still timed
-                # from here.
-                self._fire_timers(now)
-                self.check_wdt(now)
+                    end = self.clock_us + d * 1000 * self.scale
+                while True:
+                    with self.lock:
+                        due = end
+                        for t in self.timers:
+                            if t.due_us < due:
+                                due = t.due_us
+                        if due > self.clock_us:
+                            self.awake_us += due - self.clock_us
+                            self.clock_us = due
+                        now = self.clock_us
+                    # The pacing anchor moves with both clocks, so the next sleep is still
+                    # timed from here.
+                    self._fire_timers(now)
+                    self.check_wdt(now)
+                    if now >= end or self.halted:
+                        break
+                if self.feed and now >= self.end_us + 1_000_000 and not self.end_announced:
+                    # The trace ended while the REPL held the clip (a host that went away):
+                    # the held session's timer has read the FIFO since.
+                    self.end_announced = True
+                    say("trace-end %.3f" % (now / 1e6))
+                # A callback's time on the chip is its modelled work (bus, CPU), already on
+                # the clock, and its pacing waited for the host to catch up with it: the host
+                # time it took must not be counted again.
+                h = host_time.ticks_ms()
         if waiting and not self.was_waiting and self.uart_lost_since_us:
             # The host's bytes reached the firmware: it waits for more (the hand-over is done).
             self.uart_reaches += 1

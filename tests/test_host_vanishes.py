@@ -1,0 +1,82 @@
+"""A host that vanishes in the middle of a command costs the clip nothing (issue 34, item 1).
+
+Rope skipping, 60 landings over 66 s, on the virtual board in real time. A `jumpclip doctor`
+is interrupted with Ctrl-C 2.5 s into its 6 s measurement, and later a `jumpclip record` is
+killed (SIGKILL) 3 s into its 8 s recording. The clip finishes what it was asked for (it
+cannot tell a host that left), then waits at its REPL with the session held open, and the
+lease's timer reads the FIFO into it every wake period (App.count_held; the esp32 port
+runs timer callbacks from its scheduler while the REPL waits, machine_timer.c and
+mphalport.c). A sync after the trace's end must hold every landing a hostless run counts,
+with no FIFO overflow.
+
+The virtual board had counted the host's time twice while its REPL waited (the timer
+callback's pacing, then the chip thread again), so the timer's period stretched until every
+read found the FIFO overflowed: 30 of 60 kept. Its timers now fire at their own due times.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import DATA
+from jumpclip import sync as syncmod
+from jumpclip.sim.board import BoardOptions, VirtualBoard, run_trace
+from jumpclip.store import Store
+from jumpclip.traces import read_trace, write_trace
+from jumpclip.transport import SerialTransport
+
+
+def rope_three_times(path):
+    """tests/data/rope_single_s1.csv three times over: 60 landings in about 66 s."""
+    tr = read_trace(DATA / "rope_single_s1.csv")
+    span = float(tr.t[-1] - tr.t[0]) + 1.0 / tr.rate_hz
+    t = np.concatenate([tr.t + k * span for k in range(3)])
+    acc = np.concatenate([tr.acc] * 3)
+    truth = np.concatenate([tr.truth + k * span for k in range(3)])
+    write_trace(path, t, acc, {"source": "jumpclip test", "rate_hz": tr.rate_hz, "units": "g"}, truth)
+    return path
+
+
+def jumpclip(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "jumpclip.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_an_interrupted_doctor_and_a_killed_record_lose_no_landing(tmp_path):
+    trace = rope_three_times(tmp_path / "rope3.csv")
+    alone = run_trace(trace, tmp_path / "alone", BoardOptions(config={"idle_min": 0}))
+    expected = len(alone.jumps())
+    assert expected == 60
+    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, time_scale=1))
+    board.flash_firmware()
+    board.load_trace(trace)
+    port = board.serve()
+    board.start(interactive=True)
+    db = tmp_path / "db.sqlite"
+    try:
+        assert board.wait_for("counting: session 1 of boot 1", 30)
+        time.sleep(6)
+        doctor = jumpclip("doctor", "--port", port, "--seconds", "6")
+        assert board.wait_for("JCRATE start", 30), board.console_text()[-2000:]
+        time.sleep(2.5)
+        doctor.send_signal(signal.SIGINT)
+        doctor.communicate(timeout=30)
+        time.sleep(15)
+        record = jumpclip("record", "--port", port, "--seconds", "8", "--out", str(tmp_path / "r.csv"))
+        assert board.wait_for("JCREC", 30), board.console_text()[-2000:]
+        time.sleep(3)
+        record.kill()
+        record.communicate(timeout=30)
+        assert board.trace_end.wait(120), board.sim_lines[-5:]
+        syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), Store(db))
+    finally:
+        board.stop()
+    console = board.console_text()
+    store = Store(db)
+    assert [s["jumps"] for s in store.sessions()] == [expected], console[-3000:]
+    assert not re.findall(r"FIFO overflow \d+:", console), console[-3000:]
