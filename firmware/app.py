@@ -593,6 +593,20 @@ class App:
         if self.det.n_events:
             self.take_events()
 
+    def claim_fifo(self):
+        """A host command takes the FIFO (and the log) from the held session's timer: True
+        when taken (release with fifo_busy = False). A tick under way finishes first: on the
+        chip a scheduled callback runs to its end before the REPL's code goes on, so this
+        never waits there; the virtual board's timer thread can interleave."""
+        waited = 0
+        while self.fifo_busy and waited < 200:
+            time.sleep_ms(1)
+            waited += 1
+        if self.fifo_busy:
+            return False
+        self.fifo_busy = True
+        return True
+
     def service_fifo(self):
         """Read every whole batch waiting in the FIFO. Allocation-free in steady state. One
         reader at a time: the timer that counts while the host holds the clip (count_held)

@@ -35,9 +35,9 @@ def record(seconds, cfg=None, i2c=None, app=None):
     """app: the counting loop's App (main.py's), or None on a board without one. Its sensor
     is already running with the config's rate and range: recording reads that FIFO, and the
     session the host's arrival held open counts every batch."""
-    counting = app is not None and app.sensor is not None and app.session_open and not app.fifo_busy
+    # The FIFO is the recording's now: the held session's timer waits (claim_fifo).
+    counting = app is not None and app.sensor is not None and app.session_open and app.claim_fifo()
     if counting:
-        app.fifo_busy = True  # the FIFO is the recording's now: the held session's timer waits
         app.draining = False  # ... and a flush's erase must not take its samples
         try:
             app.read_remainder(True)  # what came before the recording: counted, not recorded

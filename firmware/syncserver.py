@@ -39,19 +39,8 @@ class _Exclusive:
     and the FIFO (170 samples, 850 ms at 200 Hz) keeps the samples for the next one."""
 
     def __enter__(self):
-        import time
-
         a = _app()
-        waited = 0
-        while a is not None and a.fifo_busy and waited < 200:
-            # A tick under way finishes first. (On the chip a scheduled callback runs to its
-            # end before the REPL's code goes on, so this never waits there; the virtual
-            # board's timer thread can interleave.)
-            time.sleep_ms(1)
-            waited += 1
-        self.app = a if a is not None and not a.fifo_busy else None
-        if self.app is not None:
-            self.app.fifo_busy = True
+        self.app = a if a is not None and a.claim_fifo() else None
         return self
 
     def __exit__(self, *exc):

@@ -80,3 +80,35 @@ def test_an_interrupted_doctor_and_a_killed_record_lose_no_landing(tmp_path):
     store = Store(db)
     assert [s["jumps"] for s in store.sessions()] == [expected], console[-3000:]
     assert not re.findall(r"FIFO overflow \d+:", console), console[-3000:]
+
+
+def test_mpremote_talks_to_a_counting_clip_after_jumpclip_hold(tmp_path):
+    """mpremote's `resume` sends Ctrl-C once or twice, and a clip in light sleep loses bytes
+    (issue 34, item 2: it waited 60 s for a REPL). `jumpclip hold` brings the clip to its REPL
+    with the session counting on; mpremote then runs as on a stock board, and `jumpclip
+    resume` hands back: one session, every landing."""
+    trace = DATA / "rope_single_s1.csv"
+    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, time_scale=1))
+    board.flash_firmware()
+    board.load_trace(trace)
+    port = board.serve()
+    board.start(interactive=True)
+    db = tmp_path / "db.sqlite"
+    try:
+        assert board.wait_for("counting: session 1 of boot 1", 30)
+        time.sleep(3)
+        held = subprocess.run([sys.executable, "-m", "jumpclip.cli", "hold", "--port", port], capture_output=True, text=True, timeout=60)
+        assert held.returncode == 0 and "mpremote connect" in held.stdout, held.stdout + held.stderr
+        before = time.monotonic()
+        mp = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "resume", "exec",
+                             "import time; time.sleep(3); print('JUMPS', app.jumps)"], capture_output=True, text=True, timeout=60)
+        assert mp.returncode == 0, mp.stdout + mp.stderr
+        assert re.search(r"JUMPS \d+", mp.stdout), mp.stdout
+        assert time.monotonic() - before < 30
+        back = subprocess.run([sys.executable, "-m", "jumpclip.cli", "resume", "--port", port], capture_output=True, text=True, timeout=60)
+        assert back.returncode == 0 and "counting again" in back.stdout, back.stdout + back.stderr
+        assert board.trace_end.wait(90), board.sim_lines[-5:]
+        syncmod.sync(SerialTransport(port, timeout=5, quiet=0.1), Store(db))
+    finally:
+        board.stop()
+    assert [s["jumps"] for s in Store(db).sessions()] == [20], board.console_text()[-3000:]

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, evidence
+from .text import shown
 
 # Piped or redirected output gets full-width tables instead of 80 truncated columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -53,7 +54,16 @@ def default_db() -> Path:
 db_option = click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Database file (default: your data folder).")
 port_option = click.option("--port", help="Serial port of the clip (default: find it).")
 wearer_option = click.option("--wearer", help="Only this wearer's sessions (`jumpclip wearer list`).")
-day_option = click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]), help="From this day on (YYYY-MM-DD).")
+def _plausible_day(_ctx, param, value):
+    """A day a clip can have counted on: from 2000 (the ESP32's epoch: no record is older)
+    to 2099. Year 1 has no local midnight to convert (it ended in a traceback)."""
+    if value is not None and not 2000 <= value.year <= 2099:
+        raise click.BadParameter(f"{value.year:04d}-{value.month:02d}-{value.day:02d} is not a day a clip counted on: give one from 2000 to 2099", param=param)
+    return value
+
+
+day_option = click.option("--from", "from_day", type=click.DateTime(["%Y-%m-%d"]), callback=_plausible_day,
+                          help="From this day on (YYYY-MM-DD).")
 
 
 def open_store(db_path: str | None, create: bool = True):
@@ -142,6 +152,11 @@ def write_chunks(path: Path, chunks) -> None:
             if regular and part.exists():
                 part.unlink()
     except OSError as e:
+        import errno
+
+        if e.errno == errno.ENOENT and path.parent.is_dir():
+            # The folder is there but takes no new file (/proc, /sys): "No such file" misleads.
+            fail(f"cannot write {path}: {path.parent} is a system folder that takes no new files: choose another place")
         fail(f"cannot write {path}: {e.strerror}")
 
 
@@ -196,6 +211,12 @@ def choose_port(port: str | None) -> str:
 @click.version_option(__version__, prog_name="jumpclip")
 def main() -> None:
     """Desktop tools for the jumpclip jump counter."""
+    from .transport import TransportError, timeout_from_env
+
+    try:
+        timeout_from_env()  # checked here once: every command that reaches a clip reads it
+    except TransportError as e:
+        fail(str(e))
 
 
 # --- virtual board --------------------------------------------------------------------
@@ -239,7 +260,8 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
 
     signal.signal(signal.SIGTERM, stop)  # a terminated `jumpclip sim` stops its board too
     out.print(f"virtual board on [bold]{port}[/]  (flash image: {board.image})")
-    out.print(f"try: mpremote connect {port} resume repl    — Ctrl-C here stops the board")
+    out.print(f"try: jumpclip hold --port {port}, then mpremote connect {port} resume exec \"print(app.jumps)\"; "
+              f"jumpclip resume --port {port} hands back (Ctrl-C here stops the board)", highlight=False)
     try:
         while not board.exited.is_set():
             time.sleep(0.2)
@@ -500,7 +522,7 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
     imp = res.imported
     notes = imp.new_notes
     for n in notes[:5]:
-        out.print(f"  the clip says: {n}", highlight=False)
+        out.print(f"  the clip says: {shown(n)}", highlight=False)
     if len(notes) > 5:
         out.print(f"  ... and {len(notes) - 5} more (`jumpclip notes`)", highlight=False)
     plural = lambda k, word: f"{k} new {word}" + ("" if k == 1 else "s")  # noqa: E731
@@ -554,7 +576,7 @@ def notes(db_path: str | None, last: int) -> None:
         out.print("no notes from any clip")
         return
     for device, log_id, seq, text in rows:
-        out.print(f"[dim]{device[-6:]} #{seq}[/]  {text}", highlight=False)
+        out.print(f"[dim]{device[-6:]} #{seq}[/]  {shown(text)}", highlight=False)
 
 
 @main.command()
@@ -717,16 +739,22 @@ def wearer_list(db_path: str | None) -> None:
 
 @main.command()
 @db_option
-@click.option("--csv", "fmt", flag_value="csv", default=True, help="CSV, one row per jump (default).")
-@click.option("--json", "fmt", flag_value="json", help="JSON: sessions with their jumps.")
-@click.option("--parquet", "fmt", flag_value="parquet", help="Parquet: the CSV's rows, typed, for DuckDB or pandas (needs --out).")
-@click.option("--bands", "fmt", flag_value="bands", help="CSV, one row per session: its impacts per band from any movement.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per jump (the default).")
+@click.option("--json", "as_json", is_flag=True, help="JSON: sessions with their jumps.")
+@click.option("--parquet", "as_parquet", is_flag=True, help="Parquet: the CSV's rows, typed, for DuckDB or pandas (needs --out).")
+@click.option("--bands", "as_bands", is_flag=True, help="CSV, one row per session: its impacts per band from any movement.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @wearer_option
-def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | None) -> None:
+def export(db_path: str | None, as_csv: bool, as_json: bool, as_parquet: bool, as_bands: bool, out_path: str | None,
+           wearer: str | None) -> None:
     """Export every session and jump (JSON: with each session's impacts per band and its
     qualifying impacts; --bands: the bands alone, one row per session)."""
     from . import report
+
+    chosen = [f for f, on in (("csv", as_csv), ("json", as_json), ("parquet", as_parquet), ("bands", as_bands)) if on]
+    if len(chosen) > 1:
+        fail(f"one format at a time: {' and '.join('--' + f for f in chosen)} were both given")
+    fmt = chosen[0] if chosen else "csv"
 
     store = open_store(db_path, create=False)
     who = wearer_named(store, wearer)
@@ -755,6 +783,39 @@ def export(db_path: str | None, fmt: str, out_path: str | None, wearer: str | No
 @main.group("config")
 def config_group() -> None:
     """Read or change the clip's settings (config.json on the device)."""
+
+
+@main.command("hold")
+@port_option
+def hold_cmd(port: str | None) -> None:
+    """Leave the clip at its REPL for mpremote; it counts on meanwhile (`jumpclip resume` hands back)."""
+    from . import device
+    from .transport import TransportError
+
+    p = choose_port(port)
+    try:
+        device.hold(p)
+    except TransportError as e:
+        fail(str(e))
+    out.print(f"the clip is at its REPL; its session stays open and counting goes on. For example:\n"
+              f"  mpremote connect {p} resume exec \"print(app.jumps)\"\n"
+              f"back to its loop: jumpclip resume --port {p} (or any jumpclip command that talks to it)", highlight=False)
+
+
+@main.command("resume")
+@port_option
+def resume_cmd(port: str | None) -> None:
+    """Hand the clip back to its counting loop (after `jumpclip hold` or an interrupted command)."""
+    from . import device
+    from .transport import TransportError
+
+    try:
+        resumed = device.hand_back(choose_port(port))
+    except TransportError as e:
+        fail(str(e))
+    if not resumed:
+        fail("the clip's firmware is not running (no app at its REPL): `jumpclip deploy`, then unplug and replug it")
+    out.print("the clip is counting again")
 
 
 @config_group.command("get")

@@ -32,6 +32,31 @@ def resume_counting(t: SerialTransport, reload_config: bool = False) -> bool:
     return True
 
 
+def hold(port: str) -> None:
+    """Bring a counting clip to its REPL and leave it there, for mpremote or a person: its
+    session stays open and the lease's timer counts on (App.count_held). mpremote cannot do
+    this itself: it sends Ctrl-C once or twice, and a clip in light sleep loses the bytes
+    that arrive meanwhile (the esp32 port arms no UART wake-up); this transport keeps Ctrl-C
+    on the line until the prompt comes. At the REPL the clip does not sleep, so mpremote's
+    own Ctrl-C and Ctrl-A reach it ("resume": no soft reset)."""
+    t = _session(port)
+    try:
+        t.exec("print(1)")  # the raw REPL answers
+        t.exit_raw()  # the friendly REPL, where mpremote's `resume` finds it
+    finally:
+        t.close()
+
+
+def hand_back(port: str) -> bool:
+    """Back to the counting loop after `hold` (or an interrupted command): the held session
+    goes on. False when the firmware's app is not loaded (nothing to resume)."""
+    t = _session(port)
+    try:
+        return resume_counting(t)
+    finally:
+        t.close()
+
+
 def read_config(port: str) -> tuple[dict, list[str]]:
     t = _session(port)
     try:

@@ -17,7 +17,7 @@ from . import force as fm
 from .fw import impacts as impacts_fw
 from .fw import logformat as lf
 from .store import Store
-from .wearers import DEFAULT
+from .wearers import DEFAULT, RESERVED
 
 WALL_MARK = {"rtc": "", "estimated": "~", "unknown": "?"}
 END_REASONS = {1: "synced", 2: "idle", 3: "button", 4: "low battery", 5: "rollover", 6: "power cut"}
@@ -78,7 +78,7 @@ def wearers_table(rows: list[dict]) -> Table:
         t.add_column(h, justify="right" if h in ("sessions", "jumps") else "left")
     for r in rows:
         last = dt.datetime.fromisoformat(r["last"]).astimezone().strftime("%Y-%m-%d %H:%M") if r["last"] else ""
-        t.add_row(r["wearer"] or "(nobody named)", ", ".join(d[-6:] for d in r["clips"]), str(r["sessions"]), f"{r['jumps']:,}", last,
+        t.add_row(r["wearer"] or RESERVED, ", ".join(d[-6:] for d in r["clips"]), str(r["sessions"]), f"{r['jumps']:,}", last,
                   f"{r['body_mass_kg']:g} kg" if r["body_mass_kg"] else "")
     return t
 

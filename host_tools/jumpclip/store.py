@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,8 +253,26 @@ class Store:
             return f"cannot open database {self.path}: check the folder exists and is writable, or use --db"
         return f"database {self.path}: {msg}"
 
+    def _tables_missing(self, version: int) -> set[str]:
+        """The tables jumpclip's schema `version` has that this file lacks: a foreign file
+        can carry a user_version too (another application's database), and must never be
+        written to or read as ours."""
+        want: set[str] = set()
+        for sql in MIGRATIONS[:version]:  # the tables each step creates, drops and renames, in order
+            for m in re.finditer(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)|DROP TABLE (\w+)|ALTER TABLE (\w+) RENAME TO (\w+)", sql):
+                made, dropped, old, new = m.groups()
+                if made:
+                    want.add(made)
+                want.discard(dropped or old or "")
+                if new:
+                    want.add(new)
+        have = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return want - have
+
     def _migrate(self) -> None:
         if self.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            if self._tables_missing(len(MIGRATIONS)):
+                raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
             return  # the usual case: nothing to lock
         # One exclusive transaction for the whole upgrade, the version read inside it: a
         # second command opening the same new database waits (the connection's 5 s busy
@@ -263,6 +282,8 @@ class Store:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0 and self.db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
                 # Tables, but not ours: another application's database. Never add to it.
+                raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
+            if 0 < version <= len(MIGRATIONS) and self._tables_missing(version):
                 raise StoreError(f"{self.path} is another application's database, not jumpclip's: name another file with --db")
             if version > len(MIGRATIONS):
                 tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -63,11 +63,19 @@ def find_ports() -> list[tuple[str, str]]:
 
 
 def timeout_from_env(default: float = 5.0) -> float:
-    try:
-        v = float(os.environ.get("JUMPCLIP_TIMEOUT_S", default))
-    except ValueError:
+    """JUMPCLIP_TIMEOUT_S (README), or default when it is not set. A value that is no number
+    of seconds from 0.5 to 600 is an error, said in one line: a typo must not silently become
+    5 s (abc, nan, inf, -1, 0, 601)."""
+    text = os.environ.get("JUMPCLIP_TIMEOUT_S")
+    if text is None or not text.strip():
         return default
-    return v if 0.5 <= v <= 600 else default
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0.5 <= v <= 600:  # (NaN fails it too)
+        raise TransportError(f"JUMPCLIP_TIMEOUT_S={text!r} is not a number of seconds from 0.5 to 600: fix it or unset it")
+    return v
 
 
 class SerialTransport:
@@ -277,6 +285,11 @@ class SerialTransport:
                         "(if it is, unplug and replug it)"
                     ) from None
             self.interrupt()
+
+    def exit_raw(self) -> None:
+        """From the raw REPL back to the friendly one (Ctrl-B), within `timeout`."""
+        self._write(b"\x02")
+        self._read_until(b">>> ", self.timeout)
 
     def exec_start(self, code: str) -> None:
         self._write(code.encode() + b"\x04")

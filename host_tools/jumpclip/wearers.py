@@ -27,10 +27,19 @@ class WearerError(ValueError):
     """A name, date or mass that cannot be used; str() is one line saying what to do."""
 
 
+RESERVED = "(nobody named)"  # how tables show the sessions of no named wearer (report.py)
+
+
 def check_name(name: str) -> str:
+    from .text import hidden, visible
+
     name = name.strip()
+    if any(hidden(c) for c in name):
+        raise WearerError(f"'{visible(name)}' is not a wearer's name: it holds control or invisible characters")
     if not NAME_RE.match(name):
         raise WearerError(f"{name!r} is not a wearer's name: 1 to 40 characters, no comma or semicolon")
+    if name.casefold() == RESERVED.casefold():
+        raise WearerError(f"{name!r} is how tables show sessions of nobody named: choose another name")
     return name
 
 

@@ -651,7 +651,26 @@ class Sim:
             if live > self.heap_peak_live:
                 self.heap_peak_live = live
                 self.heap_peak_at_s = self.clock_us / 1e6
-        self.advance(us, asleep)
+        if asleep:
+            self.advance(us, True)
+            return
+        # time.sleep(): the esp32 port runs the scheduler while it waits (ports/esp32/
+        # mphalport.c, mp_hal_delay_ms calls mp_handle_pending in its loop), so a timer that
+        # comes due during the sleep runs then, not after it. (Light sleep stops the CPU: its
+        # callbacks wait for the wake, as above.)
+        end = self.clock_us + us
+        while not self.firing:
+            due = end
+            for t in self.timers:
+                if t.due_us < due:
+                    due = t.due_us
+            if due >= end:
+                break
+            if due > self.clock_us:
+                self.advance(due - self.clock_us)
+            self._fire_timers(self.clock_us)
+        if end > self.clock_us:
+            self.advance(end - self.clock_us)
 
     # --- I2C bus time: start + address + register + data bytes, 9 bit times each ---
     def i2c_cost(self, nbytes, freq, received=0):

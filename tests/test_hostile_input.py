@@ -1,0 +1,112 @@
+"""What a user (or a forged file) hands the desktop: each answered in one line, no traceback,
+nothing half done, nothing printed raw (issue 34, items 10 to 12)."""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from jumpclip import launch
+from jumpclip.cli import main as cli
+from jumpclip.logread import LogContents, Note
+from jumpclip.store import Store, StoreError
+from jumpclip.text import visible
+
+
+def run(*args: str, env: dict | None = None):
+    res = CliRunner().invoke(cli, list(args), env=env)
+    assert "Traceback" not in res.output and not isinstance(res.exception, (AssertionError, TypeError, ValueError)), res.output
+    return res
+
+
+@pytest.mark.parametrize("version", range(1, 8))
+def test_a_foreign_database_with_a_version_number_is_refused(tmp_path, version):
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE things (x)")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="another application's database"):
+        Store(path)
+    res = run("sessions", "--db", str(path))
+    assert res.exit_code != 0 and "another application's database" in res.output
+    assert [r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")] == ["things"]  # untouched
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "-1", "0", "601"])
+def test_a_bad_timeout_setting_is_said_not_replaced(tmp_path, value):
+    res = run("sessions", "--db", str(tmp_path / "x.sqlite"), env={"JUMPCLIP_TIMEOUT_S": value})
+    assert res.exit_code != 0
+    assert "JUMPCLIP_TIMEOUT_S" in res.output and "0.5 to 600" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["Ann\x1b[2J", "Bo\nb", "A\u202eB", "Zero\u200bW", "(nobody named)", "(NOBODY NAMED)"])
+def test_a_name_with_hidden_characters_or_the_reserved_label_is_refused(tmp_path, name):
+    db = str(tmp_path / "w.sqlite")
+    res = run("wearer", "add", name, "--db", db)
+    assert res.exit_code != 0
+    assert "is not a wearer's name" in res.output or "how tables show sessions of nobody named" in res.output
+    assert "\x1b" not in res.output and "\u202e" not in res.output and "\u200b" not in res.output
+
+
+def test_a_clips_note_is_shown_with_its_hidden_characters_escaped(tmp_path):
+    db = tmp_path / "n.sqlite"
+    store = Store(db)
+    log = LogContents(notes=[Note(1, "sensor lost\x1b[2J\nFAKE ROW \u202eevil [bold]x[/]")])
+    store.import_log("a4cf12345678", log, None, "rescue", log_id="abc")
+    store.close()
+    res = run("notes", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\u202e" not in res.output
+    assert "\\x1b[2J\\x0aFAKE ROW \\u202eevil [bold]x[/]" in res.output  # one line, written out, no markup applied
+
+
+def test_two_output_formats_at_once_are_refused(tmp_path):
+    db = tmp_path / "e.sqlite"
+    Store(db).close()
+    for pair in (("--bands", "--json"), ("--csv", "--json")):
+        res = run("export", *pair, "--db", str(db))
+        assert res.exit_code != 0 and "one format at a time" in res.output
+
+
+def test_an_export_into_a_system_folder_says_so(tmp_path):
+    db = tmp_path / "e.sqlite"
+    Store(db).close()
+    res = run("export", "--out", "/proc/version", "--db", str(db))
+    assert res.exit_code != 0 and "system folder" in res.output and "No such file" not in res.output
+
+
+def test_a_day_a_clip_cannot_have_counted_on_is_refused(tmp_path):
+    db = str(tmp_path / "w.sqlite")
+    run("wearer", "add", "Ann", "--db", db)
+    res = run("wearer", "assign", "Ann", "345678", "--from", "0001-01-01", "--db", db)
+    assert res.exit_code == 2 and "0001-01-01 is not a day a clip counted on" in res.output
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch, capsys):
+    real = builtins.__import__
+
+    def interrupted(name, *args, **kw):
+        if name == "cli" or name.endswith(".cli"):
+            raise KeyboardInterrupt
+        return real(name, *args, **kw)
+
+    import sys
+
+    monkeypatch.delitem(sys.modules, "jumpclip.cli")
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    with pytest.raises(SystemExit) as ex:
+        launch.main()
+    assert ex.value.code == 130
+    err = capsys.readouterr().err
+    assert err.strip().startswith("jumpclip: interrupted") and len(err.strip().splitlines()) == 1
+
+
+def test_visible_writes_hidden_characters_out():
+    assert visible("plain text, ü and 日本") == "plain text, ü and 日本"
+    assert visible("a\tb\u2028c\ud800") == "a\\x09b\\u2028c\\ud800"
