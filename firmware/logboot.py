@@ -73,7 +73,13 @@ def recover(log, pending=None):
         log.note("log: the checkpoint named session %d as open, which the log does not hold open; ignored" % log.open_id)
         log.open_id = -1
     if log.open_id >= 0:
-        # A power cut (or crash) left a session open: close it with what the log holds.
+        # A power cut (or crash) left a session open: close it with what the log holds. The
+        # checkpoint's count is only a number in a file: never more than the log's records.
+        logged = _logged_jumps(log, segs, data, log.open_id)
+        if 0 <= logged < log.open_jumps:
+            log.note("log: the checkpoint counted %d jumps for session %d, the log holds %d; closed with %d"
+                     % (log.open_jumps, log.open_id, logged, logged))
+            log.open_jumps = logged
         closed, jumps = log.open_id, log.open_jumps
         log.session_id = closed
         log.session_jumps = jumps
@@ -122,6 +128,46 @@ def _may_be_open(log, segs, data, sid):
             return _session_in(f.read(), sid) == 1
     except OSError:
         return False
+
+
+def _count_jumps(data, sid):
+    """(jumps of session sid in data, whether its START is there)."""
+    n = 0
+    started = False
+    o = 0
+    while o < len(data):
+        size = lf.check(data, o, len(data))
+        if size == 0:
+            break
+        t = data[o + 1]
+        jb = lf.jump_bytes(t)
+        if (jb or t == lf.T_SESSION_START) and lf.get_u32(data, o + lf.HEADER) == sid:
+            if jb:
+                n += (size - lf.OVERHEAD - lf.JUMPS_HEAD) // jb
+            else:
+                started = True
+        o += size
+    return n, started
+
+
+_BACK_SEGMENTS = 8  # how far back boot looks for an open session's START (each read is one segment)
+
+
+def _logged_jumps(log, segs, data, sid):
+    """The jumps of session sid the log's segments hold, from its START on; -1 when the
+    START is not within the newest segments (reclaimed after a sync, or too far back to read
+    at boot): then the count cannot be checked."""
+    n, started = _count_jumps(data, sid)
+    k = len(segs) - 2
+    while not started and k >= 0 and k >= len(segs) - 1 - _BACK_SEGMENTS:
+        try:
+            with open(log._path(segs[k]), "rb") as f:
+                more, started = _count_jumps(f.read(), sid)
+        except (OSError, MemoryError):
+            return -1
+        n += more
+        k -= 1
+    return n if started else -1
 
 
 def _last_jump_t(data, sid):

@@ -101,3 +101,28 @@ def test_a_firmware_0_3_start_keeps_its_threshold_and_target():
     (s,) = c.starts
     # Before the fix these read None and None: the report re-scored the session at 3.9 g and 50.
     assert (s.qualify_mg, s.daily_target, s.target_rule) == (2000, 80, 0)
+
+
+def test_the_checkpoints_open_count_is_bounded_by_the_log(tmp_path):
+    # Issue 34, item 8: 999 in state.json closed a 6-jump session "with 1005 jumps".
+    import json
+
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0, flush_jumps=2)
+    log.open()
+    sid = log.boot << 10 | 1
+    log.begin_session(sid, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 5, 0))
+    for k in range(6):
+        log.add_jump(400 * (k + 1), 50, 3000)
+    log.flush()
+    log._checkpoint()
+    state = tmp_path / "log" / "state.json"
+    cp = json.loads(state.read_text())
+    assert cp["open"] == sid and cp["open_jumps"] == 6
+    cp["open_jumps"] = 999  # a power cut, and a checkpoint that lies
+    state.write_text(json.dumps(cp))
+    again = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    again.open()
+    c = read_files(files(tmp_path))
+    assert [(e.session_id, e.jumps) for e in c.ends] == [(sid, 6)]
+    assert len(c.jumps) == 6
+    assert any("the checkpoint counted 999 jumps for session" in n.text and "the log holds 6" in n.text for n in c.notes)
