@@ -42,6 +42,8 @@ class EventLog:
         self.seg_size = 0
         self.full = False
         self.unlogged = 0  # jumps counted but not logged, this session (log full)
+        self.session_t = 0  # the open session's sample index at the last tick
+        self.full_cp_t = 0  # ... when the checkpoint last took its unlogged count
         self.boot = 0
         self.log_id = ""  # set by open(): logboot reads or creates log/id
         # Lifetime totals of what is on flash (the checkpoint plus the records after it);
@@ -130,6 +132,10 @@ class EventLog:
             "jumps": self.jumps,
             "open": self.open_id,
             "open_jumps": self.open_jumps,
+            # While the flash is full the open session counts in RAM: its count and length
+            # live here, so that a power cut before its END keeps them (boot recovery).
+            "unlogged": self.unlogged if self.session_id >= 0 else 0,
+            "open_t": self.session_t if self.session_id >= 0 else 0,
         }
         tmp = self._path("state.tmp")
         with open(tmp, "w") as f:
@@ -202,6 +208,8 @@ class EventLog:
         self.session_id = session_id
         self.session_jumps = 0
         self.unlogged = 0
+        self.session_t = 0
+        self.full_cp_t = 0
         o = self._reserve(lf.START_BYTES)
         b = self.buf
         p = o + lf.HEADER
@@ -339,10 +347,19 @@ class EventLog:
         """Called each wake with the session's sample index: flushes jumps older than the
         flush interval (so at most flush_samples of jumps are at risk). hold: a jump's
         filtered peak is still to come; the flush waits for it, up to twice the interval."""
+        self.session_t = t
         if self.jrec >= 0 and t - self.first_pending_t >= (2 * self.flush_samples if hold else self.flush_samples):
             self.flush()
         elif self.in_ and t - self.first_impact_t >= self.flush_samples:
             self.flush()
+        elif self.full and self.session_id >= 0 and t - self.full_cp_t >= self.flush_samples:
+            # Full: the session's count is in RAM only; the checkpoint (in the reserve) takes
+            # it as often as a flush would take jumps, so a power cut costs no more.
+            self.full_cp_t = t
+            try:
+                self._checkpoint()
+            except OSError:
+                pass  # no room even for that: the END still carries the count
 
     def _add_end(self, jumps, duration, overflows, reason, qualifying=0):
         o = self._reserve(lf.END_BYTES)

@@ -81,19 +81,31 @@ def recover(log, pending=None):
                      % (log.open_jumps, log.open_id, logged, logged))
             log.open_jumps = logged
         closed, jumps = log.open_id, log.open_jumps
+        # Counted while the flash was full (the checkpoint's, for its own open session):
+        # at most one landing a sample of the session's length, or it is damage.
+        length = _int(cp, "open_t", 0) if cp.get("open") == closed else 0
+        unlogged = _int(cp, "unlogged", 0) if cp.get("open") == closed else 0
+        if not 0 <= unlogged <= length:
+            unlogged = 0
         log.session_id = closed
-        log.session_jumps = jumps
+        log.session_jumps = jumps + unlogged
+        log.unlogged = unlogged  # (add_jump adds to it while the flash is still full)
         # Those later than the last jump on flash: a flush that a reset interrupted after
         # writing leaves them in both places, and they are written once.
-        saved = lf.pending_jumps(pending, closed, _last_jump_t(data, closed))
+        last = _last_jump_t(data, closed)
+        saved = lf.pending_jumps(pending, closed, last)
         for t, air, peak, fpeak in saved:  # jumps a reset caught in RAM, kept in RTC memory
             log.add_jump(t, air, peak, fpeak)
+            if t > last:
+                last = t
         if saved:
-            jumps = log.session_jumps
             log.note("log: %d jumps kept in RTC memory through a reset were written" % len(saved))
-        log._add_end(jumps, 0, 0, lf.END_RECOVERED)
+        jumps = log.session_jumps
+        log._add_end(jumps, length if length > last else last + 1, 0, lf.END_RECOVERED)
         log.session_id = -1
-        log.note("log: session %d was left open (power cut?); closed with %d jumps" % (closed, jumps))
+        log.unlogged = 0
+        log.note("log: session %d was left open (power cut?); closed with %d jumps%s"
+                 % (closed, jumps, (", %d of them counted while the flash was full" % unlogged) if unlogged else ""))
     log.flush()
     log._checkpoint()
 

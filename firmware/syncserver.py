@@ -98,6 +98,8 @@ def info(app=None):
         "segments": len(_segments()),
         "app": app is not None,
         "notes": app.notes[-4:] if app is not None else [],
+        # The held session's landings counted while the flash was full: in no record yet.
+        "unlogged": app.log.unlogged if app is not None and app.log is not None and app.log.session_id >= 0 else 0,
     }
     print("JCINFO " + json.dumps(d))
 

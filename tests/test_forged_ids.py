@@ -126,3 +126,29 @@ def test_the_checkpoints_open_count_is_bounded_by_the_log(tmp_path):
     assert [(e.session_id, e.jumps) for e in c.ends] == [(sid, 6)]
     assert len(c.jumps) == 6
     assert any("the checkpoint counted 999 jumps for session" in n.text and "the log holds 6" in n.text for n in c.notes)
+
+
+def test_a_power_cut_on_a_full_log_keeps_the_held_sessions_count(tmp_path):
+    # Issue 34, item 3: with the flash under its reserve the clip counts in RAM and wrote the
+    # count only in the session's END, which a held session never got: a power cut lost all
+    # 60 landings and the session read 0:00.
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=1 << 40, flush_samples=1000)
+    log.open()
+    assert log.full
+    sid = log.boot << 10 | 1
+    log.begin_session(sid, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 5, 0))
+    t = 0
+    for _ in range(60):
+        t += 220  # a landing every 1.1 s at 200 Hz, ticked each wake as the loop does
+        log.tick(t - 110)
+        log.add_jump(t, 50, 3000)
+        log.tick(t)
+    assert log.unlogged == 60
+    # the power cut: no END; at most the last flush interval (1000 samples) is at risk
+    again = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=1 << 40)
+    again.open()
+    c = read_files(files(tmp_path))
+    (end,) = c.ends
+    assert end.session_id == sid and end.unlogged == end.jumps
+    assert 60 - 1000 // 220 - 1 <= end.jumps <= 60
+    assert end.duration_samples >= t - 1000

@@ -527,7 +527,7 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
         out.print(f"  ... and {len(notes) - 5} more (`jumpclip notes`)", highlight=False)
     plural = lambda k, word: f"{k} new {word}" + ("" if k == 1 else "s")  # noqa: E731
     idle = " (a session without jumps: the clip counted while no one jumped, for instance since the last sync)" \
-        if imp.new_sessions and not imp.new_jumps else ""
+        if imp.new_sessions and not imp.new_jumps and not res.unlogged else ""
     out.print(
         f"synced {res.device}: [bold]{plural(imp.new_sessions, 'session')}[/], [bold]{plural(imp.new_jumps, 'jump')}[/]{idle}; "
         f"{imp.total_jumps} jumps from this clip's log in the database ({store.path})"

@@ -40,6 +40,7 @@ class SyncResult:
     restarted: bool
     warnings: list[str] = field(default_factory=list)
     device_output: str = ""
+    unlogged: int = 0  # the held session's jumps counted while the flash was full: in no record yet
 
 
 class SyncError(Exception):
@@ -207,6 +208,13 @@ def sync(
         wire = t.bytes_in - start_in
         log = logread.read_files(files)
         warnings += log.report()
+        try:
+            unlogged = max(0, int(info.get("unlogged", 0)))
+        except (TypeError, ValueError):
+            unlogged = 0
+        if unlogged:
+            warnings.append(f"{unlogged} jumps counted while the clip's flash was full, not yet in its log: they reach the "
+                            f"database with the session's end")
         new = log.newer_than(after)
         if repeats is not None:
             new = new.newer_than(store.divergence(repeats, new) - 1, with_their_starts=True)
@@ -241,6 +249,7 @@ def sync(
             clock_set=clock_set,
             restarted=restarted,
             warnings=warnings,
+            unlogged=unlogged,
             device_output=device_output,
         )
     except DeviceError as e:
