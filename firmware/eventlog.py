@@ -101,9 +101,11 @@ class EventLog:
             if size == 0:
                 break
             seq = lf.get_u32(data, o + 4)
-            sid = lf.get_u32(data, o + lf.HEADER)
+            t = data[o + 1]
+            sid = 0  # records without a session (a note's payload is its text)
+            if t == lf.T_SESSION_START or t == lf.T_JUMPS or t == lf.T_JUMPS_V1 or t == lf.T_SESSION_END:
+                sid = lf.get_u32(data, o + lf.HEADER)
             if after_seq < seq < lf.ID_LIMIT and sid < lf.ID_LIMIT:  # (beyond: damage, never counted)
-                t = data[o + 1]
                 if t == lf.T_SESSION_START:
                     self.sessions += 1
                     self.open_id = sid

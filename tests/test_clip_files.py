@@ -332,6 +332,7 @@ def test_every_field_of_every_record_round_trips_through_the_one_table(tmp_path)
     log.add_jump(0x01020304, 0x0506, 0x0708, 0x090A)
     log.add_jump(0x01020399, 0x0507, 0x0709, 0)
     log.unlogged = 0x2468
+    log.session_jumps = 0x13579  # (at least the unlogged ones: an END with more unlogged than jumps is refused)
     log.end_session(0x11223344, 0x5566, lf.END_BUTTON, 2)
     log.flush()
     c = contents(tmp_path / "log")
@@ -342,7 +343,7 @@ def test_every_field_of_every_record_round_trips_through_the_one_table(tmp_path)
         (0x01020304, 0x0506, 0x0708, 0x090A), (0x01020399, 0x0507, 0x0709, 0)]
     (e,) = c.ends
     assert (e.session_id, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying) == (
-        sid, 2, 0x11223344, 0x5566, lf.END_BUTTON, 0x2468, 2)
+        sid, 0x13579, 0x11223344, 0x5566, lf.END_BUTTON, 0x2468, 2)
 
 
 def test_the_segment_reclaim_rule_has_one_home():

@@ -152,3 +152,117 @@ def test_a_power_cut_on_a_full_log_keeps_the_held_sessions_count(tmp_path):
     assert end.session_id == sid and end.unlogged == end.jumps
     assert 60 - 1000 // 220 - 1 <= end.jumps <= 60
     assert end.duration_samples >= t - 1000
+
+
+# --- issue 34, item 6: every record checked against the session it claims ---------------
+
+
+def session_log(tmp_path):
+    """One closed session of 20 s at 200 Hz (4,000 samples), qualify 3.9 g, and a second one
+    open; the records below claim one or the other."""
+    log = eventlog.EventLog(str(tmp_path / "log"), reserve_bytes=0)
+    log.open()
+    first, second = log.boot << 10 | 1, log.boot << 10 | 2
+    log.begin_session(first, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 5, 0), 3900, 50)
+    log.add_jump(400, 50, 4200)
+    log.end_session(4000, 0, lf.END_HOST)
+    log.begin_session(second, b"\xa4\xcf\x12\x34\x56\x78", 0, False, 1, 200, 16, (0, 5, 0), 3900, 50)
+    log.add_jump(300, 50, 4100)
+    log.flush()
+    return log, first, second
+
+
+def jumps_payload(sid: int, t: int, air: int, peak: int) -> bytes:
+    b = bytearray(lf.JUMPS_HEAD + lf.JUMP_BYTES)
+    lf.put_u32(b, 0, sid)
+    lf.put_u32(b, lf.JUMPS_HEAD + lf.J_T, t)
+    lf.put_u16(b, lf.JUMPS_HEAD + lf.J_AIR, air)
+    lf.put_u16(b, lf.JUMPS_HEAD + lf.J_PEAK, peak)
+    return bytes(b)
+
+
+def impacts_payload(sid: int, t: int, peak: int) -> bytes:
+    b = bytearray(lf.JUMPS_HEAD + lf.IMPACT_BYTES)
+    lf.put_u32(b, 0, sid)
+    lf.put_u32(b, lf.JUMPS_HEAD + lf.I_T, t)
+    lf.put_u16(b, lf.JUMPS_HEAD + lf.I_PEAK, peak)
+    return bytes(b)
+
+
+def bands_payload(sid: int, bands, qualifying: int) -> bytes:
+    b = bytearray(lf.BANDS_BYTES)
+    lf.put(b, 0, lf.BANDS_FIELDS, "session_id", sid)
+    for k, v in zip(lf.BAND_KEYS, bands):
+        lf.put(b, 0, lf.BANDS_FIELDS, k, v)
+    lf.put(b, 0, lf.BANDS_FIELDS, "qualifying", qualifying)
+    return bytes(b)
+
+
+def forged_start(sid: int, rate: int = 200, version=(0, 5, 0), device=b"\xa4\xcf\x12\x34\x56\x78") -> bytes:
+    b = bytearray(lf.START_BYTES)
+    f = lf.START_FIELDS
+    lf.put(b, 0, f, "session_id", sid)
+    lf.put(b, 0, f, "boot", sid >> 10)
+    lf.put(b, 0, f, "device", device)
+    lf.put(b, 0, f, "rate_hz", rate)
+    lf.put(b, 0, f, "range_g", 16)
+    lf.put(b, 0, f, "version", bytes(version))
+    lf.put(b, 0, f, "qualify_mg", 3900)
+    lf.put(b, 0, f, "daily_target", 50)
+    lf.put(b, 0, f, "target_rule", lf.TARGET_IMPACTS)
+    return bytes(b)
+
+
+def test_records_that_contradict_their_session_are_refused_and_named(tmp_path):
+    log, first, second = session_log(tmp_path)
+    seq = log.seq
+    end = bytearray(end_payload(first, 1))
+    lf.put(end, 0, lf.END_FIELDS, "duration", 4000)
+    forged = [
+        (lf.T_BANDS, bands_payload(first, (0, 0, 0, 0, 200_000_000), 0), "more impacts in bands"),
+        (lf.T_IMPACTS, impacts_payload(second, 100, 0), "below every qualifying threshold"),
+        (lf.T_IMPACTS, impacts_payload(second, 100, 2000), "below its qualifying threshold"),
+        (lf.T_JUMPS, jumps_payload(first, 90_000, 50, 4000), "landings after their session's end"),
+        (lf.T_IMPACTS, impacts_payload(first, 90_000, 4000), "impacts after their session's end"),
+        (lf.T_JUMPS, jumps_payload(second, 500, 0, 0), "a landing no clip counts"),
+        (lf.T_SESSION_START, forged_start(log.boot << 10 | 9, rate=0), "a rate, range or firmware version"),
+        (lf.T_SESSION_START, forged_start(log.boot << 10 | 10, rate=65535), "a rate, range or firmware version"),
+        (lf.T_SESSION_START, forged_start(log.boot << 10 | 11, version=(255, 255, 255)), "a rate, range or firmware version"),
+    ]
+    big_unlogged = bytearray(end)
+    lf.put(big_unlogged, 0, lf.END_FIELDS, "unlogged", 4_000_000_000)
+    many_overflows = bytearray(end)
+    lf.put(many_overflows, 0, lf.END_FIELDS, "overflows", 65535)
+    forged += [(lf.T_SESSION_END, bytes(big_unlogged), "a session end whose counts"),
+               (lf.T_SESSION_END, bytes(many_overflows), "a session end whose counts")]
+    for k, (rtype, payload, _) in enumerate(forged):
+        append_record(tmp_path, rtype, payload, seq + k)
+    c = read_files(files(tmp_path))
+    assert c.implausible == len(forged), c.refused
+    text = " ".join(c.report())
+    for _, _, why in forged:
+        assert why in text, (why, text)
+    # what the real sessions hold is untouched
+    assert sorted(s.session_id for s in c.starts) == [first, second]
+    assert [(j.session_id, j.t_samples) for j in c.jumps] == [(first, 400), (second, 300)]
+    assert [(e.session_id, e.jumps, e.duration_samples) for e in c.ends] == [(first, 1, 4000)]
+    assert c.bands == [] or all(sum(b.bands) < 100 for b in c.bands)
+
+
+def test_a_start_naming_another_clip_inside_the_log_is_refused(tmp_path):
+    log, first, second = session_log(tmp_path)
+    append_record(tmp_path, lf.T_SESSION_START, forged_start(log.boot << 10 | 5, device=b"\x01\x02\x03\x04\x05\x06"), log.seq)
+    append_record(tmp_path, lf.T_SESSION_START, forged_start(log.boot << 10 | 6), log.seq + 1)
+    c = read_files(files(tmp_path))
+    assert c.refused == {"a session start naming another clip inside this log": 1}
+    assert {s.device_id for s in c.starts} == {"a4cf12345678"}
+
+
+def test_records_of_a_session_that_never_started_are_flagged(tmp_path):
+    from jumpclip.store import Store
+
+    log, first, second = session_log(tmp_path)
+    append_record(tmp_path, lf.T_JUMPS, jumps_payload(log.boot << 10 | 77, 300, 50, 3000), log.seq)
+    c = read_files(files(tmp_path))
+    res = Store(tmp_path / "db.sqlite").import_log("a4cf12345678", c, None, "rescue", log_id="abc")
+    assert res.orphans == 1 and res.new_sessions == 2

@@ -520,6 +520,7 @@ def sync(port: str | None, db_path: str | None, no_restart: bool) -> None:
     for w in res.warnings:
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
     imp = res.imported
+    _say_orphans(imp.orphans)
     notes = imp.new_notes
     for n in notes[:5]:
         out.print(f"  the clip says: {shown(n)}", highlight=False)
@@ -1011,7 +1012,14 @@ def rescue(dump: str, db_path: str | None, device_id: str | None) -> None:
         res = store.import_log(device, log, None, "rescue", log_id=log.log_id)
     except StoreError as e:
         fail(str(e))
+    _say_orphans(res.orphans)
     out.print(f"rescued {device}: {res.new_sessions} new sessions, {res.new_jumps} new jumps ({res.total_jumps} in the database)")
+
+
+def _say_orphans(n: int) -> None:
+    if n:
+        err.print(f"[yellow]warning:[/] {n} session(s) have records but no start, here or synced before (a partial "
+                  "rescue, or forged records): kept, marked with an unknown time", highlight=False)
 
 
 def _finite(param, value):

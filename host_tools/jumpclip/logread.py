@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .fw import config as fwconfig
 from .fw import detector
+from .fw import impacts as impacts_fw
 from .fw import logformat as lf
 
 G_MG = 1000.0
@@ -18,6 +20,11 @@ MAX_AIR_SAMPLES = 2000  # 2 s of flight at the highest rate (a 4.9 m jump); 10 s
 MAX_PEAK_MG = 27800  # the resultant of three axes at +-16 g, the sensor's widest range
 MAX_T_SAMPLES = 2 * detector.MAX_INDEX  # the firmware rolls a session over at MAX_INDEX (and a batch)
 MAX_SESSION_JUMPS = 1 << 24  # a landing every 40 ms for a week
+RATES = set(fwconfig.SCHEMA["rate_hz"][2])  # what the firmware can write in a START
+RANGES = set(fwconfig.SCHEMA["range_g"][2])
+MIN_LANDING_MG = 1000  # below the lowest impact_g (1.1 g), with the peak's rounding
+MIN_QUALIFY_MG = int(fwconfig.SCHEMA["qualify_g"][2][0] * 1000) - 1  # the lowest qualify_g, 1.5 g
+FIFO_SAMPLES = 170  # the MPU6050's FIFO: what one overflow loses at least
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,7 @@ class LogContents:
     foreign: list[str] = field(default_factory=list)  # files in log/ that are not segments
     duplicates: int = 0  # records seen twice (same seq): kept once
     implausible: int = 0  # records whose CRC holds but whose values no clip writes: refused
+    refused: dict[str, int] = field(default_factory=dict)  # ... by what was wrong with them
     records: int = 0
     bytes: int = 0
     last_seq: int = -1
@@ -133,6 +141,12 @@ class LogContents:
             notes=[r for r in self.notes if r.seq > seq],
         )
 
+    def refuse(self, why: str) -> None:
+        """A record whose CRC holds but whose values no clip writes, or that contradicts the
+        session it claims: left out, and counted under what was wrong with it."""
+        self.implausible += 1
+        self.refused[why] = self.refused.get(why, 0) + 1
+
     def report(self) -> list[str]:
         lines = [str(d) for d in self.damage]
         if self.foreign:
@@ -140,10 +154,65 @@ class LogContents:
         if self.duplicates:
             lines.append(f"{self.duplicates} duplicate record(s) ignored")
         if self.implausible:
-            lines.append(f"{self.implausible} record(s) refused: their CRC holds but no clip writes such values "
-                         f"(a landing over {MAX_AIR_SAMPLES} samples of flight or {MAX_PEAK_MG / 1000:g} g, a session of over "
-                         f"{MAX_SESSION_JUMPS:,} jumps, a record or session numbered from 2**30 on): forged or damaged")
+            why = "; ".join(f"{k} ({n})" for k, n in self.refused.items()) or "values no clip writes"
+            lines.append(f"{self.implausible} record(s) refused, their CRC holds but they are forged or damaged: {why}")
         return lines
+
+    def check_sessions(self) -> None:
+        """Every record against the session it claims, not only against fixed bounds: a START
+        naming another clip than the log's own; landings and impacts after their session's
+        end; impacts below their session's qualifying threshold; more impacts in bands than
+        the session's length holds (impactr's rule keeps them 0.4 s apart). What fails is
+        refused, a whole record at a time, and counted by what was wrong."""
+        # A clone goes on from its source's log under its own id: the device changes once
+        # and stays. One START naming another device between two of the log's own is forged.
+        order = sorted(self.starts, key=lambda s: s.seq)
+        for before, s, after in zip(order, order[1:], order[2:]):
+            if s.device_id != before.device_id and before.device_id == after.device_id:
+                self.starts.remove(s)
+                self.refuse("a session start naming another clip inside this log")
+        starts = {s.session_id: s for s in self.starts}
+        ends: dict[int, SessionEnd] = {}
+        for e in sorted(self.ends, key=lambda e: e.seq):
+            ends[e.session_id] = e
+
+        def limit(sid: int) -> int | None:
+            """The last sample a record of session sid can name: its END's length (a batch
+            of slack: the firmware stamps a landing at its peak, inside the session), or None
+            when the session is open here or its END was written by a recovery without it."""
+            e = ends.get(sid)
+            return None if e is None or e.duration_samples == 0 else e.duration_samples + 96
+
+        bad: set[int] = set()
+        for j in self.jumps:
+            cap = limit(j.session_id)
+            if cap is not None and j.t_samples > cap:
+                bad.add(j.seq)
+        if bad:
+            for _ in bad:
+                self.refuse("landings after their session's end")
+            self.jumps = [j for j in self.jumps if j.seq not in bad]
+        bad = set()
+        for i in self.impacts:
+            cap = limit(i.session_id)
+            st = starts.get(i.session_id)
+            if (cap is not None and i.t_samples > cap) or (st is not None and st.qualify_mg and i.peak_mg < st.qualify_mg - 1):
+                bad.add(i.seq)
+        if bad:
+            for _ in bad:
+                self.refuse("impacts after their session's end or below its qualifying threshold")
+            self.impacts = [i for i in self.impacts if i.seq not in bad]
+        keep = []
+        for b in self.bands:
+            cap = limit(b.session_id)
+            st = starts.get(b.session_id)
+            if cap is not None and st is not None:
+                most = cap * 1000 // (impacts_fw.MIN_DIST_MS * st.rate_hz) + 1
+                if sum(b.bands) > most:
+                    self.refuse("more impacts in bands than the session's length holds")
+                    continue
+            keep.append(b)
+        self.bands = keep
 
 
 _WITH_SESSION = (lf.T_SESSION_START, lf.T_JUMPS, lf.T_JUMPS_V1, lf.T_SESSION_END, lf.T_IMPACTS, lf.T_BANDS)
@@ -163,7 +232,7 @@ def parse_segment(data: bytes, name: str, out: LogContents, seen: set[int]) -> N
         if seq >= lf.ID_LIMIT or (data[o + 1] in _WITH_SESSION and lf.get_u32(data, o + lf.HEADER) >= lf.ID_LIMIT):
             # No clip numbers a record or a session from 2**30 on (logformat.ID_LIMIT): such a
             # record would wrap the numbering (taken for a restored image) or merge sessions.
-            out.implausible += 1
+            out.refuse("a record or session numbered from 2**30 on")
         elif seq in seen:
             out.duplicates += 1
         else:
@@ -196,6 +265,10 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
         # Firmware 0.2-0.3 wrote 34 bytes, with the threshold and target (log-format.md).
         settings = length >= lf.START_BYTES_V2 and lf.get(b, p, f, "qualify_mg") > 0
         version = lf.get_bytes(b, p, f, "version")
+        if (lf.get(b, p, f, "rate_hz") not in RATES or lf.get(b, p, f, "range_g") not in RANGES
+                or max(version) >= 100):
+            out.refuse("a session start with a rate, range or firmware version no clip sets")
+            return
         out.starts.append(
             SessionStart(
                 seq,
@@ -222,8 +295,9 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
             jf = lf.JUMP_FIELDS
             fpeak = lf.get(b, q, jf, "fpeak") if jb == lf.JUMP_BYTES else 0
             j = Jump(seq, sid, k, lf.get(b, q, jf, "t"), lf.get(b, q, jf, "air"), lf.get(b, q, jf, "peak"), fpeak)
-            if j.air_samples > MAX_AIR_SAMPLES or j.peak_mg > MAX_PEAK_MG or j.t_samples > MAX_T_SAMPLES:
-                out.implausible += 1  # one impossible landing: the whole record is suspect
+            if (j.air_samples > MAX_AIR_SAMPLES or not MIN_LANDING_MG <= j.peak_mg <= MAX_PEAK_MG
+                    or j.t_samples > MAX_T_SAMPLES):
+                out.refuse("a landing no clip counts (flight, peak or time out of range)")  # the whole record is suspect
                 return
             jumps.append(j)
         out.jumps += jumps
@@ -233,8 +307,8 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
         for k in range((length - lf.JUMPS_HEAD) // lf.IMPACT_BYTES):
             q = p + lf.JUMPS_HEAD + k * lf.IMPACT_BYTES
             i = Impact(seq, sid, k, lf.get(b, q, lf.IMPACT_FIELDS, "t"), lf.get(b, q, lf.IMPACT_FIELDS, "peak"))
-            if i.peak_mg > MAX_PEAK_MG or i.t_samples > MAX_T_SAMPLES:
-                out.implausible += 1
+            if not MIN_QUALIFY_MG <= i.peak_mg <= MAX_PEAK_MG or i.t_samples > MAX_T_SAMPLES:
+                out.refuse("a qualifying impact below every qualifying threshold or out of range")
                 return
             found.append(i)
         out.impacts += found
@@ -244,14 +318,19 @@ def _decode(b: bytes, o: int, size: int, seq: int, out: LogContents) -> None:
         # An impact every 2.5 ms for a week, or more qualifying impacts than impacts (every
         # qualifying threshold is above the bands' 1.3 g floor): no clip writes that.
         if max(bands) > MAX_SESSION_JUMPS * 16 or lf.get(b, p, f, "qualifying") > sum(bands):
-            out.implausible += 1
+            out.refuse("impact bands no clip counts")
             return
         out.bands.append(Bands(seq, lf.get(b, p, f, "session_id"), bands, lf.get(b, p, f, "qualifying")))
     elif t == lf.T_SESSION_END and length >= lf.END_BYTES:
         f = lf.END_FIELDS
         jumps = lf.get(b, p, f, "jumps")
-        if jumps > MAX_SESSION_JUMPS or lf.get(b, p, f, "qualifying") > jumps:
-            out.implausible += 1  # more jumps than a session can hold, or more qualifying than jumps
+        duration = lf.get(b, p, f, "duration")
+        overflows = lf.get(b, p, f, "overflows")
+        # More jumps than a session can hold, more qualifying or unlogged than jumps, or more
+        # FIFO overflows than the session's length holds FIFOs (each one lost a full FIFO).
+        if (jumps > MAX_SESSION_JUMPS or lf.get(b, p, f, "qualifying") > jumps or lf.get(b, p, f, "unlogged") > jumps
+                or overflows * FIFO_SAMPLES > duration + FIFO_SAMPLES and not (duration == 0 and overflows == 0)):
+            out.refuse("a session end whose counts no clip writes")
             return
         out.ends.append(
             SessionEnd(
@@ -289,4 +368,5 @@ def read_files(files: dict[str, bytes]) -> LogContents:
                 out.foreign.append(name)
             continue
         parse_segment(files[name], name, out, seen)
+    out.check_sessions()
     return out

@@ -105,6 +105,7 @@ def raw_scan(data: bytes) -> tuple[LogContents, str | None]:
 
     log = LogContents()
     parse_segment(data, "raw scan", log, set())
+    log.check_sessions()
     log.damage = []  # everything between records is filesystem structure, not damage
     ids = Counter(m.group(1).decode() for m in re.finditer(rb'"id": "([0-9a-f]{16})"', data))
     if ids:

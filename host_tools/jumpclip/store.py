@@ -211,6 +211,7 @@ class ImportResult:
     new_jumps: int
     total_jumps: int  # in the database, for this log
     new_notes: list[str] = field(default_factory=list)  # what the clip reported since the last sync
+    orphans: int = 0  # sessions with records but no START here or before (a partial rescue, or forged)
 
 
 @dataclass
@@ -344,6 +345,7 @@ class Store:
         # Everything here is in the size of what came, not of the database: a day's sync
         # takes the same time in the first week and the third year (make bench).
         new_sessions = 0
+        orphans = 0
         for s in log.starts:
             wall, how = resolve_wall_time(s.rtc_epoch, s.rtc_set, s.boot, clock)
             new_sessions += db.execute(
@@ -361,8 +363,10 @@ class Store:
             ).rowcount  # 1: a new session, or one whose start only now arrived
         for sid in sorted({j.session_id for j in log.jumps} | {e.session_id for e in log.ends}
                           | {i.session_id for i in log.impacts} | {b.session_id for b in log.bands}):
-            # A session whose start record is gone (a partial rescue): keep the jumps anyway.
-            db.execute("INSERT OR IGNORE INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')", (log_id, sid))
+            # A session whose start record is gone (a partial rescue): keep the jumps anyway,
+            # and say so (a forged record can name a session that never started).
+            orphans += db.execute("INSERT OR IGNORE INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')",
+                                  (log_id, sid)).rowcount
         added = db.executemany(
             "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg, filtered) VALUES (?,?,?,?,?,?,?,?)",
             [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None) for j in log.jumps],
@@ -395,7 +399,7 @@ class Store:
             "INSERT INTO syncs(log_id, at, source, records, bytes, new_sessions, new_jumps) VALUES (?,?,?,?,?,?,?)",
             (log_id, now, source, log.records, log.bytes, new_sessions, added),
         )
-        return ImportResult(new_sessions, added, total, new_notes)
+        return ImportResult(new_sessions, added, total, new_notes, orphans)
 
     def divergence(self, log_id: str, log: LogContents) -> int:
         """The first record of log that the database does not hold, identically, under
