@@ -178,16 +178,25 @@ def objective(recs: list[Recording], row: list[score.Tally | None], keep) -> flo
     return mean_f1 - FALSE_COST * (jog.per_minute + 5 * everyday.per_minute)
 
 
-def best_config(recs: list[Recording], table_: list[list[score.Tally | None]], keep) -> int:
+def best_config(recs: list[Recording], table_: list[list[score.Tally | None]], keep, cfgs: list[dict]) -> int:
     """The index of the config with the best objective over the recordings `keep` admits
-    (falls excluded: they are reported apart)."""
-    return int(np.argmax([objective(recs, row, keep) for row in table_]))
+    (falls excluded: they are reported apart). On a tie, the firmware's defaults where they
+    are among the best: a tie is no evidence for moving them."""
+    from jumpclip.fw import detector
+
+    scores = [objective(recs, row, keep) for row in table_]
+    top = max(scores)
+    best = [i for i, v in enumerate(scores) if v >= top - 1e-12]
+    for i in best:
+        if all(detector.DEFAULTS.get(k) == v for k, v in cfgs[i].items()):
+            return i
+    return best[0]
 
 
-def cross_validate(recs: list[Recording], table_: list[list[score.Tally | None]], fold_of) -> dict[str, int]:
+def cross_validate(recs: list[Recording], table_: list[list[score.Tally | None]], fold_of, cfgs: list[dict]) -> dict[str, int]:
     """For each fold (fold_of(recording): a person, or a source), the config best on the
     other folds: the one that fold is scored with."""
-    return {f: best_config(recs, table_, lambda r, f=f: fold_of(r) != f) for f in sorted({fold_of(r) for r in recs})}
+    return {f: best_config(recs, table_, lambda r, f=f: fold_of(r) != f, cfgs) for f in sorted({fold_of(r) for r in recs})}
 
 
 def by_activity(recs: list[Recording], pick) -> dict[tuple[str, str], score.Tally]:
@@ -323,7 +332,7 @@ def real_data() -> None:
         tab = score_all(recs, cfgs)
         results[name] = {}
         for how, fold_of in folds.items():
-            chosen = cross_validate(recs, tab, fold_of)
+            chosen = cross_validate(recs, tab, fold_of, cfgs)
             acts = by_activity(recs, lambda r: tab[chosen[fold_of(r)]][recs.index(r)])
             results[name][how] = summary(acts)
             if name == "the default rules":
@@ -338,7 +347,7 @@ def real_data() -> None:
                 if how == "LOSourceO":
                     out.print("   settings chosen per held-out source: " + describe_picks(cfgs, chosen))
         if name == "the default rules":
-            best = best_config(recs, tab, lambda r: True)
+            best = best_config(recs, tab, lambda r: True, cfgs)
             out.print("   chosen on every recording (the defaults in firmware/detector.py): "
                       + ", ".join(f"{k}={v}" for k, v in cfgs[best].items()))
 

@@ -45,7 +45,7 @@ DEFAULTS = {
     "max_flight_ms": 1000,  # longer free fall is a drop, not a jump (0 = no limit)
     "flight_gap_ms": 60,  # brief spikes inside a flight up to this long are bridged
     "landing_window_ms": 150,  # the impact must follow the end of flight within this
-    "isolation_ms": 800,  # this still before the push-off: a jump on its own
+    "isolation_ms": 1000,  # this still before the push-off: a jump on its own
     "series_min": 6,  # vertical landings in a row before a rebound series counts
     "vertical_ratio": 0.5,  # a vertical landing: horizontal/vertical impact at most this
     "long_flight_ms": 250,  # a vertical landing after a flight this long counts (0 = off)

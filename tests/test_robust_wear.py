@@ -149,6 +149,7 @@ def test_a_turn_in_flight_keeps_the_jumps() -> None:
         k[0] += tp
         k[1] += len(tr.truth)
     assert kept, "no labelled recording"
+    print("\n  a 40-degree turn in flight: " + ", ".join(f"{g} {k[0]} of {k[1]} kept" for g, k in sorted(kept.items())))
     tp, n = kept["other jumps"]
     # Isolated jumps and long-flight series (>= 220 ms, half a window) never ask how a
     # landing is oriented: at least 95 % of them survive a 40-degree turn in flight.
@@ -157,4 +158,4 @@ def test_a_turn_in_flight_keeps_the_jumps() -> None:
     # need upright landings (the verticality test, against the gravity before take-off).
     # docs/detector.md gives the figure; this bound holds it where it is measured.
     tp, n = kept["short-flight hops"]
-    assert tp >= 0.3 * n, f"a 40-degree turn in flight kept {tp} of {n} short-flight hops"
+    assert tp >= 0.6 * n, f"a 40-degree turn in flight kept {tp} of {n} short-flight hops"
