@@ -288,10 +288,10 @@ class App:
                     self.note(s.warning)
                 self.sensor = s
                 return True
-            except OSError as e:
+            except Exception as e:  # OSError from the bus; anything else is a fault the boot must outlive too
                 self.sensor = None
                 self.i2c_errors += 1
-                self.note("sensor error: %s; retrying in %d s" % (e, delay // 1000))
+                self.note("sensor error: %s; retrying in %d s" % (e if isinstance(e, OSError) else repr(e), delay // 1000))
                 # once per attempt: a wrong part blinks apart from a missing one
                 self.play_through(ui.WRONG_SENSOR if isinstance(e, UnsupportedSensor) else ui.SENSOR_ERROR)
                 if not self.wait_ms(delay):

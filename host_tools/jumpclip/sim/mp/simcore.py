@@ -310,9 +310,12 @@ class Sim:
         self.button = cfg.get("button", [])  # [[start_ms, duration_ms], ...] on the virtual clock
         self.battery = cfg.get("battery", [[0, 4100]])  # [[ms, mV], ...], linear between points
         self.rtc_memory = bytes.fromhex(cfg.get("rtc_memory", ""))
-        self.glitches = [int(ms) * 1000 for ms in cfg.get("glitch_at_ms", [])]  # fault injection
-        self.bus_errors = [int(ms) * 1000 for ms in cfg.get("i2c_error_at_ms", [])]  # one failed transfer each
-        self.burst_cuts = [int(ms) * 1000 for ms in cfg.get("i2c_burst_cut_at_ms", [])]  # a FIFO burst failed part-way
+        # Fault injections, each once: a reboot (its clock goes on from where the last life
+        # stopped) sees only those still ahead of it, as hang_at_ms does.
+        ahead = lambda key: [int(ms) * 1000 for ms in cfg.get(key, []) if int(ms) * 1000 >= self.clock_us]  # noqa: E731
+        self.glitches = ahead("glitch_at_ms")  # an exception the firmware did not foresee
+        self.bus_errors = ahead("i2c_error_at_ms")  # one failed transfer each
+        self.burst_cuts = ahead("i2c_burst_cut_at_ms")  # a FIFO burst failed part-way
         self.cut_scratch = bytearray(7)
         self.hang_at_us = int(cfg.get("hang_at_ms", -1)) * 1000  # fault injection: a stuck loop
         self.heap_probe = cfg.get("heap_probe", False)
