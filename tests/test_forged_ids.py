@@ -266,3 +266,28 @@ def test_records_of_a_session_that_never_started_are_flagged(tmp_path):
     c = read_files(files(tmp_path))
     res = Store(tmp_path / "db.sqlite").import_log("a4cf12345678", c, None, "rescue", log_id="abc")
     assert res.orphans == 1 and res.new_sessions == 2
+
+
+def test_a_held_session_whose_log_lost_its_identity_is_closed_where_it_began(tmp_path):
+    # Issue 34, item 9: log/id and the checkpoint deleted while a session was held: the clip
+    # goes on under a new log id, and the session's END arrived in the new log. It became a
+    # phantom "clip counted 6" session there, and the real one stayed open for ever.
+    from jumpclip.store import Store
+
+    log, first, second = session_log(tmp_path)  # `second` is open: START and one jump
+    store = Store(tmp_path / "db.sqlite")
+    store.import_log("a4cf12345678", read_files(files(tmp_path)), None, "sync", log_id="aaaaaaaaaaaaaaaa")
+    later = tmp_path / "later"
+    (later / "log").mkdir(parents=True)
+    seq = log.seq
+    buf = bytearray(256)
+    n = 0
+    for rtype, payload in ((lf.T_JUMPS, jumps_payload(second, 900, 50, 3500)), (lf.T_SESSION_END, end_payload(second, 2))):
+        buf[n + lf.HEADER : n + lf.HEADER + len(payload)] = payload
+        n += lf.seal(buf, n, rtype, len(payload), seq)
+        seq += 1
+    (later / "log" / lf.segment_name(log.seq)).write_bytes(bytes(buf[:n]))
+    res = store.import_log("a4cf12345678", read_files(files(later)), None, "sync", log_id="bbbbbbbbbbbbbbbb")
+    assert res.orphans == 0 and res.new_jumps == 1
+    rows = [(s["log_id"], s["session_id"], s["jumps"], s["end_seq"] is not None) for s in store.sessions()]
+    assert rows == [("aaaaaaaaaaaaaaaa", first, 1, True), ("aaaaaaaaaaaaaaaa", second, 2, True)], rows

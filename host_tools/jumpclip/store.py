@@ -361,33 +361,53 @@ class Store:
                 (log_id, s.session_id, s.boot, s.seq, s.rtc_epoch, int(s.rtc_set), wall, how, s.config_hash, s.rate_hz, s.range_g,
                  s.firmware, s.qualify_mg, s.daily_target, s.target_rule or None),
             ).rowcount  # 1: a new session, or one whose start only now arrived
+        home: dict[int, str] = {}  # the log each session's records belong to
+        started = {s.session_id for s in log.starts}
         for sid in sorted({j.session_id for j in log.jumps} | {e.session_id for e in log.ends}
                           | {i.session_id for i in log.impacts} | {b.session_id for b in log.bands}):
+            home[sid] = log_id
+            if sid in started or db.execute("SELECT 1 FROM sessions WHERE log_id=? AND session_id=?", (log_id, sid)).fetchone():
+                continue
+            # A session the clip held open when its log's identity was lost (log/id and the
+            # checkpoint damaged: a new log id) goes on in the new log: its START is here
+            # under the previous log, still open, and its later records close it there.
+            prev = db.execute(
+                "SELECT s.log_id FROM sessions s JOIN logs l ON l.log_id = s.log_id WHERE l.device_id=? AND s.session_id=?"
+                " AND s.log_id != ? AND s.end_seq IS NULL AND s.start_seq IS NOT NULL ORDER BY l.first_seen DESC, l.rowid DESC"
+                " LIMIT 1", (device_id, sid, log_id)).fetchone()
+            if prev is not None:
+                home[sid] = prev[0]
+                continue
             # A session whose start record is gone (a partial rescue): keep the jumps anyway,
             # and say so (a forged record can name a session that never started).
             orphans += db.execute("INSERT OR IGNORE INTO sessions(log_id, session_id, wall_source) VALUES (?, ?, 'unknown')",
                                   (log_id, sid)).rowcount
-        added = db.executemany(
-            "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg, filtered) VALUES (?,?,?,?,?,?,?,?)",
-            [(log_id, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None) for j in log.jumps],
-        ).rowcount
-        db.execute("UPDATE logs SET jumps = jumps + ? WHERE log_id=?", (added, log_id))
+        added = 0
+        for home_log in sorted(set(home.values()) | {log_id}):
+            n = db.executemany(
+                "INSERT OR IGNORE INTO jumps(log_id, session_id, seq, idx, t_samples, air_samples, peak_mg, filtered) VALUES (?,?,?,?,?,?,?,?)",
+                [(home_log, j.session_id, j.seq, j.index, j.t_samples, j.air_samples, j.peak_mg, j.filtered or None)
+                 for j in log.jumps if home[j.session_id] == home_log],
+            ).rowcount
+            db.execute("UPDATE logs SET jumps = jumps + ? WHERE log_id=?", (n, home_log))
+            added += n
         db.executemany(
             "INSERT OR IGNORE INTO impacts(log_id, session_id, seq, idx, t_samples, peak_mg) VALUES (?,?,?,?,?,?)",
-            [(log_id, i.session_id, i.seq, i.index, i.t_samples, i.peak_mg) for i in log.impacts],
+            [(home[i.session_id], i.session_id, i.seq, i.index, i.t_samples, i.peak_mg) for i in log.impacts],
         )
         for b in log.bands:  # the newest of a session's BANDS records holds its counts
             db.execute(
                 "UPDATE sessions SET bands_seq=?, band0=?, band1=?, band2=?, band3=?, band4=?, impacts_qualifying=?"
                 " WHERE log_id=? AND session_id=? AND (bands_seq IS NULL OR bands_seq < ?)",
-                (b.seq, *b.bands, b.qualifying, log_id, b.session_id, b.seq),
+                (b.seq, *b.bands, b.qualifying, home[b.session_id], b.session_id, b.seq),
             )
         total = db.execute("SELECT jumps FROM logs WHERE log_id=?", (log_id,)).fetchone()[0]
         for e in log.ends:
             db.execute(
                 "UPDATE sessions SET end_seq=?, reported_jumps=?, duration_samples=?, fifo_overflows=?, end_reason=?,"
                 " unlogged_jumps=?, qualifying=? WHERE log_id=? AND session_id=? AND (end_seq IS NULL OR end_seq < ?)",
-                (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, log_id, e.session_id, e.seq),
+                (e.seq, e.jumps, e.duration_samples, e.fifo_overflows, e.reason, e.unlogged, e.qualifying, home[e.session_id],
+                 e.session_id, e.seq),
             )
         new_notes = []
         for n in log.notes:
