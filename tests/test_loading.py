@@ -314,3 +314,75 @@ def test_exports_carry_the_impact_bands(demo, tmp_path):
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == len(doc["sessions"]) and "impacts 3.9-5.3 g" in rows[0]
     assert sum(int(r["qualifying_impacts"]) for r in rows) == sum(len(s["qualifying_impacts"]) for s in doc["sessions"])
+
+
+def run_in_terminal(args: list[str], columns: int, rows: int = 200) -> str:
+    """`jumpclip ARGS` in a terminal `columns` wide (a pseudo-terminal with that window size,
+    as a tmux pane or a phone's SSH app gives it), ANSI codes stripped."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["TERM"] = "xterm-256color"
+    proc = subprocess.Popen([sys.executable, "-m", "jumpclip.cli", *args], stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the program exited and closed its side
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(master)
+    text = b"".join(chunks).decode(errors="replace")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", "", text)
+    # What a terminal shows: a line redrawn after a carriage return (a progress bar) is its
+    # last drawing.
+    return "\n".join(line.rstrip("\r").split("\r")[-1] for line in text.replace("\r\n", "\n").split("\n"))
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+def test_the_terminal_report_elides_no_cell_at_any_width(demo, columns):
+    # Issue 36: at 80 columns every day-table cell but one showed as '…'. Now a terminal
+    # narrower than every column gets the compact table (day, jumps, qualifying of target,
+    # bouts; --wide for the rest), and a cell that does not fit wraps inside its column.
+    text = run_in_terminal(["report", "--db", str(demo), "--days", "8"], columns)
+    assert "…" not in text, text
+    assert max(len(line) for line in text.splitlines()) <= columns, text
+    header = next(line for line in text.splitlines() if "day" in line and "jumps" in line)
+    assert ("peak force" in text) == (columns >= loading_views.WIDE_COLUMNS), header
+    if columns < loading_views.WIDE_COLUMNS:
+        assert "--wide" in text
+    days = [line for line in text.split("Weeks")[0].splitlines() if re.match(r"│ \d{4}-\d\d-\d\d", line)]
+    assert days and days[0].split("│")[1].strip() == (TODAY - dt.timedelta(days=5)).isoformat()  # from the first day with data
+    wide = run_in_terminal(["report", "--db", str(demo), "--days", "8", "--wide"], columns)
+    assert "…" not in wide and "BW" in wide.split("Weeks")[0]  # the forces column, whatever the width
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+def test_every_report_table_fits_its_terminal_uncut(demo, columns):
+    # Rich crops a line wider than the console at its edge: a table too wide for 80 columns
+    # lost its last column without a mark. Printed uncropped here, every line must fit.
+    from rich.console import Console
+
+    from jumpclip.store import Store
+
+    st = loading.Settings()
+    ds = loading.days(Store(demo), 8, settings=st, today=TODAY)
+    compact = columns < loading_views.WIDE_COLUMNS
+    for table in (loading_views.terminal_table(ds, st, compact), loading_views.weeks_table(ds, st, compact),
+                  loading_views.ladder_table(ds, st, compact)):
+        con = Console(width=columns, record=True, file=open("/dev/null", "w"))
+        con.print(table, crop=False)
+        text = con.export_text()
+        assert "…" not in text, text
+        assert max(len(line) for line in text.splitlines()) <= columns, text

@@ -900,8 +900,9 @@ def doctor(port: str | None, seconds: float) -> None:
 @click.option("--bout-gap-min", type=click.IntRange(1, 480), help="A break this long starts a new bout (default: the clip's default, 30).")
 @click.option("--target-counts", type=click.Choice(["impacts", "landings"]),
               help="What the target counts: impacts from any movement, or landings only (default: what the clip counted).")
+@click.option("--wide", is_flag=True, help="Every column of the day table (forces, peaks, heights, score), whatever the terminal's width.")
 @wearer_option
-def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min, target_counts, wearer) -> None:
+def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min, target_counts, wide, wearer) -> None:
     """Daily bone-loading report: qualifying impacts and bouts, landing forces, loading score, weeks."""
     from . import loading, loading_views
 
@@ -920,14 +921,16 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
     else:
         from rich.console import Console
 
-        wide = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
+        con = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
+        compact = not wide and con.width < loading_views.WIDE_COLUMNS  # an 80-column terminal: the columns that fit
         if n_days <= 62 or not (png_path or html_path):
-            wide.print(loading_views.terminal_table(ds, st))
+            # --wide in a narrow terminal: every column, lines longer than it rather than cut.
+            con.print(loading_views.terminal_table(ds, st, compact), crop=not wide)
         else:  # months of days: the page or chart holds them, the terminal the weeks
             out.print(f"{n_days} days: the daily table is in {html_path or png_path}; the weeks:", highlight=False)
-        wide.print(loading_views.weeks_table(ds, st))
+        con.print(loading_views.weeks_table(ds, st, compact))
         if n_days <= 62 or not (png_path or html_path):
-            wide.print(loading_views.ladder_table(ds, st))
+            con.print(loading_views.ladder_table(ds, st, compact))
         out.print(loading_views.target_rule_text(st), highlight=False)
         for line in evidence.lines(st.group):
             out.print(line, highlight=False)

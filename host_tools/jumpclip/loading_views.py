@@ -105,15 +105,24 @@ def ladder_rows(ds: list[Day]) -> list[list[str]]:
     return out
 
 
-def ladder_table(ds: list[Day], st: Settings):
+_WORD_WIDTH = {"day": 10, "week of": 10, "qualifying": 10, "qualifying impacts": 10, "qualifying landings": 10,
+               **{b: 7 for b in impacts_fw.BAND_NAMES}}  # the longest word each column must show whole
+
+
+def ladder_table(ds: list[Day], st: Settings, compact: bool = False):
+    """compact: without the qualifying landings (the day table has what the target counts),
+    so that the ladder fits 80 columns."""
     from rich.table import Table
 
+    keep = [k for k, h in enumerate(LADDER_HEADERS) if not (compact and h == "qualifying landings")]
     t = Table(title="Impact ladder: every impact of the day by peak, from any movement", title_justify="left",
               caption="? : sessions from firmware before 0.4, which counted landings only. " + RUNGS_NOTE, caption_justify="left")
-    for h in LADDER_HEADERS:
-        t.add_column(h, justify="left" if h == "day" else "right")
+    for k in keep:
+        h = LADDER_HEADERS[k]
+        t.add_column(two_lines(h, 0) if compact else h, justify="left" if h == "day" else "right", overflow="fold",
+                     min_width=_WORD_WIDTH.get(h))
     for r in ladder_rows(ds):
-        t.add_row(*r)
+        t.add_row(*(r[k] for k in keep))
     return t
 
 
@@ -137,26 +146,61 @@ def mass_note(st: Settings) -> str:
             f"(the model's error); ≥ marks a landing that reached the sensor's range (a lower bound).")
 
 
-def terminal_table(ds: list[Day], st: Settings):
+# The day table's columns that fit 80 columns: where the day stands, in the words of the
+# target. The rest (forces, peaks, heights, score) come with `report --wide`.
+COMPACT = ("day", "jumps", "qualifying", "bouts (start, landings)")
+WIDE_COLUMNS = 140  # from this terminal width on, every column fits without folding
+
+
+def from_first_data(ds: list[Day]) -> list[Day]:
+    """The days from the first that has anything on: a new wearer's first report is their
+    first days, not a month of empty rows above them. Rest days after it stay (they are
+    part of the record)."""
+    for k, d in enumerate(ds):
+        if d.jumps or d.qualifying or d.impacts_qualifying or (d.bands and any(d.bands)) or d.date is None:
+            return ds[k:]
+    return []
+
+
+def terminal_table(ds: list[Day], st: Settings, compact: bool = False):
+    """The day table. compact: the columns that fit 80 columns (COMPACT). No cell is ever
+    cut to '…': a cell that does not fit its column wraps within it (overflow 'fold')."""
     from rich.table import Table
 
+    keep = [HEADERS.index(h) for h in (COMPACT if compact else HEADERS)]
+    more = " More columns: jumpclip report --wide." if compact else ""
     t = Table(title=st.whose(), caption=f"qualifying: {st.describe()}; bouts: a break of {st.bout_gap_s // 60} min starts a new one; "
-                      f"{ESTIMATED_NOTE + ' ' if any(d.estimated for d in ds) else ''}{mass_note(st)} Not medical advice.", caption_justify="left")
-    for h in HEADERS:
-        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", no_wrap=h.startswith("bouts"))
-    for r in rows(ds, st.has_mass):
-        t.add_row(*r)
+                      f"{ESTIMATED_NOTE + ' ' if any(d.estimated for d in ds) else ''}{mass_note(st)}{more} Not medical advice.",
+              caption_justify="left")
+    for k in keep:
+        h = HEADERS[k]
+        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", overflow="fold",
+                     min_width=_WORD_WIDTH.get(h))
+    for r in rows(from_first_data(ds), st.has_mass):
+        t.add_row(*(r[k] for k in keep))
     return t
 
 
-def weeks_table(ds: list[Day], st: Settings):
+def two_lines(text: str, longer_than: int = 10) -> str:
+    """A header or cell broken before its last word group, so that a narrow terminal's
+    column is as wide as its longest part, not its whole text ('+52 % a day (partial
+    week)' -> '+52 % a day' over '(partial week)')."""
+    if " (" in text:
+        return text.replace(" (", "\n(", 1)
+    head, _, tail = text.rpartition(" ")
+    return f"{head}\n{tail}" if head and len(text) > longer_than else text
+
+
+def weeks_table(ds: list[Day], st: Settings, compact: bool = False):
+    """compact: headers and long cells on two lines and no outer border, to fit 80 columns."""
     from rich.table import Table
 
-    t = Table(title="Weeks", title_justify="left")
+    t = Table(title="Weeks", title_justify="left", show_edge=not compact)
     for h in WEEK_HEADERS:
-        t.add_column(h, justify="left" if h == "week of" else "right")
+        t.add_column(two_lines(h) if compact else h, justify="left" if h == "week of" else "right", overflow="fold",
+                     min_width=_WORD_WIDTH.get(h))
     for r in week_rows(weeks(ds), st.has_mass):
-        t.add_row(*r)
+        t.add_row(*(two_lines(c) if compact else c for c in r))
     return t
 
 
@@ -228,7 +272,7 @@ img {{ max-width: 100%; height: auto; }}
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
 <p id="next-bout">{html.escape(next_bout(ds, now))}</p>
 <img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
-<div class="wide">{table("days", HEADERS, rows(ds, mass))}</div>
+<div class="wide">{table("days", HEADERS, rows(from_first_data(ds), mass))}</div>
 {'<p class="note" id="estimated">' + html.escape(ESTIMATED_NOTE) + '</p>' if any(d.estimated for d in ds) else ''}
 <h2>Weeks</h2>
 <div class="wide">{table("weeks", WEEK_HEADERS, week_rows(weeks(ds), mass))}</div>
