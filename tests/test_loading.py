@@ -240,7 +240,15 @@ def test_the_page_explains_a_mark_only_where_a_row_carries_it_and_labels_a_parti
     assert 'id="estimated"' in page and "2026-03-06~" in page
     wk = loading_views.week_rows(loading.weeks(ds), False)
     assert wk[0][0] == "2026-03-02 (5 of 7 days)" and wk[1][0] == "2026-03-09 (3 of 7 days)"
-    assert wk[1][-1].endswith("a day (partial week)")
+    assert wk[1][-1].endswith("a day (so far)")  # this week: in progress, compared per day
+    # Issue 36: a week just begun, with nothing yet, is in progress, not -100 % a day; and
+    # today, before its target is met, is "so far", not "no".
+    ds.append(loading.Day(d0 + dt.timedelta(days=12)))
+    wk = loading_views.week_rows(loading.weeks(ds), False)
+    assert wk[-1][-1] == "in progress" and "-100" not in " ".join(map(str, wk))
+    today = loading.Day(dt.date.today(), jumps=3, qualifying=2, target=50)
+    assert loading_views.rows([today])[0][3] == "so far"
+    assert loading_views.rows([loading.Day(dt.date.today() - dt.timedelta(days=1), jumps=3, qualifying=2)])[0][3] == "no"
 
 
 def test_the_index_uses_force_in_body_weights_when_every_member_has_one():
@@ -386,3 +394,18 @@ def test_every_report_table_fits_its_terminal_uncut(demo, columns):
         text = con.export_text()
         assert "…" not in text, text
         assert max(len(line) for line in text.splitlines()) <= columns, text
+
+
+def test_the_page_and_the_terminal_say_whole_sentences_and_what_a_column_counts():
+    # Issue 36: the page showed `jumpclip group premenopausal` with its backticks, a sentence
+    # ended "...jogging) with a peak.", and the bouts column said landings where it counted
+    # qualifying impacts.
+    ds = [loading.Day(dt.date(2026, 3, 4), jumps=10, qualifying=5)]
+    page = loading_views.html_page(ds)
+    assert "<code>jumpclip group premenopausal</code>" in page and "`" not in page.split("<body>")[-1]
+    st = loading.Settings()
+    assert not loading_views.target_rule_text(st).endswith("with a peak.")
+    assert ">= 3.9 g" in loading_views.target_rule_text(st)
+    assert "bouts (start, qualifying)" in loading_views.HEADERS and not any("landings)" in h for h in loading_views.HEADERS)
+    res = CliRunner().invoke(main, ["group", "--help"])
+    assert "Only this wearer's sessions" not in res.output and "The group of this wearer" in res.output

@@ -650,7 +650,7 @@ def body_mass(kg: float | None, clear: bool, wearer: str | None, from_day, db_pa
 @main.command("group")
 @click.argument("name", required=False, type=click.Choice(list(evidence.GROUPS)))
 @click.option("--clear", is_flag=True, help="Forget it.")
-@wearer_option
+@click.option("--wearer", help="The group of this wearer (`jumpclip wearer list`); without it, of the database's one wearer.")
 @db_option
 def group(name: str | None, clear: bool, wearer: str | None, db_path: str | None) -> None:
     """Optionally, the group you are in, so that `report` shows what the evidence says for it.

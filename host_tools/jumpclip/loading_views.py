@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import html
 import io
+import re
 
 import numpy as np
 
@@ -25,10 +26,14 @@ def week_rows(ws: list[Week], mass: bool) -> list[list[str]]:
     prev = None
     for w in ws:
         trend = ""
-        if prev is not None and prev.score > 0:
+        in_progress = w is ws[-1] and w.days < 7  # this week, so far: never a failure
+        if in_progress and w.score == 0:
+            trend = "in progress"
+        elif prev is not None and prev.score > 0:
             # A partial week (the report's first, or this one so far) is compared per day.
             if w.days < 7 or prev.days < 7:
-                trend = f"{100 * (w.score / w.days - prev.score / prev.days) / (prev.score / prev.days):+.0f} % a day (partial week)"
+                trend = (f"{100 * (w.score / w.days - prev.score / prev.days) / (prev.score / prev.days):+.0f} % a day "
+                         + ("(so far)" if in_progress else "(partial week)"))
             else:
                 trend = f"{100 * (w.score - prev.score) / prev.score:+.0f} %"
         elif prev is not None:
@@ -58,7 +63,7 @@ def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
                 d.date.isoformat() + ("~" if d.estimated else "") if d.date else "date unknown",
                 str(d.jumps),
                 f"{d.qualifying}/{d.target}",
-                "yes" if d.target_met else "no",
+                "yes" if d.target_met else ("so far" if d.date == dt.date.today() else "no"),  # today is in progress
                 str(d.streak) if d.date else "",
                 ", ".join(bout_text(b) for b in d.bouts),
                 str(d.over_3bw) if mass else "",
@@ -73,7 +78,7 @@ def rows(ds: list[Day], mass: bool = False) -> list[list[str]]:
     return out
 
 
-HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, landings)", ">= 3 BW", "peak force",
+HEADERS = ["day", "jumps", "qualifying", "met", "streak", "bouts (start, qualifying)", ">= 3 BW", "peak force",
            "clipped", "peak g", "median g", "height cm", "score"]
 
 
@@ -131,7 +136,7 @@ def target_rule_text(st: Settings) -> str:
     return ("The target counts impacts of at least qualify_g from any movement by default, as the studies behind 3.9 g "
             "counted them (Vainionpää 2006, Ahola 2009: all daily activity, binned by peak); `target_counts landings` "
             "counts landings after a flight only, as the 50-jumps trial counted jumps (Bassey 1998). Now: "
-            + st.counted() + ".")
+            + st.describe() + ".")
 
 
 ESTIMATED_NOTE = "~ after a day: some start times that day were estimated from the sync time (the clip's clock was not set)."
@@ -148,7 +153,7 @@ def mass_note(st: Settings) -> str:
 
 # The day table's columns that fit 80 columns: where the day stands, in the words of the
 # target. The rest (forces, peaks, heights, score) come with `report --wide`.
-COMPACT = ("day", "jumps", "qualifying", "bouts (start, landings)")
+COMPACT = ("day", "jumps", "qualifying", "bouts (start, qualifying)")
 WIDE_COLUMNS = 140  # from this terminal width on, every column fits without folding
 
 
@@ -174,7 +179,7 @@ def terminal_table(ds: list[Day], st: Settings, compact: bool = False):
               caption_justify="left")
     for k in keep:
         h = HEADERS[k]
-        t.add_column(h, justify="left" if h in ("day", "bouts (start, landings)") else "right", overflow="fold",
+        t.add_column(h, justify="left" if h in ("day", "bouts (start, qualifying)") else "right", overflow="fold",
                      min_width=_WORD_WIDTH.get(h))
     for r in rows(from_first_data(ds), st.has_mass):
         t.add_row(*(r[k] for k in keep))
@@ -243,6 +248,11 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     plt.close(fig)
 
 
+def code_spans(text: str) -> str:
+    """text escaped for a page, its `commands` set as code (the terminal shows backticks)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None = None) -> str:
     st = st or Settings()
     qualify_g, target = st.headline
@@ -283,9 +293,9 @@ in the bands of Vainionp&auml;&auml; et al. (Osteoporos Int 2006;17:455&ndash;63
 <div class="wide">{table("ladder", LADDER_HEADERS, ladder_rows(ds))}</div>
 <ul class="note" id="rungs">{"".join(f"<li><strong>{html.escape(b)}</strong>: {html.escape(t)}</li>" for b, t in RUNGS)}</ul>
 <p class="note">{html.escape(RUNGS_NOTE)}</p>
-<p class="note" id="target-rule">{html.escape(target_rule_text(st))}</p>
+<p class="note" id="target-rule">{code_spans(target_rule_text(st))}</p>
 <h2>What the evidence says for you</h2>
-<div class="note" id="evidence">{"".join(f"<p>{html.escape(line)}</p>" for line in evidence.lines(st.group))}</div>
+<div class="note" id="evidence">{"".join(f"<p>{code_spans(line)}</p>" for line in evidence.lines(st.group))}</div>
 <p class="note">Qualifying: {html.escape(st.counted())} of at least {qualify_g} g at the waist (Vainionp&auml;&auml; et al., Osteoporos Int 2006;17:455&ndash;63;
 Ahola et al., BMC Musculoskelet Disord 2009;10:138). Landings of 3 body weights or more: an osteogenic threshold of ground reaction force
 (Ryan, Clissold &amp; Winwood 2021). Force per landing: Veras et al.'s hip model on the landing's 20 Hz filtered peak.
