@@ -409,3 +409,30 @@ def test_the_page_and_the_terminal_say_whole_sentences_and_what_a_column_counts(
     assert "bouts (start, qualifying)" in loading_views.HEADERS and not any("landings)" in h for h in loading_views.HEADERS)
     res = CliRunner().invoke(main, ["group", "--help"])
     assert "Only this wearer's sessions" not in res.output and "The group of this wearer" in res.output
+
+
+def test_every_export_and_the_report_count_the_same_qualifying_landings_and_impacts(demo):
+    # Issue 36: export --bands gave qualifying_landings 0 for sessions with 13 landings of
+    # 3.9 g and more (it read the END's count, which this clip's sessions did not carry, and
+    # was blank for an open one). One rule (qualify.py), counted from the jumps everywhere.
+    import csv
+    import io
+    import json
+
+    from jumpclip.store import Store
+
+    run = CliRunner()
+    jumps = list(csv.DictReader(io.StringIO(run.invoke(main, ["export", "--db", str(demo)]).output)))
+    bands = list(csv.DictReader(io.StringIO(run.invoke(main, ["export", "--bands", "--db", str(demo)]).output)))
+    doc = json.loads(run.invoke(main, ["export", "--json", "--db", str(demo)]).output)
+    ds = loading.days(Store(demo), 8, today=TODAY)
+    from_csv = sum(1 for j in jumps if float(j["peak_g"]) >= 3.9)
+    from_bands = sum(int(r["qualifying_landings"]) for r in bands)
+    from_report = sum(d.landings_qualifying for d in ds)
+    from_json = sum(1 for s in doc["sessions"] for j in s["jumps"] if j["peak_g"] >= 3.9)
+    assert from_csv == from_bands == from_report == from_json > 0
+    by_session = {r["session"]: int(r["qualifying_landings"]) for r in bands}
+    for r in bands:  # and per session, not only in total
+        assert by_session[r["session"]] == sum(1 for j in jumps if j["session"] == r["session"] and float(j["peak_g"]) >= 3.9)
+    impacts_report = sum(d.impacts_qualifying for d in ds)
+    assert impacts_report == sum(int(r["qualifying_impacts"]) for r in bands) == sum(len(s["qualifying_impacts"]) for s in doc["sessions"])

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from . import force as fm
 from .fw import load as _load_fw
 from .fw import logformat as lf
+from .qualify import QUALIFY_G, qualifies, session_qualify_g  # one home for "qualifying"
 from .report import height_cm
 from .store import Store
 from .wearers import DEFAULT
@@ -45,7 +46,6 @@ from .wearers import DEFAULT
 bouts_fw = _load_fw("bouts")  # the clip's bout rule: one definition
 N_BANDS = lf.N_BANDS
 
-QUALIFY_G = 3.9
 TARGET = 50
 
 
@@ -197,9 +197,8 @@ def rule_named(name: str | None) -> int | None:
 def session_settings(s) -> tuple[float, int]:
     """(qualify g, daily target) a session was recorded with; the defaults for sessions from
     firmware that did not record them (0.1)."""
-    q = s["qualify_mg"] / 1000 if s["qualify_mg"] else QUALIFY_G
     t = s["daily_target"] if s["daily_target"] else TARGET
-    return q, t
+    return session_qualify_g(s), t
 
 
 def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g: float | None = None,
@@ -282,14 +281,14 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
                 day.jumps += 1
                 day.peaks_g.append(g)
                 day.heights_cm.append(height_cm(air, rate))
-                if g >= q:
+                if qualifies(peak, q):
                     day.landings_qualifying += 1
                 fg, clipped = fm.split_filtered(filtered)
                 day.clipped += clipped
                 f = fm.force(fg, clipped, mass)
                 if f:
                     day.forces.append(f)
-            day.impacts_qualifying += sum(1 for _, p in ims if p / 1000 >= q)
+            day.impacts_qualifying += sum(1 for _, p in ims if qualifies(p, q))
             for ts, peak, f in counted:
                 if peak / 1000 >= q:
                     day.qualifying += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from rich.table import Table
 
 from . import force as fm
+from .qualify import qualifying_landings, session_qualify_g
 from .fw import impacts as impacts_fw
 from .fw import logformat as lf
 from .store import Store
@@ -289,7 +290,8 @@ def export_bands_csv(store: Store, wearer: str | None = None, progress=None) -> 
         w.writerow([s["device_id"], s["id"], s["session_id"], s["wall_start"] or "", who, f["target_counts"],
                     *(bands if bands is not None else [""] * lf.N_BANDS),
                     s["impacts_qualifying"] if s["impacts_qualifying"] is not None else "",
-                    s["qualifying"] if s["qualifying"] is not None else "", len(jumps)])
+                    # counted from the jumps as the report counts them, also while the session is open
+                    qualifying_landings(jumps, session_qualify_g(s)), len(jumps)])
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
