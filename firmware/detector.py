@@ -691,6 +691,11 @@ class Detector:
             k -= 1
         return True
 
+    def last_candidate(self):
+        """The peak sample of the last landing candidate decided (a new value: the series
+        window changed), or a value below 0 before the first. No allocation."""
+        return self.st[_S_PREV_PEAK]
+
     def series_pending(self, k):
         """Slot k (0 <= k < series_min) of the series window: the peak sample of a candidate
         a later window may still count (neither counted nor given up), else -1. The clip
