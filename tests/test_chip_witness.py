@@ -137,11 +137,14 @@ def test_a_host_that_arrives_while_the_sensor_starts_gets_a_fed_watchdog(tmp_pat
 
 def test_the_watchdog_still_catches_a_hung_counting_loop(tmp_path):
     tr = make_trace(tmp_path / "t.csv", [("jumps", 3, 5.0), ("rest", 20), ("jumps", 3, 5.0)])
-    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"hang_at_ms": 12000}))
+    # The hang comes 2.5 s after the third landing: its jump and its impact wait in RAM (the
+    # log flushes them 5 s after the first of each; at 12 s the impacts' flush had taken the
+    # jump with it, so the hang must come before that for RTC memory to be what saves it).
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}, extra={"hang_at_ms": 10000}))
     assert [w for w, _ in run.report["resets"]] == ["wdt"]
     assert "restarted by the watchdog: counting again" in run.console
     log = log_of(tmp_path / "b")
-    # Jumps wait up to 5 s in RAM before they are written (the third jump, 4.5 s before the
+    # Jumps wait up to 5 s in RAM before they are written (the third jump, 2.5 s before the
     # hang, was still there). RTC memory holds a copy of them, which the watchdog reset keeps:
     # the next boot writes them, so none is lost; then the three after the reboot.
     assert len(log.jumps) == 3 + 3 and len(log.starts) == 2

@@ -314,7 +314,7 @@ def test_a_tilted_landing_breaks_a_series_when_no_tilt_is_allowed():
 
 
 def test_a_series_window_allows_series_tilts_tilted_landings():
-    five = {"series_min": 5}  # (series_tilts 1, the default)
+    five = {"series_min": 5, "series_tilts": 1}  # (the default is 0: test_a_tilted_landing_breaks...)
     # The fifth tilted: the window of hops 1-5 has one tilted landing, a series; every
     # later window too. All nine count, the tilted one with them.
     sig, peaks = nine_hops((4,))
@@ -334,6 +334,37 @@ def test_a_series_window_allows_series_tilts_tilted_landings():
     sig, peaks = nine_hops((4, 5))
     ev = run(Detector({"series_min": 5, "series_tilts": 2}, RATE, 16), sig.samples(), len(sig.z))
     assert [e[0] for e in ev] == peaks
+
+
+def test_a_long_flight_series_counts_however_its_landings_are_tilted():
+    # Half a window's flights at series_long_ms (220 ms: 44 samples) or more: a series, tilted
+    # or not (people who land tilted: docs/detector.md). Hops of 230 ms (under the single
+    # long-flight rule's 250) with every other one tilted count, every one; with the rule
+    # off, or with 170 ms flights, none does.
+    def hops(flights, tilted):
+        sig = Signal()
+        sig.hold(1.0, 200)
+        peaks = []
+        for k, f in enumerate(flights):
+            peaks += sig.hops(1, flight_samples=f, tilt_at=(0,) if k in tilted else ())
+        sig.hold(1.0, 100)
+        return sig, peaks
+
+    def events(sig, cfg=None):
+        return [e[0] for e in run(Detector(cfg, RATE, 16), sig.samples(), len(sig.z))]
+
+    sig, peaks = hops([46] * 9, (1, 3, 5, 7))
+    assert events(sig) == peaks
+    assert events(sig, {"series_long_ms": 0}) == []
+    sig, peaks = hops([34] * 9, (1, 3, 5, 7))  # a short-flight series asks for upright landings
+    assert events(sig) == []
+    # Three of six at exactly the limit make the window (every landing tilted); one sample
+    # less on one of them, and it does not.
+    edge = Detector(None, RATE, 16).series_long
+    sig, peaks = hops([edge, 30, edge, 30, edge, 30], range(6))
+    assert events(sig) == peaks
+    sig, peaks = hops([edge - 1, 30, edge, 30, edge, 30], range(6))
+    assert events(sig) == []
 
 
 def test_a_pause_longer_than_the_series_gap_starts_a_new_series():

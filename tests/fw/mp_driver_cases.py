@@ -210,6 +210,7 @@ def test_read_decode_detect_allocate_nothing():
 
 
 LANDINGS = 12  # three_clipped_jumps(): 3 clipped, 8 hops, the first tilted landing
+SCENARIO = {"series_tilts": 1}  # ... which counts with its series when one tilted landing is allowed
 
 
 def three_clipped_jumps():
@@ -237,7 +238,7 @@ def three_clipped_jumps():
 def test_detector_with_events_allocates_nothing():
     # Worst-case values and real landings (events, flights, peaks), under heap_lock.
     s, n = three_clipped_jumps()
-    det = detector.Detector(None, 200, 16)
+    det = detector.Detector(SCENARIO, 200, 16)
     got = 0
     micropython.heap_lock()
     try:
@@ -257,7 +258,7 @@ def test_viper_detector_allocates_nothing():
     import detector_viper
 
     s, n = three_clipped_jumps()
-    det = detector.Detector(None, 200, 16)
+    det = detector.Detector(SCENARIO, 200, 16)
     det.feed(s, 0, 1)  # warm-up call outside the lock
     got = 0
     micropython.heap_lock()
@@ -279,7 +280,7 @@ def test_filtered_peaks_allocate_nothing():
     from forces import Forces
 
     s, n = three_clipped_jumps()
-    det = detector.Detector(None, 200, 16)
+    det = detector.Detector(SCENARIO, 200, 16)
     forces = Forces(200, 16, 160, det.peak_window)
     got = array.array("i", [0] * 32)
     state = array.array("i", [0])
