@@ -607,6 +607,20 @@ class App:
         self.fifo_busy = True
         return True
 
+    def end_for_files(self):
+        """The host is about to write files (`jumpclip deploy`): the held session ends here,
+        with what it counted, so that the lease's timer writes nothing to the flash while the
+        host does. littlefs must never be entered twice: a timer callback can run inside a
+        filesystem call (the erase guard's ioctl is Python, and the scheduler runs callbacks
+        between its bytecodes), and two writers at once corrupt it or report it full. The
+        deploy resets the clip afterwards: the next session starts with the new firmware."""
+        if self.session_open and self.claim_fifo():
+            try:
+                self.read_remainder(True)
+                self.end_session()
+            finally:
+                self.fifo_busy = False
+
     def service_fifo(self):
         """Read every whole batch waiting in the FIFO. Allocation-free in steady state. One
         reader at a time: the timer that counts while the host holds the clip (count_held)

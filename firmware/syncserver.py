@@ -32,7 +32,7 @@ def _app():
     return getattr(__main__, "app", None)
 
 
-class _Exclusive:
+class Exclusive:
     """While the host holds the clip, the open session goes on counting from a timer
     (App.count_held), which appends to the log and writes RTC memory. A command that
     changes those sets the App's fifo_busy meanwhile: the timer's tick then does nothing,
@@ -125,7 +125,7 @@ def rekey(app=None):
     import logboot
 
     lid = logboot.new_log_id()
-    with _Exclusive():
+    with Exclusive():
         tmp = ROOT + "/id.tmp"
         with open(tmp, "w") as f:
             f.write(lid)
@@ -192,7 +192,7 @@ def ack(seq):
     covers entirely, except the newest, which the log is still appending to."""
     lease.renew()  # the host is here: keep the watchdog fed a while longer
     gone = 0
-    with _Exclusive():
+    with Exclusive():
         old = lf.read_seq(ROOT + "/ack")
         if seq > old:
             tmp = ROOT + "/ack.tmp"
@@ -214,7 +214,7 @@ def set_time(secs, tz_s=0):
     import time
 
     t = time.gmtime(secs)
-    with _Exclusive():  # the open session's timer writes RTC memory too (daily count, pending jumps)
+    with Exclusive():  # the open session's timer writes RTC memory too (daily count, pending jumps)
         # RTC.datetime wants (year, month, day, weekday, hours, minutes, seconds, subseconds)
         machine.RTC().datetime((t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0))
         rtc = machine.RTC()

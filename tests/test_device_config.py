@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from click.testing import CliRunner
 
@@ -91,5 +92,40 @@ def test_deploy_reaches_a_counting_clip_in_light_sleep(tmp_path):
         assert res.exit_code == 0, res.output
         assert "reaching the clip" in res.output
         assert json.loads(flash.read_file(b.image, "config.json")) == {"min_flight_ms": 150}
+    finally:
+        b.stop()
+
+
+def test_deploy_ends_the_held_session_before_it_writes_files(tmp_path):
+    # Issue 34, item 13: a deploy to a counting clip failed once in four with "mpremote: rm:
+    # No space left on device" on a flash 90 % free. While mpremote wrote files, the held
+    # session's timer wrote the log: two writers in littlefs at once (on the board its timer
+    # runs on another thread; on the chip a scheduled callback can run inside a filesystem
+    # call, between the bytecodes of the erase guard's Python ioctl). Now the deploy ends
+    # the session first, and nothing else writes the flash while the host does.
+    from conftest import DATA
+    from test_chip_witness import served_board, wait_console
+
+    from jumpclip import deploy as deploymod
+    from jumpclip.sim.flash import open_image
+
+    b, port = served_board(tmp_path, DATA / "rope_single_s1.csv", time_scale=1, config={"idle_min": 0})
+    try:
+        wait_console(b, "counting: session 1")
+        time.sleep(2)
+        deploymod.reach(port, files=True)
+        wait_console(b, "session 1 of boot 1:")
+        assert "the host has the clip: the session stays open" not in b.console_text().split("session 1 of boot 1:")[-1]
+
+        def log_bytes():
+            fs = open_image(b.image)
+            return {n: fs.stat("log/" + n).size for n in fs.listdir("log")}
+
+        before = log_bytes()
+        time.sleep(3)  # jumps land meanwhile (one a second), the lease's timer ticks
+        assert log_bytes() == before  # nothing written while the host may write files
+        for _ in range(3):  # and deploys one after another succeed
+            res = CliRunner().invoke(main, ["deploy", "--port", port])
+            assert res.exit_code == 0, res.output
     finally:
         b.stop()

@@ -8,6 +8,8 @@ firmware 0.2-0.3 (34 bytes) carries its threshold and daily target.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from jumpclip import logread
 from jumpclip.fw import load
 from jumpclip.logread import read_files
@@ -213,25 +215,56 @@ def forged_start(sid: int, rate: int = 200, version=(0, 5, 0), device=b"\xa4\xcf
     return bytes(b)
 
 
+def sealed(records) -> bytes:
+    """CRC-valid records [(type, payload, seq)], one after the other."""
+    out = b""
+    for rtype, payload, seq in records:
+        buf = bytearray(lf.HEADER + len(payload) + lf.TRAILER)
+        buf[lf.HEADER : lf.HEADER + len(payload)] = payload
+        out += bytes(buf[: lf.seal(buf, 0, rtype, len(payload), seq)])
+    return out
+
+
 def test_records_that_contradict_their_session_are_refused_and_named(tmp_path):
+    # Inside a session's numbering (between its START and its END), a record can still
+    # contradict it: after its length, below its threshold, more than it can hold.
+    sid = 1 << 10 | 1
+    end = bytearray(end_payload(sid, 1))
+    lf.put(end, 0, lf.END_FIELDS, "duration", 4000)  # 20 s at 200 Hz
+    inside = [
+        (lf.T_BANDS, bands_payload(sid, (0, 0, 0, 0, 200_000_000), 0), "more impacts in bands"),
+        (lf.T_IMPACTS, impacts_payload(sid, 100, 2000), "below its qualifying threshold"),
+        (lf.T_JUMPS, jumps_payload(sid, 90_000, 50, 4000), "landings after their session's end"),
+        (lf.T_IMPACTS, impacts_payload(sid, 90_000, 4000), "impacts after their session's end"),
+    ]
+    data = sealed([(lf.T_SESSION_START, forged_start(sid), 10), (lf.T_JUMPS, jumps_payload(sid, 400, 50, 4200), 11)]
+                  + [(t, p, 12 + k) for k, (t, p, _) in enumerate(inside)] + [(lf.T_SESSION_END, bytes(end), 20)])
+    c = read_files({"00000010.log": data})
+    assert c.implausible == len(inside), c.refused
+    text = " ".join(c.report())
+    for *_, why in inside:
+        assert why in text, (why, text)
+    assert [(j.session_id, j.t_samples) for j in c.jumps] == [(sid, 400)] and c.bands == [] and c.impacts == []
+
+    # Appended to a real log: what no clip writes, and what claims a session after its END.
     log, first, second = session_log(tmp_path)
     seq = log.seq
-    end = bytearray(end_payload(first, 1))
-    lf.put(end, 0, lf.END_FIELDS, "duration", 4000)
     forged = [
-        (lf.T_BANDS, bands_payload(first, (0, 0, 0, 0, 200_000_000), 0), "more impacts in bands"),
         (lf.T_IMPACTS, impacts_payload(second, 100, 0), "below every qualifying threshold"),
-        (lf.T_IMPACTS, impacts_payload(second, 100, 2000), "below its qualifying threshold"),
-        (lf.T_JUMPS, jumps_payload(first, 90_000, 50, 4000), "landings after their session's end"),
-        (lf.T_IMPACTS, impacts_payload(first, 90_000, 4000), "impacts after their session's end"),
         (lf.T_JUMPS, jumps_payload(second, 500, 0, 0), "a landing no clip counts"),
+        (lf.T_JUMPS, jumps_payload(first, 900, 50, 4000), "landings outside their session"),
+        (lf.T_BANDS, bands_payload(first, (1, 1, 0, 0, 0), 0), "impact bands outside their session"),
+        (lf.T_SESSION_START, forged_start(first), "a second start for one session"),
+        (lf.T_SESSION_END, end_payload(first, 1), "a second end for one session"),
         (lf.T_SESSION_START, forged_start(log.boot << 10 | 9, rate=0), "a rate, range or firmware version"),
         (lf.T_SESSION_START, forged_start(log.boot << 10 | 10, rate=65535), "a rate, range or firmware version"),
         (lf.T_SESSION_START, forged_start(log.boot << 10 | 11, version=(255, 255, 255)), "a rate, range or firmware version"),
     ]
-    big_unlogged = bytearray(end)
+    big_unlogged = bytearray(end_payload(second, 1))
+    lf.put(big_unlogged, 0, lf.END_FIELDS, "duration", 4000)
     lf.put(big_unlogged, 0, lf.END_FIELDS, "unlogged", 4_000_000_000)
-    many_overflows = bytearray(end)
+    many_overflows = bytearray(end_payload(second, 1))
+    lf.put(many_overflows, 0, lf.END_FIELDS, "duration", 4000)
     lf.put(many_overflows, 0, lf.END_FIELDS, "overflows", 65535)
     forged += [(lf.T_SESSION_END, bytes(big_unlogged), "a session end whose counts"),
                (lf.T_SESSION_END, bytes(many_overflows), "a session end whose counts")]
@@ -240,13 +273,13 @@ def test_records_that_contradict_their_session_are_refused_and_named(tmp_path):
     c = read_files(files(tmp_path))
     assert c.implausible == len(forged), c.refused
     text = " ".join(c.report())
-    for _, _, why in forged:
+    for *_, why in forged:
         assert why in text, (why, text)
     # what the real sessions hold is untouched
+    assert sorted((s.session_id, s.seq) for s in c.starts) == sorted((s.session_id, s.seq) for s in read_files(files(tmp_path)).starts)
     assert sorted(s.session_id for s in c.starts) == [first, second]
     assert [(j.session_id, j.t_samples) for j in c.jumps] == [(first, 400), (second, 300)]
     assert [(e.session_id, e.jumps, e.duration_samples) for e in c.ends] == [(first, 1, 4000)]
-    assert c.bands == [] or all(sum(b.bands) < 100 for b in c.bands)
 
 
 def test_a_start_naming_another_clip_inside_the_log_is_refused(tmp_path):
@@ -291,3 +324,71 @@ def test_a_held_session_whose_log_lost_its_identity_is_closed_where_it_began(tmp
     assert res.orphans == 0 and res.new_jumps == 1
     rows = [(s["log_id"], s["session_id"], s["jumps"], s["end_seq"] is not None) for s in store.sessions()]
     assert rows == [("aaaaaaaaaaaaaaaa", first, 1, True), ("aaaaaaaaaaaaaaaa", second, 2, True)], rows
+
+
+# --- issue 34's general rule, as a property --------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+U32 = st.integers(0, 2**32 - 1)
+U16 = st.integers(0, 2**16 - 1)
+
+
+@st.composite
+def forged_record(draw, first, second):
+    sid = draw(st.sampled_from([first, second, 1 << 10 | 5]) | U32)
+    kind = draw(st.sampled_from(["jumps", "impacts", "bands", "end", "start", "note"]))
+    if kind == "jumps":
+        return lf.T_JUMPS, jumps_payload(sid, draw(U32), draw(U16), draw(U16))
+    if kind == "impacts":
+        return lf.T_IMPACTS, impacts_payload(sid, draw(U32), draw(U16))
+    if kind == "bands":
+        return lf.T_BANDS, bands_payload(sid, tuple(draw(U32) for _ in range(5)), draw(U32))
+    if kind == "end":
+        b = bytearray(end_payload(sid, draw(U32)))
+        for name in ("duration", "unlogged", "qualifying"):
+            lf.put(b, 0, lf.END_FIELDS, name, draw(U32))
+        lf.put(b, 0, lf.END_FIELDS, "overflows", draw(U16))
+        return lf.T_SESSION_END, bytes(b)
+    if kind == "start":
+        return lf.T_SESSION_START, forged_start(sid, rate=draw(st.sampled_from([200, 100, 0, 65535])),
+                                                version=(draw(st.integers(0, 255)), 5, 0))
+    return lf.T_NOTE, draw(st.binary(min_size=1, max_size=60))
+
+
+def sessions_of(store):
+    return {s["session_id"]: (s["jumps"], s["reported_jumps"], s["duration_samples"], s["start_seq"], s["end_seq"])
+            for s in store.sessions()}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_valid_records_never_merge_recount_or_change_a_session(tmp_path_factory, data):
+    # Any CRC-valid records appended to a log (numbered after it, as a forger must to be
+    # read at all): refused or flagged, never merging two sessions, never counting a landing
+    # twice, never changing a session the log closed.
+    import tempfile
+
+    from jumpclip.store import Store
+
+    root = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp()))
+    log, first, second = session_log(root)
+    base = Store(root / "base.sqlite")
+    base.import_log("a4cf12345678", read_files(files(root)), None, "sync", log_id="aaaaaaaaaaaaaaaa")
+    before = sessions_of(base)
+    records = data.draw(st.lists(forged_record(first, second), min_size=1, max_size=6))
+    for k, (rtype, payload) in enumerate(records):
+        append_record(root, rtype, payload, log.seq + k)
+    c = read_files(files(root))
+    after_store = Store(root / "forged.sqlite")
+    res = after_store.import_log("a4cf12345678", c, None, "sync", log_id="aaaaaaaaaaaaaaaa")
+    after = sessions_of(after_store)
+    assert after[first] == before[first]  # the closed session: untouched
+    # the open one keeps its start and every landing it had; nothing was counted twice
+    assert after[second][3] == before[second][3] and after[second][0] >= before[second][0]
+    accepted = sum(1 for j in c.jumps if j.seq >= log.seq)
+    assert after_store.count_jumps() == base.count_jumps() + accepted
+    assert res.new_jumps == base.count_jumps() + accepted
+    # every session id is one row: nothing merged into another
+    assert len(after) == len(after_store.sessions())

@@ -57,7 +57,7 @@ def mpremote(port: str, *args: str, timeout: float = 60) -> str:
     return p.stdout
 
 
-def reach(port: str) -> None:
+def reach(port: str, files: bool = False) -> None:
     """Bring a counting clip to its REPL before mpremote talks to it. A clip in light sleep
     loses the bytes that arrive meanwhile (the esp32 port arms no UART wake), and mpremote's
     `resume` sends Ctrl-C only a few times: it timed out after 60 s on a counting clip. Our
@@ -70,6 +70,11 @@ def reach(port: str) -> None:
         t.open()
         t.interrupt()
         t.enter_raw()  # proof it is at a (raw) REPL; mpremote asks again for its own
+        if files:
+            # The held session ends before mpremote writes files: its timer then writes
+            # nothing to the flash meanwhile (App.end_for_files). Firmware before this has
+            # no such method: it is left alone (what it counted stays in the held session).
+            t.exec("a = globals().get('app')\nif a is not None and hasattr(a, 'end_for_files'):\n a.end_for_files()")
     except TransportError as e:
         raise DeployError(str(e)) from None
     finally:
@@ -119,7 +124,7 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
         if errors:
             raise DeployError(f"{config}: {errors[0]}")
     log("reaching the clip (it may be asleep between sensor reads)")
-    reach(port)
+    reach(port, files=True)
     out = mpremote(port, "exec", "import sys, os; print('JCMPY', sys.implementation._mpy, sorted(os.listdir()))")
     m = re.search(r"JCMPY (\d+) (\[.*\])", out)
     if not m:

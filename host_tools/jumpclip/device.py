@@ -92,8 +92,12 @@ def set_config(port: str, key: str, value, reset: bool = False) -> None:
             f"if {check}:\n"
             " print('REFUSED', json.dumps([e for e in errs if k in e] or errs))\n"
             "else:\n"
-            " with open('config.tmp', 'w') as f: json.dump(c, f)\n"
-            " os.rename('config.tmp', 'config.json')\n"
+            # Under the held session's exclusion: its timer writes nothing to the flash while
+            # this does (littlefs must not be entered twice; syncserver.Exclusive).
+            " import syncserver\n"
+            " with syncserver.Exclusive():\n"
+            "  with open('config.tmp', 'w') as f: json.dump(c, f)\n"
+            "  os.rename('config.tmp', 'config.json')\n"
             " print('OK', json.dumps(c))\n"
         )
         out = t.exec(code)

@@ -171,10 +171,35 @@ class LogContents:
             if s.device_id != before.device_id and before.device_id == after.device_id:
                 self.starts.remove(s)
                 self.refuse("a session start naming another clip inside this log")
-        starts = {s.session_id: s for s in self.starts}
+        # One START and one END a session: a second one (a later number) is forged; it would
+        # rename or re-count a session the log already holds.
+        starts: dict[int, SessionStart] = {}
+        for s in sorted(self.starts, key=lambda s: s.seq):
+            if s.session_id in starts:
+                self.starts.remove(s)
+                self.refuse("a second start for one session")
+            else:
+                starts[s.session_id] = s
         ends: dict[int, SessionEnd] = {}
         for e in sorted(self.ends, key=lambda e: e.seq):
-            ends[e.session_id] = e
+            if e.session_id in ends:
+                self.ends.remove(e)
+                self.refuse("a second end for one session")
+            else:
+                ends[e.session_id] = e
+        # Nothing of a session comes after its END, and nothing before its START: the clip
+        # writes a session's records in that order (a recovery writes what RTC memory kept
+        # before the END it adds).
+        def outside(r) -> bool:
+            e, st = ends.get(r.session_id), starts.get(r.session_id)
+            return (e is not None and r.seq > e.seq) or (st is not None and r.seq < st.seq)
+
+        for kind, items in (("landings", "jumps"), ("impacts", "impacts"), ("impact bands", "bands")):
+            bad_seqs = {r.seq for r in getattr(self, items) if outside(r)}
+            for _ in bad_seqs:
+                self.refuse(f"{kind} outside their session (after its end or before its start)")
+            if bad_seqs:
+                setattr(self, items, [r for r in getattr(self, items) if r.seq not in bad_seqs])
 
         def limit(sid: int) -> int | None:
             """The last sample a record of session sid can name: its END's length (a batch
