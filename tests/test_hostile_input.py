@@ -110,3 +110,57 @@ def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch, capsys):
 def test_visible_writes_hidden_characters_out():
     assert visible("plain text, ü and 日本") == "plain text, ü and 日本"
     assert visible("a\tb\u2028c\ud800") == "a\\x09b\\u2028c\\ud800"
+
+
+def test_a_wearer_with_a_clip_that_cannot_be_found_is_not_half_added(tmp_path):
+    # Issue 36: `wearer add Bob --clip 77b204` added Bob, then failed on the clip (exit 1,
+    # half done). Both or neither; and the message says what to give before a first sync.
+    db = str(tmp_path / "w.sqlite")
+    res = run("wearer", "add", "Bob", "--clip", "77b204", "--db", db)
+    assert res.exit_code == 1 and "12-digit id" in res.output and "added Bob" not in res.output
+    assert "Bob" not in run("wearer", "list", "--db", db).output
+    res = run("wearer", "add", "Bob", "--clip", "a4cf1277b204", "--db", db)
+    assert res.exit_code == 0 and "added Bob" in res.output and "a4cf1277b204" in res.output
+
+
+def test_replay_of_a_missing_file_says_so_without_an_empty_table(tmp_path):
+    res = run("replay", str(tmp_path / "nothing.csv"))
+    assert res.exit_code == 1 and "no such file" in res.output and "┏" not in res.output
+
+
+def test_sim_plays_the_bundled_session_without_trace_and_says_when_its_trace_ends(tmp_path):
+    # Issue 36: after `pipx install`, `jumpclip sim --trace host_tools/...` failed outside the
+    # checkout; the sim said nothing while its trace played, nor why it exited.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def start(*args):
+        return subprocess.Popen([sys.executable, "-m", "jumpclip.cli", "sim", *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+
+    def read_until(proc, text, timeout):
+        seen, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if text in line:
+                return "".join(seen)
+        raise AssertionError("".join(seen))
+
+    p = start()
+    try:
+        read_until(p, "bundled demo session", 60)
+        read_until(p, "virtual board on", 60)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=60)
+    from conftest import DATA
+
+    p = start("--trace", str(DATA / "stomping_s1.csv"))
+    try:
+        read_until(p, "the trace ended", 120)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=60)

@@ -221,16 +221,24 @@ def main() -> None:
 
 # --- virtual board --------------------------------------------------------------------
 @main.command()
-@click.option("--trace", "trace_path", required=True, type=click.Path(dir_okay=False), help="Trace the sensor replays.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+              help="Trace the sensor replays (default: the bundled demo session, 20 jumps).")
+@click.option("--units", type=click.Choice(["g", "m/s2"]), help="Units of the trace's acceleration columns (default: its `# units:`, else g).")
 @click.option("--workdir", type=click.Path(file_okay=False), help="Keep the flash image and logs here.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="config.json to put on the flash.")
 @click.option("--no-sensor", is_flag=True, help="Boot with no MPU6050 on the bus.")
 @click.option("--device-id", help="The board's unique id, 12 hex digits (default a4cf12345678).")
-def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor: bool, device_id: str | None) -> None:
+def sim(trace_path: str | None, units: str | None, workdir: str | None, config_path: str | None, no_sensor: bool,
+        device_id: str | None) -> None:
     """Start the virtual board on a trace and serve its USB console on a pseudo-terminal.
     With --workdir, the flash (and its log) persists from one run to the next."""
+    from .demo import DEMO_TRACE
     from .sim.board import BoardError, BoardOptions, VirtualBoard
-    from .traces import TraceError
+    from .traces import TraceError, read_trace
+
+    if trace_path is None:
+        trace_path = str(DEMO_TRACE)
+        out.print(f"no --trace: the sensor plays the bundled demo session ({DEMO_TRACE})", highlight=False)
 
     cfg = _read_config(config_path) if config_path else None
     extra = {}
@@ -248,7 +256,8 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
             from .sim import flash
 
             flash.write_file(board.image, "config.json", json.dumps(cfg).encode())
-        board.load_trace(trace_path)
+        trace = read_trace(trace_path, units)
+        board.load_trace(trace)
         port = board.serve()
         board.start(interactive=True)
     except (BoardError, TraceError) as e:
@@ -263,9 +272,15 @@ def sim(trace_path: str, workdir: str | None, config_path: str | None, no_sensor
     out.print(f"try: jumpclip hold --port {port}, then mpremote connect {port} resume exec \"print(app.jumps)\"; "
               f"jumpclip resume --port {port} hands back (Ctrl-C here stops the board)", highlight=False)
     try:
+        said_end = False
         while not board.exited.is_set():
             time.sleep(0.2)
-        out.print("virtual board exited")
+            if board.trace_end.is_set() and not said_end:
+                said_end = True
+                out.print(f"the trace ended ({trace.duration_s:.0f} s): the clip lies still now, and sleeps after "
+                          f"{(cfg or {}).get('idle_min', 10)} quiet minutes (config idle_min)", highlight=False)
+        out.print("virtual board exited: " + ("the clip went to deep sleep with nothing left to wake it" if board.asleep.is_set()
+                                              else "its firmware stopped (see its console above)"), highlight=False)
     except KeyboardInterrupt:
         out.print("stopping the virtual board")
     finally:
@@ -455,7 +470,8 @@ def _print_replay(files: list[dict], summary: dict, verbose: bool = False) -> No
             "/".join(str(v) for v in f["impact_bands"].values()) if f.get("impact_bands") else "",
             "; ".join(f["notes"]),
         )
-    out.print(t)
+    if t.row_count:  # every file failed: their errors alone, no empty table above them
+        out.print(t)
     if any(f.get("impact_bands") for f in files):
         out.print("impacts by band: every impact peak from any movement, as the clip counts them (impactr's rule, 1.3 g "
                   "and 0.4 s apart), in " + ", ".join(next(f["impact_bands"] for f in files if f.get("impact_bands"))), highlight=False)
@@ -690,14 +706,17 @@ def wearer_add(name: str, clip: str | None, from_day, db_path: str | None) -> No
     """Add a wearer, optionally with their clip."""
     from .wearers import WearerError, check_name
 
+    from .wearers import find_clip
+
     store = open_store(db_path)
     try:
         name = check_name(name)
+        device = find_clip(store.devices(), clip) if clip else None  # before anything changes: both or neither
     except WearerError as e:
         fail(str(e))
     out.print(f"added {name}" if store.add_wearer(name) else f"{name} was there already", highlight=False)
-    if clip:
-        _assign(store, name, clip, from_day)
+    if device:
+        _assign(store, name, device, from_day)
 
 
 @wearer_group.command("assign")

@@ -123,7 +123,8 @@ def find_clip(devices: list[str], text: str) -> str:
     known = ", ".join(d[-6:] for d in devices) or "none synced yet"
     if len(hits) > 1:
         raise WearerError(f"{text!r} is the end of {len(hits)} clips' ids: give more digits (clips: {known})")
-    raise WearerError(f"no clip {text!r}: give its 12-digit id, or the last 6 that `jumpclip sessions` shows (clips: {known})")
+    raise WearerError(f"no synced clip ends in {text!r}: before its first sync give its 12-digit id (`jumpclip doctor` "
+                      f"shows it), after it the last 6 that `jumpclip sessions` shows (clips: {known})")
 
 
 def known_wearer(people: People, name: str) -> str:
