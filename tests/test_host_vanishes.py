@@ -26,10 +26,11 @@ import numpy as np
 
 from conftest import DATA
 from jumpclip import sync as syncmod
-from jumpclip.sim.board import BoardOptions, VirtualBoard, run_trace
+from jumpclip.sim.board import BoardOptions, run_trace
 from jumpclip.store import Store
 from jumpclip.traces import read_trace, write_trace
 from jumpclip.transport import SerialTransport
+from test_host_commands import _board as real_time_board  # a board counting in real time, its console served
 
 
 def rope_three_times(path):
@@ -52,11 +53,7 @@ def test_an_interrupted_doctor_and_a_killed_record_lose_no_landing(tmp_path):
     alone = run_trace(trace, tmp_path / "alone", BoardOptions(config={"idle_min": 0}))
     expected = len(alone.jumps())
     assert expected == 60
-    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, time_scale=1))
-    board.flash_firmware()
-    board.load_trace(trace)
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = real_time_board(tmp_path, trace)
     db = tmp_path / "db.sqlite"
     try:
         assert board.wait_for("counting: session 1 of boot 1", 30)
@@ -88,11 +85,7 @@ def test_mpremote_talks_to_a_counting_clip_after_jumpclip_hold(tmp_path):
     with the session counting on; mpremote then runs as on a stock board, and `jumpclip
     resume` hands back: one session, every landing."""
     trace = DATA / "rope_single_s1.csv"
-    board = VirtualBoard(tmp_path / "b", BoardOptions(config={"idle_min": 0}, time_scale=1))
-    board.flash_firmware()
-    board.load_trace(trace)
-    port = board.serve()
-    board.start(interactive=True)
+    board, port = real_time_board(tmp_path, trace)
     db = tmp_path / "db.sqlite"
     try:
         assert board.wait_for("counting: session 1 of boot 1", 30)

@@ -160,10 +160,11 @@ class LogContents:
 
     def check_sessions(self) -> None:
         """Every record against the session it claims, not only against fixed bounds: a START
-        naming another clip than the log's own; landings and impacts after their session's
-        end; impacts below their session's qualifying threshold; more impacts in bands than
-        the session's length holds (impactr's rule keeps them 0.4 s apart). What fails is
-        refused, a whole record at a time, and counted by what was wrong."""
+        naming another clip than the log's own; a second START or END of one session;
+        records numbered outside their session; landings and impacts after its length;
+        impacts below its qualifying threshold; more impacts in bands than its length holds
+        (impactr's rule keeps them 0.4 s apart). What fails is refused, a whole record at a
+        time, and counted by what was wrong."""
         # A clone goes on from its source's log under its own id: the device changes once
         # and stays. One START naming another device between two of the log's own is forged.
         order = sorted(self.starts, key=lambda s: s.seq)
@@ -173,20 +174,18 @@ class LogContents:
                 self.refuse("a session start naming another clip inside this log")
         # One START and one END a session: a second one (a later number) is forged; it would
         # rename or re-count a session the log already holds.
-        starts: dict[int, SessionStart] = {}
-        for s in sorted(self.starts, key=lambda s: s.seq):
-            if s.session_id in starts:
-                self.starts.remove(s)
-                self.refuse("a second start for one session")
-            else:
-                starts[s.session_id] = s
-        ends: dict[int, SessionEnd] = {}
-        for e in sorted(self.ends, key=lambda e: e.seq):
-            if e.session_id in ends:
-                self.ends.remove(e)
-                self.refuse("a second end for one session")
-            else:
-                ends[e.session_id] = e
+        def first_of(records: list, what: str) -> dict:
+            kept: dict = {}
+            for r in sorted(records, key=lambda r: r.seq):
+                if r.session_id in kept:
+                    records.remove(r)
+                    self.refuse(f"a second {what} for one session")
+                else:
+                    kept[r.session_id] = r
+            return kept
+
+        starts: dict[int, SessionStart] = first_of(self.starts, "start")
+        ends: dict[int, SessionEnd] = first_of(self.ends, "end")
         # Nothing of a session comes after its END, and nothing before its START: the clip
         # writes a session's records in that order (a recovery writes what RTC memory kept
         # before the END it adds).
