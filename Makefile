@@ -9,7 +9,7 @@ FIRMWARE := $(filter-out firmware/manifest.py,$(wildcard firmware/*.py))  # mani
 SITE = $(shell $(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 PORT ?=
 
-.PHONY: help setup test demo demo-report check-firmware bench bench-heap eval power deploy clean
+.PHONY: help setup test demo demo-report report-shots check-firmware bench bench-heap eval power deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ demo-report: $(STAMP) ## Build a demo database on the virtual board (10 days) an
 	rm -f build/demo-report.sqlite
 	$(BIN)/python -m jumpclip.demodb build/demo-report.sqlite
 	$(BIN)/jumpclip report --db build/demo-report.sqlite --days 10 --png build/report.png --html build/report.html
+
+report-shots: $(STAMP) ## The report as a phone, a tablet and a laptop show it, and in terminals 80, 100 and 140 wide: build/report-shots/
+	$(BIN)/python -m pytest -q tests/test_loading.py -k "fits_a_phone or elides"
+	@ls build/report-shots/
 
 deploy: $(STAMP) ## Compile and copy the firmware to the clip: make deploy PORT=/dev/ttyUSB0
 	$(BIN)/jumpclip deploy $(if $(PORT),--port $(PORT))

@@ -7,6 +7,7 @@ import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -60,7 +61,7 @@ def table_rows_from_terminal(text: str) -> list[list[str]]:
 
 def table_rows_from_html(page: str) -> list[list[str]]:
     body = page.split('<table id="days">')[1].split("<tbody>")[1].split("</tbody>")[0]
-    return [re.findall(r"<td>(.*?)</td>", row) for row in body.split("</tr>") if "<td>" in row]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>") if "<td" in row]
 
 
 def test_report_terminal_png_html_agree(demo, tmp_path):
@@ -279,7 +280,7 @@ def test_the_report_shows_the_impact_ladder_and_what_the_target_counted(demo, tm
     assert "impacts from any movement" in res.output and "Bassey 1998" in res.output  # the rule, and why
     text = page.read_text()
     ladder = text.split('<table id="ladder">')[1].split("</table>")[0]
-    rows = [re.findall(r"<td>(.*?)</td>", row) for row in ladder.split("</tr>") if "<td>" in row]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in ladder.split("</tr>") if "<td" in row]
     assert len(rows) == 5  # the five days with sessions
     from jumpclip.store import Store
 
@@ -364,6 +365,8 @@ def test_the_terminal_report_elides_no_cell_at_any_width(demo, columns):
     # narrower than every column gets the compact table (day, jumps, qualifying of target,
     # bouts; --wide for the rest), and a cell that does not fit wraps inside its column.
     text = run_in_terminal(["report", "--db", str(demo), "--days", "8"], columns)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / f"terminal-{columns}-columns.txt").write_text(text)  # for a person to read (make report-shots)
     assert "…" not in text, text
     assert max(len(line) for line in text.splitlines()) <= columns, text
     header = next(line for line in text.splitlines() if "day" in line and "jumps" in line)
@@ -436,3 +439,69 @@ def test_every_export_and_the_report_count_the_same_qualifying_landings_and_impa
         assert by_session[r["session"]] == sum(1 for j in jumps if j["session"] == r["session"] and float(j["peak_g"]) >= 3.9)
     impacts_report = sum(d.impacts_qualifying for d in ds)
     assert impacts_report == sum(int(r["qualifying_impacts"]) for r in bands) == sum(len(s["qualifying_impacts"]) for s in doc["sessions"])
+
+
+# What a phone, a tablet and a laptop show: the page in headless Chromium at 390, 768 and
+# 1280 CSS px. A probe inside the page (in a frame of that width: headless Chromium's window
+# is at least 500 px wide) reports the widest content and the smallest text it draws.
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var min = 1e9, who = '';
+  var all = document.querySelectorAll('body *');
+  for (var i = 0; i < all.length; i++) {
+    var el = all[i], text = false;
+    for (var k = 0; k < el.childNodes.length; k++) {
+      var n = el.childNodes[k];
+      if (n.nodeType === 3 && n.textContent.trim()) text = true;
+    }
+    var r = el.getBoundingClientRect();
+    if (!text || r.width === 0 || r.height === 0) continue;
+    var size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < min) { min = size; who = el.tagName + ': ' + el.textContent.slice(0, 40); }
+  }
+  var scrollers = 0, shrunk = 0;
+  for (var j = 0; j < all.length; j++) {
+    var e = all[j], ox = getComputedStyle(e).overflowX;
+    if ((ox === 'auto' || ox === 'scroll') && e.scrollWidth > e.clientWidth + 1) scrollers++;  // a box that scrolls sideways
+    if (e.tagName === 'IMG' && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().width < 0.75 * e.naturalWidth) shrunk++;
+  }
+  parent.postMessage(JSON.stringify({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                                     minfont: min, smallest: who, scrollers: scrollers, shrunk: shrunk}), '*');
+});
+</script></body>"""
+FRAME = """<!doctype html><html><body style="margin:0"><iframe src="page.html" width="{w}" height="2400" style="border:0"></iframe>
+<script>window.addEventListener('message', function (e) {{ document.body.setAttribute('data-metrics', e.data); }});</script>
+</body></html>"""
+SHOTS = Path(__file__).resolve().parents[1] / "build" / "report-shots"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package chromium)")
+@pytest.mark.parametrize("width", [390, 768, 1280])
+def test_the_page_fits_a_phone_a_tablet_and_a_laptop(demo, tmp_path, width):
+    # Issue 36: at 390 px the charts were one image shrunk to a thumbnail, and the day table
+    # showed 3 of 13 columns with a scrollbar. Now the rows stack as cards and the daily
+    # chart is HTML bars that reflow; no page scrolls sideways, no text is under 11 px.
+    import html as htmlmod
+    import json
+
+    from jumpclip.store import Store
+
+    page = loading_views.html_page(loading.days(Store(demo), 8, today=TODAY))
+    (tmp_path / "page.html").write_text(page.replace("</body>", PROBE))
+    (tmp_path / "frame.html").write_text(FRAME.format(w=width))
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--allow-file-access-from-files",
+            f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={max(width, 500)},2400", "--virtual-time-budget=5000"]
+    dom = subprocess.run(base + ["--dump-dom", (tmp_path / "frame.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'data-metrics="([^"]*)"', dom)
+    assert found, dom[-500:]
+    m = json.loads(htmlmod.unescape(found.group(1)))
+    assert m["inner"] == width
+    assert m["scroll"] <= width and m["scrollers"] == 0, m  # nothing wider than the screen, no box scrolling sideways
+    assert m["minfont"] >= 11, m
+    assert m["shrunk"] == 0, m  # no chart drawn smaller than 3/4 of its size (its labels would be unreadable)
+    # The screenshot, for a person to look at (make report-shots).
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / f"report-{width}px.png"
+    subprocess.run(base + [f"--screenshot={shot}", (tmp_path / "frame.html").as_uri()], capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -248,6 +248,26 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     plt.close(fig)
 
 
+def bar_chart(ds: list[Day], st: Settings) -> str:
+    """Each day's qualifying count against its target as HTML bars: text the reader's own
+    size, and a chart that reflows to any width (the PNG's labels shrink to unreadable on a
+    phone). Green where the target was met, a mark at the target."""
+    rows_ = []
+    for d in ds:
+        if d.date is None:
+            continue
+        top = max(d.target, d.qualifying, 1)
+        fill = 100 * min(d.qualifying, top) / top
+        goal = 100 * d.target / top
+        rows_.append(f'<div class="bar"><span class="day">{d.date:%a %d %b}</span><span class="track">'
+                     f'<span class="fill{" met" if d.target_met else ""}" style="width:{fill:.1f}%; display:block"></span>'
+                     f'<span class="goal" style="left:{goal:.1f}%"></span></span>'
+                     f'<span class="num">{d.qualifying} of {d.target}</span></div>')
+    legend = (f'<p class="legend">Qualifying {html.escape(st.counted())} a day (≥ {st.headline[0]:g} g) against the day\'s target '
+              '(the black mark); green: the target met.</p>')
+    return f'<div class="bars" id="bars">{legend}{"".join(rows_)}</div>'
+
+
 def code_spans(text: str) -> str:
     """text escaped for a page, its `commands` set as code (the terminal shows backticks)."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
@@ -262,8 +282,11 @@ def html_page(ds: list[Day], st: Settings | None = None, now: dt.datetime | None
     mass = st.has_mass
 
     def table(id_: str, headers: list[str], rows_: list[list[str]]) -> str:
+        # Each cell carries its header (data-label): on a phone the rows stack as cards, each
+        # value beside what it is (the CSS below), instead of a table wider than the screen.
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows_)
+        body = "".join("<tr>" + "".join(f'<td data-label="{html.escape(h)}">{html.escape(c)}</td>' for h, c in zip(headers, r))
+                       + "</tr>" for r in rows_)
         return f'<table id="{id_}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
     streak = current_streak(ds)
@@ -277,11 +300,34 @@ td:first-child, th:first-child {{ text-align: left; white-space: nowrap; }}
 .note {{ color: #555; max-width: 50em; }}
 img {{ max-width: 100%; height: auto; }}
 .wide {{ overflow-x: auto; }}
+.bars {{ margin: 1em 0; max-width: 46em; }}
+.bar {{ display: flex; align-items: center; gap: 0.5em; margin: 2px 0; font-size: 15px; }}
+.bar .day {{ flex: 0 0 6.5em; white-space: nowrap; }}
+.bar .track {{ flex: 1 1 auto; background: #eee; height: 1.1em; position: relative; min-width: 3em; }}
+.bar .fill {{ background: #3a7bd5; height: 100%; }}
+.bar .fill.met {{ background: #2e9e4f; }}
+.bar .goal {{ position: absolute; top: -2px; bottom: -2px; width: 2px; background: #222; }}
+.bar .num {{ flex: 0 0 5.5em; text-align: right; white-space: nowrap; }}
+.legend {{ font-size: 14px; color: #555; }}
+.desktop {{ display: block; }}
+@media (max-width: 1100px) {{  /* under the day table's width: a tablet or a phone */
+  .desktop {{ display: none; }}  /* the drawn chart shrunk below its size has unreadable text: the bars say it */
+  body {{ margin: 0.8em; font-size: 16px; }}
+  .wide {{ overflow-x: visible; }}
+  table, thead, tbody, tr, td {{ display: block; width: 100%; }}
+  thead {{ display: none; }}
+  tr {{ border: 1px solid #ccc; margin: 0 0 0.6em 0; padding: 0.2em 0; }}
+  td {{ border: none; padding: 2px 8px; text-align: right; white-space: normal; box-sizing: border-box; }}
+  td:first-child {{ text-align: right; font-weight: bold; }}
+  td::before {{ content: attr(data-label); float: left; color: #555; font-weight: normal; padding-right: 1em; }}
+  td:empty {{ display: none; }}
+}}
 </style></head><body>
 <h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
 <p id="next-bout">{html.escape(next_bout(ds, now))}</p>
-<img alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
+{bar_chart(from_first_data(ds), st)}
+<img class="desktop" alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
 <div class="wide">{table("days", HEADERS, rows(from_first_data(ds), mass))}</div>
 {'<p class="note" id="estimated">' + html.escape(ESTIMATED_NOTE) + '</p>' if any(d.estimated for d in ds) else ''}
 <h2>Weeks</h2>
