@@ -357,6 +357,12 @@ class App:
         self.drain_detector(True)
         self.forces.resolve(self.log, True)
         self.drain_impacts(True)
+        if reason == lf.END_IDLE:
+            # The wait for the idle timeout is not training: the session ends at its last
+            # movement (a 62 s session was listed as 11 minutes long).
+            active = self.last_active_ms * self.rate_hz // 1000 + 1
+            if active < self.session_samples:
+                self.session_samples = active
         if self.log:
             self.log.add_bands(self.impacts.bands, self.impacts_q)
             self.log.end_session(self.session_samples, self.fifo_overflows, reason, self.qualifying)

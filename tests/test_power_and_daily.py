@@ -222,3 +222,18 @@ def test_bouts_survive_a_reset_in_rtc_memory():
     assert e.add(5000, mem, 215) == 0 and e.add(5000, mem, 220) == daily.ENOUGH  # the second bout's 4th
     assert e.add(5000, mem, 225) == 0  # once per bout
     assert sys.modules["bouts"].__file__ == str(FIRMWARE_DIR / "bouts.py")  # the clip's module, not a copy
+
+
+def test_a_session_that_ends_idle_lasts_until_its_last_movement(tmp_path):
+    # Issue 36: a 62 s session was listed as 11 minutes long: the idle wait before the clip's
+    # sleep counted as training. An idle end now dates the session's length at its last
+    # movement (the last sample checked as moving, or the last landing).
+    tr = make_trace(tmp_path / "t.csv", [("jumps", 3, 5.0), ("rest", 150)])
+    run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 1}))
+    log = log_of(tmp_path / "b")
+    (end,) = log.ends
+    assert end.reason == 2  # END_IDLE
+    last_landing_s = max(j.t_samples for j in log.jumps) / 200
+    seconds = end.duration_samples / 200
+    assert last_landing_s <= seconds <= last_landing_s + 2, (seconds, last_landing_s)
+    assert "idle for 1 min" in run.console
