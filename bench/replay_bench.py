@@ -105,6 +105,14 @@ def main() -> None:
     evs = fastpath.detect_fast(day, det)
     t_day = time.perf_counter() - t0
     print(f"  24 h at 200 Hz ({len(day) / 1e6:.2f} M samples, fast path): {t_day:.2f} s, {len(evs)} landings (goal < 5 s)")
+    t0 = time.perf_counter()
+    ref = replay.impact_bands(day, 200, 16, 3900)
+    t_ref = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fast = fastpath.impact_bands_fast(day, 200, 16, 3900)
+    t_fast = time.perf_counter() - t0
+    print(f"  the impact bands of those 24 h: the clip's counter {t_ref:.2f} s, the desktop's fast path {t_fast:.2f} s "
+          f"(identical: {'yes' if ref == fast else 'NO'})")
     day_csv_replay()
     if REAL_DEV.is_dir():
         paths = [str(p) for p in sorted(REAL_DEV.glob("*.csv")) if not p.name.endswith(".events.csv")]

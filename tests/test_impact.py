@@ -195,3 +195,29 @@ def test_the_clip_and_the_desktop_count_the_same_impacts_in_each_band(tmp_path):
         total = [a + c for a, c in zip(total, bands)]
         files += 1
     assert files >= 6 and sum(total) > 50 and total[2] > 0, (files, total)
+
+
+def test_the_desktops_impact_bands_equal_the_clips_counter():
+    # Issue 35: `jumpclip replay` spent most of a day's replay in the clip's impact counter,
+    # a Python loop per sample. fastpath.impact_bands_fast runs the same statements on the
+    # samples at the 1.3 g floor only: the same bands and the same qualifying impacts, on
+    # the corpus, the real recordings, and random signals around every edge.
+    import numpy as np
+
+    from conftest import REAL_DEV
+    from jumpclip import fastpath
+
+    traces = [feed.counts(read_trace(p), 200, 16) for p in corpus()]
+    if REAL_DEV.is_dir():
+        traces += [feed.counts(read_trace(p), 200, 16) for p in sorted(REAL_DEV.glob("*.csv"))[:60]
+                   if not p.name.endswith(".events.csv")]
+    rng = np.random.default_rng(35)
+    for _ in range(40):  # around the floor and the band edges, clipped at the rails, short and long
+        n = int(rng.integers(1, 3000))
+        g = rng.choice([1.0, 1.3, 2.5, 3.9, 5.4, 9.3, 16.0], size=n) + rng.normal(0, 0.05, n)
+        counts = np.zeros((n, 3), dtype=np.int16)
+        counts[:, 2] = np.clip(np.rint(g * 2048), -32768, 32767)
+        traces.append(counts)
+    for counts in traces:
+        for qualify in (3900, 1500):
+            assert fastpath.impact_bands_fast(counts, 200, 16, qualify) == replay.impact_bands(counts, 200, 16, qualify)

@@ -222,3 +222,40 @@ def detect_fast(counts: np.ndarray, det) -> list[Event]:
         process(*candidates(n))
         close_tail(n + k - 1)
     return events
+
+
+def impact_bands_fast(counts: np.ndarray, rate_hz: int, range_g: int, qualify_mg: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """replay.impact_bands (the clip's firmware/impacts.py over the stream), identical, for
+    the desktop: numpy finds the samples at or above the 1.3 g floor, and the counter's
+    statements run on those alone. Why this is exact: in Impacts.feed a sample below the
+    floor changes nothing but time, and time only matters when the next sample at the floor
+    comes (the candidate counts before it if 0.4 s have passed) or at the stream's end
+    (finish() counts it). tests/test_impact.py compares the two, and tools/mutate.py is not
+    needed: the loop below is the firmware's, statement for statement, on fewer samples."""
+    from .fw import impacts as fw
+
+    imp = fw.Impacts(rate_hz, range_g, qualify_mg)
+    floor, dist, qualify, edge = imp.floor, imp.dist, imp.qualify, list(imp.edge)
+    m_all = magnitudes(np.asarray(counts))
+    idx = np.flatnonzero(m_all >= floor)
+    bands = [0] * fw.N_BANDS
+    found: list[tuple[int, int]] = []
+    cand = cand_t = 0
+
+    def emit() -> None:
+        if cand >= qualify:
+            found.append((cand_t, imp.peak_mg(cand)))
+        k = 0
+        while k < fw.N_BANDS - 1 and cand >= edge[k]:
+            k += 1
+        bands[k] += 1
+
+    for t, m in zip(idx.tolist(), m_all[idx].tolist()):
+        if cand and t - cand_t >= dist:
+            emit()
+            cand = 0
+        if m > cand:  # (m >= floor: these samples alone)
+            cand, cand_t = m, t
+    if cand:
+        emit()
+    return bands, found

@@ -181,7 +181,8 @@ def replay_file(path: str, cfg: dict | None = None, tolerance_s: float = 0.1, fa
         notes.append(f"resampled from {tr.rate_hz:.4g} Hz to the detector's {c['rate_hz']} Hz")
     t0 = float(tr.t[0])
     fpk = filtered_peaks(counts, [e.index for e in evs], c["rate_hz"], c["range_g"])
-    bands, qualifying = impact_bands(counts, c["rate_hz"], c["range_g"], fwdetector.g_to_mg(c["qualify_g"]))
+    bands, qualifying = (fastpath.impact_bands_fast if fast else impact_bands)(counts, c["rate_hz"], c["range_g"],
+                                                                               fwdetector.g_to_mg(c["qualify_g"]))
     entry.update(
         rate_hz=c["rate_hz"],
         duration_s=round(tr.duration_s, 3),
