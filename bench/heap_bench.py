@@ -47,6 +47,15 @@ def source() -> Path | None:
     return None
 
 
+def why_no_source() -> str:
+    """Why source() found nothing, in one line: not set, or set to what is no MicroPython tree."""
+    src = os.environ.get("MICROPY_SRC")
+    if not src:
+        return "MICROPY_SRC is not set: building the 32-bit unix port needs a MicroPython source tree (see bench/heap_bench.py)"
+    return (f"MICROPY_SRC={src} is no MicroPython source tree (no ports/unix/Makefile there): point it at a clone of "
+            "micropython (see bench/heap_bench.py)")
+
+
 def build(src: Path, frozen: bool, log=print) -> Path:
     """The 32-bit unix port (frozen: with firmware/manifest.py), built once and kept."""
     out = build_dir() / "micropython-32"
@@ -258,8 +267,8 @@ def main(hours: float = 24.0) -> None:
     print("Firmware heap on a 32-bit MicroPython (unix port built from source; ESP32 word size):")
     src = source()
     if src is None:
-        print("  skipped: set MICROPY_SRC to a MicroPython source tree (git clone of micropython, the version in")
-        print("  requirements.txt; no submodules needed; gcc-multilib for -m32), then `make bench-heap`")
+        print(f"  skipped: {why_no_source()}; the version in requirements.txt, no submodules needed, gcc-multilib "
+              "for -m32; then `make bench-heap`")
         return
     with tempfile.TemporaryDirectory() as tds:
         td = Path(tds)

@@ -59,7 +59,7 @@ def test_an_esp32_build_keeps_the_ports_own_frozen_modules():
 
 needs_source = pytest.mark.skipif(
     heap_bench.source() is None or shutil.which("make") is None,
-    reason="MICROPY_SRC is not set: building the 32-bit unix port needs a MicroPython source tree (see bench/heap_bench.py)",
+    reason=heap_bench.why_no_source() if heap_bench.source() is None else "make is not installed",
 )
 
 

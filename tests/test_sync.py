@@ -275,7 +275,9 @@ def test_device_that_stops_answering(db, monkeypatch):
     try:
         before = db_digest(db)
         res = run_cli("sync", "--port", name, "--db", str(db))
-        assert_clean_failure(res, db, before, "does not answer like MicroPython")
+        # Not one byte back: most likely a clip in deep sleep (idle, or a low battery: issue 34
+        # item 11 found it called "not MicroPython"); the message says how to wake it.
+        assert_clean_failure(res, db, before, "does not answer: it is asleep")
     finally:
         close()
 

@@ -280,6 +280,11 @@ class SerialTransport:
                 return
             except TransportError:
                 if time.monotonic() >= deadline:
+                    if getattr(self, "first_reply_s", 1) is None:  # not one byte came back, to any Ctrl-C
+                        raise TransportError(
+                            f"the clip on {self.port} does not answer: it is asleep (idle, or its battery is low): move "
+                            "it or press its button to wake it (charge it if it blinked low battery), then run the "
+                            "command again") from None
                     raise TransportError(
                         f"the device on {self.port} does not answer like MicroPython: is it a jumpclip? "
                         "(if it is, unplug and replug it)"
