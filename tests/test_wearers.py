@@ -47,7 +47,7 @@ def test_names_clips_and_masses_are_checked():
     assert wearers.find_clip([A, B], "000001") == B and wearers.find_clip([A], "aabbccddeeff") == "aabbccddeeff"
     with pytest.raises(wearers.WearerError, match="the end of 2 clips"):
         wearers.find_clip(["aaaa00000001", "bbbb00000001"], "0001")
-    with pytest.raises(wearers.WearerError, match="no clip"):
+    with pytest.raises(wearers.WearerError, match="no synced clip ends in"):
         wearers.find_clip([A, B], "12")
 
 
@@ -115,3 +115,28 @@ def test_one_wearer_sets_up_nothing_and_an_old_body_mass_is_kept(tmp_path):
     assert not store.people().named
     store.db.execute("UPDATE body_masses SET kg = 'nan'")  # stored by hand: reads as unset
     assert store.body_mass() is None
+
+
+def test_one_wearers_report_reads_only_their_clips_sessions(tmp_path, monkeypatch):
+    # Issue 35: one wearer's report in a club's database read every clip's sessions before
+    # filtering, so its time grew with the club. The query now names the wearer's clips.
+    from jumpclip import loading
+
+    path = tmp_path / "club.sqlite"
+    store_bench.club(path, clips=3, days=5)
+    store = Store(path)
+    store.add_wearer("Ann")
+    store.assign(A, "Ann", wearers.BEGINNING)
+    read = []
+    real = Store.sessions
+
+    def counting(self, *args, **kw):
+        rows = real(self, *args, **kw)
+        read.extend(rows)
+        return rows
+
+    monkeypatch.setattr(Store, "sessions", counting)
+    ds = loading.days(store, 5, settings=loading.Settings(wearer="Ann"))
+    assert read and {r["device_id"] for r in read} == {A}  # nothing of the other two clips was read
+    alone = loading.days(store, 5, settings=loading.Settings())
+    assert 0 < sum(d.jumps for d in ds) < sum(d.jumps for d in alone)

@@ -217,7 +217,7 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     # Sessions that began up to two days before the first day (one may run past midnight
     # into it), and those of unknown start: a year's database is not read for a month.
     since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
-    chosen = store.sessions(since=since)
+    chosen = store.sessions(since=since, devices=people.clips_of(st.wearer) if st.wearer is not None else None)
     for k, s in enumerate(chosen, 1):
         if progress:
             progress(k, len(chosen))

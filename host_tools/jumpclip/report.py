@@ -166,7 +166,7 @@ def rows_for_export(store: Store, wearer: str | None = None, progress: Callable[
     one wearer's (wearers.py: whoever wore the clip when the session started).
     progress(done, total) after each session."""
     people = store.people()
-    rows = store.sessions()
+    rows = store.sessions(devices=people.clips_of(wearer) if wearer is not None else None)
     for k, s in enumerate(rows, 1):
         if progress:
             progress(k, len(rows))

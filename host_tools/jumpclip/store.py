@@ -454,7 +454,7 @@ class Store:
 
     # --- queries ---
     def sessions(self, device_id: str | None = None, since: dt.datetime | None = None, newest: int | None = None,
-                 with_jumps: bool = False) -> list[sqlite3.Row]:
+                 with_jumps: bool = False, devices: list[str] | None = None) -> list[sqlite3.Row]:
         """Every session with its jump count, best airtime and peak (read from the index
         jumps_by_session alone); since: only those that started then or later, or whose start
         is unknown; with_jumps: only those with jumps; newest: only the last N synced."""
@@ -470,6 +470,9 @@ class Store:
         if device_id:
             where.append("l.device_id=?")
             args.append(device_id)
+        if devices is not None:  # one wearer's clips: the rest of a club's database is not read
+            where.append(f"l.device_id IN ({','.join('?' * len(devices))})" if devices else "0")
+            args.extend(devices)
         if since is not None:  # wall_start is ISO 8601 in UTC, as resolve_wall_time writes it: it sorts as text
             where.append("(s.wall_start IS NULL OR s.wall_start >= ?)")
             args.append(since.astimezone(dt.timezone.utc).isoformat(timespec="seconds"))

@@ -100,6 +100,13 @@ class People:
         who = tl.at(start) if tl else None
         return who if who is not None else DEFAULT  # before its first assignment: nobody named
 
+    def clips_of(self, wearer: str) -> list[str] | None:
+        """Every clip the wearer ever wore (a named one), or None for the default wearer,
+        whose clips are also every clip never assigned (only the sessions can tell)."""
+        if wearer == DEFAULT:
+            return None
+        return sorted(d for d, tl in self.clips.items() if any(w == wearer for _, w in tl.points))
+
     def mass_of(self, wearer: str, when: str | None) -> float | None:
         tl = self.masses.get(wearer)
         kg = tl.at(when) if tl else None
