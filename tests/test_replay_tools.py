@@ -262,3 +262,27 @@ def test_a_count_label_without_landing_times_is_not_scored_as_f1_one(tmp_path):
     row = next(ln for ln in text.splitlines() if "rec.csv" in ln)
     assert "count only" in row and "1.000" not in row and "no landing times to match" in text, text
     assert "F1 1.000" not in text
+
+
+def test_the_replay_plot_draws_the_qualifying_line_and_keeps_its_legend_off_the_data(tmp_path, monkeypatch):
+    # Issue 36: the legend covered landing markers, and the 3.9 g line the product is about
+    # was not drawn.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jumpclip import plots, replay
+
+    figures = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: figures.append(fig))
+    entry = replay.replay_file(str(DATA / "rope_single_s1.csv"))
+    plots.plot_replay(entry, {}, tmp_path)
+    (fig,) = figures
+    ax = fig.axes[0]
+    assert any(len(set(line.get_ydata())) == 1 and abs(line.get_ydata()[0] - 3.9) < 1e-9 for line in ax.lines)
+    fig.canvas.draw()
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= axes.x1  # beside the plot, not over it
+    real_close(fig)

@@ -228,7 +228,13 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
     what = "impacts" if st.rules == {IMPACTS} or not st.rules else ("landings" if st.rules == {LANDINGS} else "impacts or landings")
     a1.set_title(f"Qualifying {what} per day (>= {qualify_g} g)" + (", with bouts" if len(dated) <= 62 else ""))
-    a1.legend(loc="upper left")
+    a1.set_ylabel(f"qualifying {what} (count)")
+    a1.set_xlabel("day")
+    from matplotlib.patches import Patch
+
+    handles, _ = a1.get_legend_handles_labels()
+    handles += [Patch(color="tab:green", label="target met"), Patch(color="tab:blue", label="target not met")]
+    a1.legend(handles=handles, loc="upper left", fontsize=8)
     a1.tick_params(axis="x", rotation=45, labelsize=7)
     forces = [f for d in ds for f in d.forces]
     if forces:
@@ -237,11 +243,13 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
         clipped = sum(1 for f in forces if f.lower_bound)
         a2.set_title(f"Landing forces, body weights (~±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
         a2.set_xlabel("peak ground reaction force / body weight")
+        a2.set_ylabel("landings (count)")
     else:
         a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
         a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
         a2.set_title("Landing peaks (no body mass set: no forces)")
-        a2.set_xlabel("g")
+        a2.set_xlabel("landing peak (g)")
+        a2.set_ylabel("landings (count)")
     a2.legend()
     fig.tight_layout()
     fig.savefig(path_or_buf, format="png")
