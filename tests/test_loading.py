@@ -505,3 +505,26 @@ def test_the_page_fits_a_phone_a_tablet_and_a_laptop(demo, tmp_path, width):
     shot = SHOTS / f"report-{width}px.png"
     subprocess.run(base + [f"--screenshot={shot}", (tmp_path / "frame.html").as_uri()], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_chart_counts_in_the_reports_own_unit_at_every_range(tmp_path):
+    # Issue 36: --days 1 and 2 put the chart on an hour axis (today's impacts as one bar from
+    # yesterday afternoon); --days 365 drew ten days as slivers at the edge of a year. Now a
+    # bar a day up to two months, a week beyond, a month beyond a year, from the first day
+    # with data.
+    def window(n, active_from=0):
+        ds = [loading.Day(TODAY - dt.timedelta(days=n - 1 - k), jumps=10 if k >= active_from else 0,
+                          qualifying=(20 + k % 40) if k >= active_from else 0, target=50) for k in range(n)]
+        for d in ds:
+            d.target_met = d.qualifying >= d.target
+        return ds
+
+    assert [p[0] for p in loading_views.chart_periods(loading_views.from_first_data(window(1)))] == [f"{TODAY:%d %b}"]
+    assert loading_views.periods_unit(window(2)) == "day" and len(loading_views.chart_periods(window(2))) == 2
+    year = loading_views.from_first_data(window(365, active_from=355))  # ten days in a year's window
+    assert loading_views.periods_unit(year) == "day" and len(loading_views.chart_periods(year)) == 10
+    assert loading_views.periods_unit(window(200)) == "week" and len(loading_views.chart_periods(window(200))) in (29, 30)
+    assert loading_views.periods_unit(window(400)) == "month" and 13 <= len(loading_views.chart_periods(window(400))) <= 15
+    for n in (1, 2, 365):
+        loading_views.png(window(n, active_from=max(0, n - 10)), tmp_path / f"c{n}.png")
+        assert (tmp_path / f"c{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -217,19 +217,26 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    dated = [d for d in ds if d.date is not None]
+    dated = from_first_data([d for d in ds if d.date is not None])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
-    xs = [d.date for d in dated]
-    a1.bar(xs, [d.qualifying for d in dated], color=["tab:green" if d.target_met else "tab:blue" for d in dated])
-    for d in dated if len(dated) <= 62 else []:  # a label a bar reads for two months, not a year
-        if d.bouts:
-            a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (d.date, d.qualifying), ha="center",
-                        va="bottom", fontsize=7)
-    a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target}")
     what = "impacts" if st.rules == {IMPACTS} or not st.rules else ("landings" if st.rules == {LANDINGS} else "impacts or landings")
-    a1.set_title(f"Qualifying {what} per day (>= {qualify_g} g)" + (", with bouts" if len(dated) <= 62 else ""))
-    a1.set_ylabel(f"qualifying {what} (count)")
-    a1.set_xlabel("day")
+    # The chart's unit is the report's own: days up to two months, weeks beyond, months beyond
+    # a year, each a bar at its own place (never a time axis: it showed hours for one day,
+    # and a year's ten days as slivers at its edge).
+    periods = chart_periods(dated)
+    xs = range(len(periods))
+    a1.bar(xs, [p[1] for p in periods], color=["tab:green" if p[2] else "tab:blue" for p in periods])
+    a1.set_xticks(list(xs), [p[0] for p in periods])
+    if len(dated) <= 62:
+        for x, d in zip(xs, dated):  # a label a bar reads for two months, not a year
+            if d.bouts:
+                a1.annotate(f"{len(d.bouts)} bout{'s' if len(d.bouts) > 1 else ''}", (x, d.qualifying), ha="center",
+                            va="bottom", fontsize=7)
+    a1.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target} a day")
+    unit = periods_unit(dated)
+    a1.set_title(f"Qualifying {what} (>= {qualify_g} g), " + ("per day, with bouts" if unit == "day" else f"a day, by {unit}"))
+    a1.set_ylabel(f"qualifying {what}" + (" (count)" if unit == "day" else " a day (mean)"))
+    a1.set_xlabel(unit)
     from matplotlib.patches import Patch
 
     handles, _ = a1.get_legend_handles_labels()
@@ -254,6 +261,28 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     fig.tight_layout()
     fig.savefig(path_or_buf, format="png")
     plt.close(fig)
+
+
+def periods_unit(dated: list[Day]) -> str:
+    span = (dated[-1].date - dated[0].date).days + 1 if dated else 0
+    return "day" if span <= 62 else "week" if span <= 366 else "month"
+
+
+def chart_periods(dated: list[Day]) -> list[tuple[str, float, bool]]:
+    """(label, qualifying a day, target met) per bar: a day each up to two months, else the
+    mean day of each week or month (met: the mean reached the target)."""
+    unit = periods_unit(dated)
+    if unit == "day":
+        return [(f"{d.date:%d %b}", d.qualifying, d.target_met) for d in dated]
+    groups: dict[str, list[Day]] = {}
+    for d in dated:
+        start = d.date - dt.timedelta(days=d.date.weekday()) if unit == "week" else d.date.replace(day=1)
+        groups.setdefault(f"{start:%d %b}" if unit == "week" else f"{start:%b %Y}", []).append(d)
+    out = []
+    for label, g in groups.items():
+        mean = sum(d.qualifying for d in g) / len(g)
+        out.append((label, mean, mean >= sum(d.target for d in g) / len(g)))
+    return out
 
 
 def bar_chart(ds: list[Day], st: Settings) -> str:
