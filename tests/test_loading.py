@@ -528,3 +528,22 @@ def test_the_chart_counts_in_the_reports_own_unit_at_every_range(tmp_path):
     for n in (1, 2, 365):
         loading_views.png(window(n, active_from=max(0, n - 10)), tmp_path / f"c{n}.png")
         assert (tmp_path / f"c{n}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_first_screen_says_where_the_wearer_stands(demo):
+    # Issue 36: the first screen is today so far (with the rest hint), this week's days met,
+    # the bests of the window and the trend; the report and the page open with it.
+    from jumpclip.store import Store
+
+    ds = loading.days(Store(demo), 8, today=TODAY)
+    lines = loading_views.first_screen(ds, LATE_TODAY)
+    today = next(d for d in ds if d.date == TODAY)
+    assert lines[0].startswith(f"Today: {today.qualifying} of {today.target} ")
+    assert "fully effective" in lines[0] or "No bouts yet" in lines[0]
+    assert lines[1].startswith("This week: the target met on ")
+    best = max(d.qualifying for d in ds)
+    assert any(line.startswith("Bests in these 8 days: best day " + str(best)) and "highest jump" in line for line in lines)
+    res = CliRunner().invoke(main, ["report", "--db", str(demo), "--days", "8"])
+    assert res.output.splitlines()[0].startswith("Today: "), res.output[:300]
+    page = loading_views.html_page(ds, now=LATE_TODAY)
+    assert '<div id="first-screen"><p>Today: ' in page

@@ -941,6 +941,9 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
         from rich.console import Console
 
         con = out if out.is_terminal else Console(width=200)  # piped: the whole table, unwrapped
+        screen = loading_views.first_screen(ds)  # where the wearer stands, before the details
+        for line in screen:
+            out.print(line, highlight=False)
         compact = not wide and con.width < loading_views.WIDE_COLUMNS  # an 80-column terminal: the columns that fit
         if n_days <= 62 or not (png_path or html_path):
             # --wide in a narrow terminal: every column, lines longer than it rather than cut.
@@ -953,7 +956,8 @@ def report(db_path, n_days, png_path, html_path, qualify_g, target, bout_gap_min
         out.print(loading_views.target_rule_text(st), highlight=False)
         for line in evidence.lines(st.group):
             out.print(line, highlight=False)
-        out.print(f"current streak: {loading.current_streak(ds)} day(s). {loading.next_bout(ds)}")
+        said = any(line.startswith("Today:") for line in screen)  # the first screen gave the rest hint
+        out.print(f"current streak: {loading.current_streak(ds)} day(s)." + ("" if said else f" {loading.next_bout(ds)}"))
     if png_path:
         try:
             loading_views.png(ds, png_out, st)

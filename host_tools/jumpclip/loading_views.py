@@ -263,6 +263,46 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     plt.close(fig)
 
 
+def first_screen(ds: list[Day], now: dt.datetime | None = None, rest_hint: bool = True) -> list[str]:
+    """Where the wearer stands, in a few lines: today so far, this week, the bests of the
+    window, and the trend over its weeks. What the rest of the report details."""
+    now = now or dt.datetime.now().astimezone()
+    dated = [d for d in ds if d.date is not None]
+    if not dated:
+        return []
+    today = next((d for d in dated if d.date == now.date()), None)
+    lines = []
+    if today is not None:
+        state = "met" if today.target_met else "so far"
+        lines.append(f"Today: {today.qualifying} of {today.target} {state}, {len(today.bouts)} bout"
+                     f"{'' if len(today.bouts) == 1 else 's'}." + (f" {next_bout(ds, now)}" if rest_hint else ""))
+    monday = now.date() - dt.timedelta(days=now.weekday())
+    week = [d for d in dated if monday <= d.date <= now.date()]
+    if week:
+        lines.append(f"This week: the target met on {sum(1 for d in week if d.target_met)} of {len(week)} day"
+                     f"{'' if len(week) == 1 else 's'} so far.")
+    active = [d for d in dated if d.jumps or d.qualifying]
+    if active:
+        best = max(active, key=lambda d: d.qualifying)
+        longest = max(d.streak for d in dated)
+        bests = [f"best day {best.qualifying} ({best.date:%a %d %b})", f"longest streak {longest} day{'' if longest == 1 else 's'}"]
+        jumped = [d for d in active if d.heights_cm]
+        if jumped:
+            high = max(jumped, key=lambda d: max(d.heights_cm))
+            hard = max(jumped, key=lambda d: d.peak_g)
+            bests += [f"highest jump {max(high.heights_cm):.1f} cm ({high.date:%d %b})",
+                      f"hardest landing {hard.peak_g:.1f} g ({hard.date:%d %b})"]
+        lines.append(f"Bests in these {len(dated)} days: " + ", ".join(bests) + ".")
+    ws = weeks(dated)
+    full = [w for w in ws if w.days == 7]
+    if len(full) >= 2:
+        a, b = full[-2], full[-1]
+        if a.score > 0:
+            lines.append(f"Trend: the loading score {100 * (b.score - a.score) / a.score:+.0f} % in the last full week "
+                         f"against the one before ({b.score:.1f} against {a.score:.1f}).")
+    return lines
+
+
 def periods_unit(dated: list[Day]) -> str:
     span = (dated[-1].date - dated[0].date).days + 1 if dated else 0
     return "day" if span <= 62 else "week" if span <= 366 else "month"
@@ -362,6 +402,7 @@ img {{ max-width: 100%; height: auto; }}
 </style></head><body>
 <h1>Bone-loading report{html.escape(": " + st.whose()) if st.whose() else ""}</h1>
 <p><strong id="streak">Current streak: {streak} day(s)</strong> meeting the day's target of qualifying impacts ({html.escape(st.describe())}).</p>
+<div id="first-screen">{"".join(f"<p>{html.escape(line)}</p>" for line in first_screen(ds, now, rest_hint=False))}</div>
 <p id="next-bout">{html.escape(next_bout(ds, now))}</p>
 {bar_chart(from_first_data(ds), st)}
 <img class="desktop" alt="qualifying impacts per day with bouts, and landing forces" src="data:image/png;base64,{img}" width="1200" height="400">
