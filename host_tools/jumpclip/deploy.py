@@ -155,6 +155,7 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
     else:
         log(f"device runs .mpy v{version}.{sub} on {arch}; compiling firmware/ with mpy-cross -march={arch}")
         built = compile_firmware(arch, build_dir() / "deploy" / arch)
+    log(f"copying {len(built)} files to the clip (mpremote skips those already there; the rest take a few seconds)")
     cp = mpremote(port, "fs", "cp", *(str(p) for p in built), ":", timeout=300)
     unchanged = len(re.findall(r"^Up to date:", cp, re.M))
     if not frozen:
@@ -167,6 +168,7 @@ def deploy(port: str, log: Callable[[str], None] = lambda m: None, reset: bool =
         mpremote(port, "fs", "cp", str(config), ":config.json")
         log(f"installed {config} as config.json")
     if reset:
+        log("resetting the board")
         mpremote(port, "reset")
         log("reset the board: the new firmware is running")
     return DeployResult(len(built) - unchanged, unchanged, shadowing, arch)
