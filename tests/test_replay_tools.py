@@ -62,7 +62,7 @@ def test_plot_is_a_png(tmp_path):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (1200, 400) and 20_000 < len(data) < 2_000_000
+    assert (width, height) == (1400, 400) and 20_000 < len(data) < 2_000_000  # the legend beside the plot: 14 inches
 
 
 def test_tune_writes_a_config_the_clip_accepts(tmp_path):
