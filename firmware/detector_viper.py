@@ -353,10 +353,10 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
                     # Two ways a window is a series; neither may begin anew after its
                     # first candidate. Each flew series_flight and at most series_tilts
                     # were tilted; or at least half of them flew series_long, whichever
-                    # way they landed: no jogging stride flies that long (on the dev
-                    # recordings none of 3,000 reached it in three of six), while people
-                    # who land tilted do (docs/detector.md). A count over the window, so
-                    # no single landing decides it.
+                    # way they landed: jogging strides rarely fly that long (the rule
+                    # adds no jogging count on the dev recordings: make eval, table 4, LOSO),
+                    # while people who land tilted do (docs/detector.md). A count over the
+                    # window, so no single landing decides it.
                     series = 1
                     tilted_n = 0
                     long_n = 0
