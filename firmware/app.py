@@ -60,6 +60,7 @@ _LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
 _DRAIN_BATCHES = const(8)  # FIFO batches kept in RAM across a flush's erases (1.3 s at 200 Hz)
 _HOST_LOOK_MS = const(400)  # a wait between sensor retries looks for the host this often (the counting loop's wake at 200 Hz)
 _BANDS_EVERY_S = const(300)  # an open session's impact bands go to the log this often (and at its end)
+_HELD_RETRY_MS = const(10)  # a held tick that met the host inside littlefs comes again this soon
 
 
 class App:
@@ -91,6 +92,7 @@ class App:
         self.d_n = 0  # drained bytes held
         self.drains = 0  # drains so far (the loop re-reads the FIFO's count after one)
         self.draining = True  # False while the recorder owns the FIFO
+        self.flash_guard = None  # eraseguard.EraseGuard, set by main.py: its busy flag
         self.wake_ms = _FILL_TARGET * 1000 // self.rate_hz
         self.sensor = None
         self.poll = select.poll()
@@ -764,7 +766,14 @@ class App:
         callbacks from its scheduler (ports/esp32/machine_timer.c, mp_sched_schedule), also
         while the REPL waits for the host's bytes (mphalport.c, mp_hal_stdin_rx_chr runs
         MICROPY_EVENT_POLL_HOOK), so they come between the host's statements, never inside
-        one of the firmware's own reads (fifo_busy)."""
+        one of the firmware's own reads (fifo_busy). Nor inside one of the host's littlefs
+        operations: the scheduler can run it at a branch of the erase guard, which littlefs
+        calls mid-operation, and a flush there would enter littlefs twice (eraseguard.py).
+        Then the tick comes again a few milliseconds later (lease.soon), outside it."""
+        guard = self.flash_guard
+        if guard is not None and guard.busy:
+            lease.soon(_HELD_RETRY_MS)
+            return
         if not self.session_open:
             return
         try:

@@ -11,6 +11,16 @@
 #
 # MicroPython's block-device protocol (docs: vfs, "Block devices", the extended interface):
 # readblocks(n, buf, offset), writeblocks(n, buf, offset), ioctl(op, arg).
+#
+# Being Python, the guard is also where a scheduled callback can run inside a littlefs
+# operation: the VM runs them at branches (py/vm.c, pending_exception_check), and the esp32
+# port's machine.Timer callbacks are scheduled (machine_timer.c, mp_sched_schedule). littlefs
+# is not re-entrant (lfs2.h locks only in LFS2_THREADSAFE builds, which MicroPython's are
+# not), so a callback that writes the log there would run a second littlefs operation inside
+# the first. readblocks and writeblocks have no branch (littlefs always passes the offset:
+# extmod/vfs_blockdev.c, mp_vfs_blockdev_write_ext); ioctl sets `busy` before its first
+# branch and clears it as it returns, and the held session's timer leaves the flash alone
+# while it is set (App.count_held).
 from micropython import const
 
 _ERASE = const(6)  # ioctl op: erase a block (vfs block-device protocol)
@@ -20,22 +30,26 @@ class EraseGuard:
     def __init__(self, bdev):
         self.bdev = bdev
         self.before_erase = None  # App.drain_fifo once the counting loop exists
+        self.busy = False  # inside ioctl, where a scheduled callback can run (see above)
 
+    # No branch in these two: no callback can run inside them.
     def readblocks(self, n, buf, offset=0):
         return self.bdev.readblocks(n, buf, offset)
 
-    def writeblocks(self, n, buf, offset=None):
-        if offset is None:
-            return self.bdev.writeblocks(n, buf)
+    def writeblocks(self, n, buf, offset=0):
         return self.bdev.writeblocks(n, buf, offset)
 
     def ioctl(self, op, arg):
-        if op == _ERASE and self.before_erase is not None:
-            try:
-                self.before_erase()
-            except Exception:  # the erase must happen whatever the sensor does
-                pass
-        return self.bdev.ioctl(op, arg)
+        self.busy = True  # first, before any branch
+        try:
+            if op == _ERASE and self.before_erase is not None:
+                try:
+                    self.before_erase()
+                except Exception:  # the erase must happen whatever the sensor does
+                    pass
+            return self.bdev.ioctl(op, arg)
+        finally:
+            self.busy = False  # also when a Ctrl-C is raised at a branch above
 
 
 def mount(bdev):

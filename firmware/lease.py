@@ -14,6 +14,7 @@ LEASE_MS = const(600000)  # 10 minutes of an idle REPL, then back to counting
 _wdt = None
 _timer = None
 _tick = None  # called at each period while the host holds the clip (App.count_held)
+_period_ms = 0
 _until = time.ticks_ms()  # set properly by renew(); a ticks value for the type checker
 
 
@@ -27,13 +28,28 @@ def _feed(_t):
 def grant(wdt, period_ms, tick=None):
     """The host has the clip: feed wdt every period_ms while the lease runs, and call
     tick() every period_ms (the open session's counting) until the loop takes over again."""
-    global _wdt, _timer, _tick
+    global _wdt, _timer, _tick, _period_ms
     _wdt = wdt
     _tick = tick
+    _period_ms = period_ms
     renew()
     if _timer is None:
         _timer = machine.Timer(0)
     _timer.init(mode=machine.Timer.PERIODIC, period=period_ms, callback=_feed)
+
+
+def soon(ms):
+    """The tick could not do its work now (the host was inside a littlefs operation, see
+    App.count_held): the next one comes after ms instead of a whole period, then the period
+    again, so the FIFO (850 ms at 200 Hz) does not wait for two periods."""
+    if _timer is not None and _tick is not None:
+        _timer.init(mode=machine.Timer.ONE_SHOT, period=ms, callback=_again)
+
+
+def _again(t):
+    if _timer is not None:
+        _timer.init(mode=machine.Timer.PERIODIC, period=_period_ms, callback=_feed)
+    _feed(t)
 
 
 def renew():

@@ -44,6 +44,7 @@ def main():
     app = App(loaded, i2c, EventLog("log"), led, ui.Button(button_pin), power, machine.RTC(), wdt, board.MPU_ADDR)
     if guard is not None:
         guard.before_erase = app.drain_fifo  # the FIFO is emptied before each sector erase
+        app.flash_guard = guard  # the held session's timer keeps out of littlefs meanwhile
     app.run()
     return app
 

@@ -51,7 +51,7 @@ def test_micropython(module, func):
 
 
 # --- MicroPython only: the driver (viper) against the register model, and heap_lock ----
-MP_ONLY = ["mp_driver_cases", "mp_log_cases"]
+MP_ONLY = ["mp_driver_cases", "mp_log_cases", "mp_flash_reentry_cases"]
 
 
 def _mp_only_cases():

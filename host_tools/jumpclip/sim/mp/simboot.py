@@ -55,6 +55,7 @@ def write_report():
     rep["block_writes"] = bdev.writes
     rep["flash_bytes_written"] = bdev.bytes_written
     rep["flash_erases"] = bdev.erases
+    rep["lfs_reentries"] = sim.lfs_reentries
     # The last word of this boot (the host keeps it), one line written in small pieces: after
     # a day of counting the shared heap has no room for the whole text at once.
     w = simcore.side_write

@@ -128,14 +128,23 @@ class FileBlockDevice:
         self.writes = 0
         self.bytes_written = 0
         self.erases = 0
+        self.calls = 0  # every call: Sim.branch_point sees a callback that used the flash
 
+    # On the chip these are esp32.Partition's, in C: no callback runs inside them. Here the
+    # simulation fires timers only where it says so (Sim.branch_point).
     def readblocks(self, block_num, buf, offset=0):
+        self.calls += 1
+        if sim is not None:
+            sim.chip_turn()
         self.f.seek(block_num * self.block_size + offset)
         self.f.readinto(buf)
 
     def writeblocks(self, block_num, buf, offset=None):
+        self.calls += 1
         if offset is None:
             offset = 0
+        if sim is not None:
+            sim.chip_turn()
         self.f.seek(block_num * self.block_size + offset)
         self.f.write(buf)
         self.writes += 1
@@ -145,6 +154,11 @@ class FileBlockDevice:
             sim.charge(sim.page_program_us * ((offset % PAGE + len(buf) + PAGE - 1) // PAGE))
 
     def ioctl(self, op, arg):
+        self.calls += 1
+        if sim is not None:
+            # eraseguard.EraseGuard.ioctl branches on op before it calls this: a timer already
+            # due runs there (Sim.branch_point).
+            sim.branch_point()
         if op == 4:  # block count
             return self.block_count
         if op == 5:  # block size
@@ -266,6 +280,11 @@ class Sim:
         self.uart_lost_since_us = 0  # virtual time (+1) of the first byte lost since the last read
         self.uart_reaches = 0
         self.firing = False
+        self.lfs_reentries = 0  # callbacks that used the flash inside a littlefs operation
+        # Held by the chip thread while it runs a callback (the REPL waited for the host
+        # then): the firmware's thread waits for it at its next call into the simulation
+        # (chip_turn), as the chip's one core finishes a callback before the REPL reads on.
+        self.chip_cpu = _thread.allocate_lock()
         self.sleeping = False
         self.main_ident = _thread.get_ident()
         self.halted = None  # why the chip stopped (reset, wdt, deepsleep): nothing runs after it
@@ -356,6 +375,7 @@ class Sim:
         the device models catch up and the watchdog is checked."""
         main = _thread.get_ident() == self.main_ident
         if main:
+            self.chip_turn()
             self.check_halt()
             self.charge_cpu(CLOCK_READ_US)
             self.charge_wire()
@@ -469,6 +489,32 @@ class Sim:
             self.sleeping = False
         self.main_seen_ms = host_time.ticks_ms()
 
+    def chip_turn(self):
+        """On the firmware's thread: wait while the chip thread runs a callback. The chip
+        thread starts one only while the REPL waits for the host (tick); if the host's bytes
+        arrive meanwhile, the REPL's next step waits until the callback is done, as on the
+        chip, where both run on the one MicroPython task."""
+        if _thread.get_ident() == self.main_ident and self.chip_cpu.locked():
+            self.chip_cpu.acquire()
+            self.chip_cpu.release()
+
+    def branch_point(self):
+        """The firmware's Python block device (eraseguard.EraseGuard) took a branch on its
+        way to the flash: the VM runs due scheduled callbacks there (py/vm.c,
+        pending_exception_check, reached after each jump opcode; the esp32 port's timers
+        are scheduled callbacks, ports/esp32/machine_timer.c, mp_sched_schedule). So a timer
+        can run inside a littlefs operation that calls its block device's ioctl."""
+        if _thread.get_ident() == self.main_ident:
+            self.chip_turn()
+            calls = self.bdev.calls
+            self._fire_timers(self.clock_us)
+            if self.bdev.calls != calls:
+                # littlefs is not re-entrant (its lfs2.h: only LFS2_THREADSAFE builds lock,
+                # and MicroPython's do not): a second operation inside the first leaves its
+                # caches and block allocator wrong, whatever this one run shows.
+                self.lfs_reentries += 1
+                say("littlefs re-entered: a timer callback used the flash inside a littlefs operation (%d block-device calls)" % (self.bdev.calls - calls))
+
     def _fire_timers(self, now):
         if self.firing:
             return
@@ -518,7 +564,11 @@ class Sim:
                         now = self.clock_us
                     # The pacing anchor moves with both clocks, so the next sleep is still
                     # timed from here.
-                    self._fire_timers(now)
+                    self.chip_cpu.acquire()
+                    try:
+                        self._fire_timers(now)
+                    finally:
+                        self.chip_cpu.release()
                     self.check_wdt(now)
                     if now >= end or self.halted:
                         break
