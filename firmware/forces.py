@@ -16,6 +16,7 @@ import array
 import micropython
 from micropython import const
 
+import impact_viper
 from impact import ImpactPeak
 
 _WAITING = const(32)  # landings awaiting their window (a wake holds far fewer)
@@ -149,22 +150,9 @@ class Forces:
         self.n_wait = kept
 
     def _compute(self, t):
+        """The filtered peak of the landing at sample t, from the ring. The window's copy and
+        the filter are viper (impact_viper.py: ImpactPeak.peak's statements, tested equal)."""
         p = self.peak
-        win = p.win
-        ring = self.ring
-        mask = self.size - 1
         oldest = self.t - self.size if self.t > self.size else 0
-        last = self.t - 1
-        i = t - p.half
-        k = 0
-        while k < p.n:
-            j = i if i > oldest else oldest
-            if j > last:
-                j = last
-            r = 3 * (j & mask)
-            win[3 * k] = ring[r]
-            win[3 * k + 1] = ring[r + 1]
-            win[3 * k + 2] = ring[r + 2]
-            i += 1
-            k += 1
-        return p.peak(win)
+        impact_viper.window(self.ring, self.size - 1, oldest, self.t - 1, t - p.half, p.n, p.win)  # type: ignore[arg-type]
+        return impact_viper.peak(p, p.win)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ if options.port:
 
 for name in (
     "app", "board", "bouts", "config", "daily", "detector", "detector_viper", "doctor",
-    "eraseguard", "eventlog", "forces", "impact", "impacts", "impacts_viper", "lease", "logboot", "logformat", "mpu6050",
+    "eraseguard", "eventlog", "forces", "impact", "impact_viper", "impacts", "impacts_viper", "lease", "logboot", "logformat", "mpu6050",
     "power", "recorder", "syncserver", "ui",
 ):
     module(name + ".py", opt=2)

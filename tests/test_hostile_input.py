@@ -164,3 +164,15 @@ def test_sim_plays_the_bundled_session_without_trace_and_says_when_its_trace_end
     finally:
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=60)
+
+
+def test_a_bogus_micropy_src_is_named_not_called_unset(tmp_path, monkeypatch):
+    # Issue 34, item 11: MICROPY_SRC pointing at no MicroPython tree said "not set".
+    from bench import heap_bench
+
+    monkeypatch.setenv("MICROPY_SRC", str(tmp_path))
+    assert heap_bench.source() is None
+    why = heap_bench.why_no_source()
+    assert str(tmp_path) in why and "no MicroPython source tree" in why and "not set" not in why
+    monkeypatch.delenv("MICROPY_SRC")
+    assert "MICROPY_SRC is not set" in heap_bench.why_no_source()
