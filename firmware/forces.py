@@ -37,6 +37,25 @@ def _ring_put(ring: ptr16, mask: int, pos: int, s: ptr16, n: int):  # type: igno
         i += 1
 
 
+@micropython.viper
+def _window(ring: ptr16, mask: int, oldest: int, last: int, i: int, n: int, win: ptr16):  # type: ignore[name-defined]  # noqa: F821
+    """Samples i .. i + n - 1 of the ring into win, each index held inside oldest .. last:
+    outside the stream the nearest sample repeats, as impact.window_from does."""
+    k = 0
+    while k < n:
+        j = i
+        if j < oldest:
+            j = oldest
+        if j > last:
+            j = last
+        r = 3 * (j & mask)
+        win[3 * k] = ring[r]
+        win[3 * k + 1] = ring[r + 1]
+        win[3 * k + 2] = ring[r + 2]
+        i += 1
+        k += 1
+
+
 class Forces:
     def __init__(self, rate_hz, range_g, max_batch, lookback=0):
         """lookback: how many samples before the end of a batch a landing's peak can lie when
@@ -151,8 +170,8 @@ class Forces:
 
     def _compute(self, t):
         """The filtered peak of the landing at sample t, from the ring. The window's copy and
-        the filter are viper (impact_viper.py: ImpactPeak.peak's statements, tested equal)."""
+        the filter are viper (impact_viper.py: ImpactPeak.peak, generated from impact.py)."""
         p = self.peak
         oldest = self.t - self.size if self.t > self.size else 0
-        impact_viper.window(self.ring, self.size - 1, oldest, self.t - 1, t - p.half, p.n, p.win)  # type: ignore[arg-type]
+        _window(self.ring, self.size - 1, oldest, self.t - 1, t - p.half, p.n, p.win)  # type: ignore[arg-type]
         return impact_viper.peak(p, p.win)  # type: ignore[arg-type]

@@ -61,43 +61,56 @@ class ImpactPeak:
         self.lsb_quarter = LSB_PER_G[range_g] >> 2
         a = SECTIONS[rate_hz]
         self.a = array.array("i", a)
-        self.ext = array.array("i", [0] * (self.n + 2 * PAD))  # one axis, padded
+        self.m = self.n + 2 * PAD
+        self.ext = array.array("i", [0] * self.m)  # one axis, padded
         self.out = array.array("i", [0] * (3 * self.n))  # filtered axes, interleaved
         self.win = array.array("h", [0] * (3 * self.n))  # the caller fills this
 
+    # The three methods below are also the source of firmware/impact_viper.py, the clip's
+    # copy compiled by the viper emitter (tools/gen_viper_peak.py rewrites them: a test keeps
+    # it fresh). So every load from an array is a statement of its own (`v = arr[i]`), where
+    # the generator can add viper's sign extension, and the instance's state is read into
+    # locals first.
     @micropython.native  # machine code for the same statements: the native emitter keeps Python's semantics
     def _filter_axis(self, win, axis):
         """One axis of win, filtered forwards then backwards, into out[axis::3]."""
         n = self.n
         ext = self.ext
+        out = self.out
         # Quarter counts (8192 at full range): with the filter's overshoot, every product
         # below stays under 2**30 at every rate. Odd extension at each end, as filtfilt pads.
-        first = win[axis] >> 2
-        last = win[3 * (n - 1) + axis] >> 2
+        v = win[axis]
+        first = v >> 2
+        v = win[3 * (n - 1) + axis]
+        last = v >> 2
         k = 0
         while k < n:
-            ext[PAD + k] = win[3 * k + axis] >> 2
+            v = win[3 * k + axis]
+            ext[PAD + k] = v >> 2
             k += 1
         k = 1
         while k <= PAD:
-            ext[PAD - k] = 2 * first - ext[PAD + k]
-            ext[PAD + n - 1 + k] = 2 * last - ext[PAD + n - 1 - k]
+            e = ext[PAD + k]
+            ext[PAD - k] = 2 * first - e
+            e = ext[PAD + n - 1 - k]
+            ext[PAD + n - 1 + k] = 2 * last - e
             k += 1
         # Clamp the extension to what a sensor can read: keeps every product below 2**30.
         k = 0
         m = n + 2 * PAD
         while k < m:
-            if ext[k] > 8192:
+            e = ext[k]
+            if e > 8192:
                 ext[k] = 8192
-            elif ext[k] < -8192:
+            elif e < -8192:
                 ext[k] = -8192
             k += 1
         self._pass(0, 1)
         self._pass(m - 1, -1)
-        out = self.out
         k = 0
         while k < n:
-            out[3 * k + axis] = ext[PAD + k]
+            e = ext[PAD + k]
+            out[3 * k + axis] = e
             k += 1
 
     @micropython.native  # machine code for the same statements: the native emitter keeps Python's semantics
@@ -106,7 +119,7 @@ class ImpactPeak:
         steady state for the first value (scipy's sosfilt_zi times that value)."""
         ext = self.ext
         a = self.a
-        m = len(ext)
+        m = self.m
         s = 0
         while s < 2:
             a1 = a[2 * s]
@@ -140,9 +153,11 @@ class ImpactPeak:
             axis += 1
         out = self.out
         c = self.half
+        near = self.near
+        lsb_quarter = self.lsb_quarter
         best = 0
-        k = c - self.near
-        while k <= c + self.near:
+        k = c - near
+        while k <= c + near:
             x = out[3 * k]
             y = out[3 * k + 1]
             z = out[3 * k + 2]
@@ -150,12 +165,12 @@ class ImpactPeak:
             if m > best:
                 best = m
             k += 1
-        mg = isqrt(best) * 1000 // self.lsb_quarter
+        mg = isqrt(best) * 1000 // lsb_quarter
         if mg > 0x7FFF:
             mg = 0x7FFF
         # Clipped: a raw axis at either rail within PEAK_MS of the peak.
-        k = 3 * (c - self.near)
-        end = 3 * (c + self.near + 1)
+        k = 3 * (c - near)
+        end = 3 * (c + near + 1)
         while k < end:
             v = win[k]
             if v >= 32767 or v <= -32768:

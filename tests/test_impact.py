@@ -221,3 +221,73 @@ def test_the_desktops_impact_bands_equal_the_clips_counter():
     for counts in traces:
         for qualify in (3900, 1500):
             assert fastpath.impact_bands_fast(counts, 200, 16, qualify) == replay.impact_bands(counts, 200, 16, qualify)
+
+
+# --- the clip's viper copy (firmware/impact_viper.py) against impact.py, under MicroPython ---
+
+
+def _windows_file(path, with_corpus=True):
+    """Windows for both device paths: every landing of the corpus at 200 Hz, and synthetic
+    windows (noise, the rails, steps, a still clip) at each rate and range the clip sets."""
+    import struct
+
+    rng = np.random.default_rng(20261207)
+    blocks = []
+    cases = []
+    if with_corpus:
+        wins = []
+        for p in corpus():
+            tr = read_trace(p)
+            counts = feed.counts(tr, 200, 16)
+            ip = impact.ImpactPeak(200, 16)
+            for e in replay.detect_trace(tr)[0]:
+                impact.window_from(lambda j, a: int(counts[j, a]), e.index, len(counts), ip.half, ip.win)
+                wins.append(list(ip.win))
+        cases.append((200, 16, wins))
+    for rate in sorted(impact.SECTIONS):
+        for range_g in (2, 4, 8, 16):
+            ip = impact.ImpactPeak(rate, range_g)
+            n3 = 3 * ip.n
+            wins = [rng.integers(-32768, 32768, size=n3), rng.choice([-32768, 32767], size=n3),
+                    np.repeat(rng.choice([-32768, 0, 32767], size=(n3 + 14) // 15), 15)[:n3],
+                    np.tile([0, 0, 2048], ip.n), (rng.integers(-3000, 3000, size=n3) >> rng.integers(0, 8))]
+            spike = np.tile([0, 0, 2048], ip.n)
+            spike[3 * ip.half + 2] = 32767  # a landing at the rail: the clipped flag
+            wins.append(spike)
+            cases.append((rate, range_g, [list(np.asarray(w, dtype=np.int64)) for w in wins]))
+    for rate, range_g, wins in cases:
+        blocks.append(struct.pack("<HHI", rate, range_g, len(wins)))
+        for w in wins:
+            blocks.append(struct.pack(f"<{len(w)}h", *[int(v) for v in w]))
+    path.write_bytes(b"".join(blocks))
+    return sum(len(w) for _, _, w in cases)
+
+
+def _peaks_both(tmp_path, module=None, with_corpus=True):
+    from conftest import FW_TESTS, run_micropython
+
+    bin_path = tmp_path / "windows.bin"
+    n = _windows_file(bin_path, with_corpus)
+    proc = run_micropython(FW_TESTS / "mp_peak_replay.py", str(bin_path), *([module] if module else []),
+                           extra_path=(FW_TESTS, tmp_path), timeout=600)
+    lines = proc.stdout.splitlines()
+    return n, [ln[2:] for ln in lines if ln.startswith("P ")], [ln[2:] for ln in lines if ln.startswith("V ")], proc
+
+
+def test_the_viper_filtered_peak_equals_impact_py(tmp_path):
+    n, portable, viper, proc = _peaks_both(tmp_path)
+    assert proc.stdout.rstrip().endswith("DONE"), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert len(portable) == n and n > 150
+    assert viper == portable
+    assert any(int(v) & impact.CLIPPED for v in portable) and any(not int(v) & impact.CLIPPED for v in portable)
+
+
+def test_the_viper_filtered_peak_is_generated_from_impact_py():
+    import subprocess
+    import sys
+
+    from conftest import FW_TESTS
+
+    root = FW_TESTS.parents[1]
+    proc = subprocess.run([sys.executable, str(root / "tools" / "gen_viper_peak.py"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
