@@ -80,6 +80,28 @@ def loop_instructions(raw: Path, wakes: int = 1000, parts: tuple[str, ...] = PAR
     return out
 
 
+def two_per_second(counts, trace):
+    """The rope trace's landings, each with 0.3 s before it and 0.2 s after: 2 a second."""
+    import numpy as np
+
+    parts = []
+    for land in trace.truth:
+        i = int(round((land - trace.t[0]) * 200))
+        if i - 60 >= 0 and i + 40 <= len(counts):
+            parts.append(counts[i - 60:i + 40])
+    return np.concatenate(parts)
+
+
+def quiet_allocation(raw: Path, wakes: int = 1000) -> tuple[int, int]:
+    """(wakes, bytes): what App.wake took from the heap, frames included, in the wakes that
+    counted nothing new (bench/mp_loop_bench.py, micropython.mem_total)."""
+    with tempfile.TemporaryDirectory() as wd:
+        p = subprocess.run(mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), str(wakes)], capture_output=True, text=True,
+                           cwd=wd, timeout=600, env={"MICROPYPATH": f"{HERE / 'loopfakes'}:{FIRMWARE_DIR}", "PATH": "/usr/bin:/bin"})
+    m = re.search(r"quiet_wakes (\d+) bytes (\d+)", p.stdout)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, -1)
+
+
 def board_day(td: Path) -> None:
     """24 h of trace (the demo session, repeated) through the virtual board in fast mode:
     host time, and the clip's events against replay of the same samples from its start."""
@@ -171,7 +193,18 @@ def main() -> None:
             rope_raw.write_bytes(np.concatenate([rope] * 20).astype(">i2").tobytes())
             rope_loop = loop_instructions(rope_raw, parts=("all",))
             print(f"  the counting loop while rope skipping (a landing a second): {rope_loop['all']:5.0f} instructions/sample "
-                  f"({rope_loop['jumps']} landings in {rope_loop['samples']:,} samples)  (goal <= 3,000 at 2 landings a second)")
+                  f"({rope_loop['jumps']} landings in {rope_loop['samples']:,} samples)")
+            # Two landings a second: each of the rope's landings with 0.3 s before it (its
+            # flight) and 0.2 s after, one after another.
+            two_raw = Path(td) / "two.bin"
+            two_raw.write_bytes(np.concatenate([two_per_second(rope, read_trace(HERE.parent / "tests" / "data" / "rope_single_s1.csv"))] * 45)
+                                .astype(">i2").tobytes())
+            two = loop_instructions(two_raw, parts=("all",))
+            print(f"  the counting loop at 2 landings a second: {two['all']:5.0f} instructions/sample "
+                  f"({two['jumps']} landings in {two['samples']:,} samples)  (goal <= 3,000)")
+            for name, raw_path in (("demo mix", raw), ("rope skipping", rope_raw), ("2 landings a second", two_raw)):
+                q = quiet_allocation(raw_path)
+                print(f"  heap taken in the wakes that counted nothing new ({name}): {q[1]} bytes in {q[0]} wakes  (goal 0, frames included)")
             # The virtual board's CPU calibration (docs/virtual-board.md): MicroPython's
             # module-level `for i in range(n): s = a + b`, whose ESP32 time is published.
             loop = Path(td) / "loop.py"

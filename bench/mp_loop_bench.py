@@ -5,7 +5,9 @@
 # (the demo session's samples), the pins, the ADC and the sleeps (loopfakes/).
 # Usage: micropython mp_loop_bench.py RAW.bin WAKES [echo] [no-filter] [no-log] [no-housekeeping] [no-impacts]
 # RAW.bin holds big-endian int16 x, y, z samples, as the MPU6050 FIFO delivers them.
-# Prints "samples N", "jumps J", "alloc_bytes B". WAKES=0 measures the setup only (the
+# Prints "samples N", "jumps J", "alloc_bytes B", and "quiet_wakes W bytes B": the heap's
+# allocations (frames included) in the W wakes that counted nothing and left the log as it was.
+# WAKES=0 measures the setup only (the
 # callgrind baseline).
 import gc
 import os
@@ -107,9 +109,21 @@ if "no-impacts" in parts:  # the impact bands (impacts_viper.feed): a counter th
 app.begin_session()
 gc.collect()
 a0 = gc.mem_alloc()
+# Every byte the heap gave out, frames included (micropython.mem_total: the unix port keeps
+# the count): a wake in which nothing was counted and nothing went to the log takes none.
+total = micropython.mem_total  # type: ignore[attr-defined]
+quiet = quiet_alloc = 0
 for _ in range(wakes):
     app.sensor.waiting += PER_WAKE
+    j0 = app.jumps + app.impacts_q
+    f0 = (app.log.flushes, app.log.n) if app.log else 0
+    m0 = total()
     app.wake()
+    m1 = total()
+    if app.jumps + app.impacts_q == j0 and ((app.log.flushes, app.log.n) if app.log else 0) == f0:
+        quiet += 1
+        quiet_alloc += m1 - m0
 print("samples", app.session_samples)
 print("jumps", app.jumps)
 print("alloc_bytes", gc.mem_alloc() - a0)
+print("quiet_wakes", quiet, "bytes", quiet_alloc)

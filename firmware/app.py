@@ -60,7 +60,35 @@ _LISTEN_MS = const(20)  # awake between those sleeps, for the host's bytes
 _DRAIN_BATCHES = const(8)  # FIFO batches kept in RAM across a flush's erases (1.3 s at 200 Hz)
 _HOST_LOOK_MS = const(400)  # a wait between sensor retries looks for the host this often (the counting loop's wake at 200 Hz)
 _BANDS_EVERY_S = const(300)  # an open session's impact bands go to the log this often (and at its end)
+_STAGE_FIFO = const(1)  # App.wake's stages, for wake_failed
+_STAGE_HOUSE = const(2)
 _HELD_RETRY_MS = const(10)  # a held tick that met the host inside littlefs comes again this soon
+
+
+@micropython.viper
+def _first_moving(s: ptr16, n: int, lo: int, hi: int) -> int:  # type: ignore[name-defined]  # noqa: F821
+    """Every 8th of the n samples in s: the first whose squared magnitude (in half counts)
+    is outside lo .. hi, the wearer moving (for the idle timeout), or -1. A ptr16 load is
+    unsigned: the counts are sign-extended by hand."""
+    j = 0
+    while j < 3 * n:
+        x = int(s[j])
+        if x & 0x8000:
+            x -= 0x10000
+        y = int(s[j + 1])
+        if y & 0x8000:
+            y -= 0x10000
+        z = int(s[j + 2])
+        if z & 0x8000:
+            z -= 0x10000
+        x = x >> 1
+        y = y >> 1
+        z = z >> 1
+        m = x * x + y * y + z * z
+        if m < lo or m > hi:
+            return j // 3
+        j += 24
+    return -1
 
 
 class App:
@@ -90,6 +118,11 @@ class App:
         self.drained_mv = memoryview(self.drained)
         self.d_pos = 0  # the next drained byte to count
         self.d_n = 0  # drained bytes held
+        self.avail = 0  # samples the FIFO holds, as _service_fifo last looked
+        self.rtc_image = None  # RTC memory, for mirror_pending (load_rtc_image)
+        self.woke_ms = time.ticks_ms()  # when the current wake began
+        self.stage = 0  # how far it got (_STAGE_*), for wake_failed
+        self.bursts = 0  # bursts decoded in this round of _read_bursts
         self.drains = 0  # drains so far (the loop re-reads the FIFO's count after one)
         self.draining = True  # False while the recorder owns the FIFO
         self.flash_guard = None  # eraseguard.EraseGuard, set by main.py: its busy flag
@@ -224,13 +257,31 @@ class App:
         """Keep the jumps not yet on flash in RTC memory (after the daily block): a watchdog
         reset or machine.reset() keeps it, and the next boot writes them to the log
         (logboot). Called once per jump and per flush, never per sample."""
-        mem = bytearray(self.rtc.memory())
-        if len(mem) < lf.RTC_PENDING_AT + lf.PENDING_BYTES:
-            mem.extend(bytes(lf.RTC_PENDING_AT + lf.PENDING_BYTES - len(mem)))
+        mem = self.rtc_image
+        if mem is None:
+            mem = self.load_rtc_image()
         if n == 0 and mem[lf.RTC_PENDING_AT] == 0:
             return  # nothing mirrored: no write
         lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n)
-        self.rtc.memory(mem)
+        self.rtc.memory(mem)  # RTC.memory(buf) copies the buffer: no allocation (machine_rtc.c)
+
+    def load_rtc_image(self):
+        """RTC memory as it is now, kept in a bytearray that mirror_pending changes in place:
+        RTC.memory() allocates a new copy at each read, and mirror_pending runs once or
+        twice a landing. Read again after anything else wrote RTC memory (rtc_changed)."""
+        mem = self.rtc.memory()
+        img = bytearray(lf.RTC_PENDING_AT + lf.PENDING_BYTES if len(mem) < lf.RTC_PENDING_AT + lf.PENDING_BYTES else len(mem))
+        k = 0
+        while k < len(mem):
+            img[k] = mem[k]
+            k += 1
+        self.rtc_image = img
+        return img
+
+    def rtc_changed(self):
+        """Something other than mirror_pending wrote RTC memory (the daily block, the host's
+        clock): the kept image is stale."""
+        self.rtc_image = None
 
     # --- waiting --------------------------------------------------------------------
     def host_waiting(self):
@@ -386,19 +437,9 @@ class App:
     def process(self, n):
         """Run the n samples decoded into self.samples through the detector: one call per
         wake, because the compiled detector's cost is largely per call."""
-        sm = self.samples
-        lo = self.still_lo
-        hi = self.still_hi
-        j = 0
-        while j < 3 * n:  # every 8th sample: is the wearer moving? (for the idle timeout)
-            x = sm[j] >> 1
-            y = sm[j + 1] >> 1
-            z = sm[j + 2] >> 1
-            m = x * x + y * y + z * z
-            if m < lo or m > hi:
-                self.last_active_ms = (self.session_samples + j // 3) * 1000 // self.rate_hz
-                break
-            j += 24
+        i = _first_moving(self.samples, n, self.still_lo, self.still_hi)  # type: ignore[arg-type]  # for the idle timeout
+        if i >= 0:
+            self.last_active_ms = (self.session_samples + i) * 1000 // self.rate_hz
         det = self.det
         self.forces.add(self.samples, n)
         i = 0
@@ -414,7 +455,8 @@ class App:
             if imp.n_events:
                 self.take_impacts()
         self.session_samples += n
-        self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
+        if self.forces.n_wait:
+            self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
         if self.log:
             self.log.tick(det.t, self.forces.n_wait > 0)
         if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
@@ -422,38 +464,53 @@ class App:
             self.begin_session()
 
     def take_events(self):
+        # Per landing: small methods, each with its frame on the C stack (see wake).
+        if self.forces.n_wait:
+            self.forces.resolve(self.log)  # earlier landings whose window this batch completed
+        k = 0
+        while k < self.det.n_events:
+            self.take_event(k)
+            k += 1
+        self.det.n_events = 0
+
+    def take_event(self, k):
+        """The detector's k-th event: counted, logged, towards the day's target, echoed."""
         det = self.det
-        log = self.log
-        self.forces.resolve(log)  # earlier landings whose window this batch completed
-        for k in range(det.n_events):
-            self.jumps += 1
-            peak_mg = det.peak_mg(det.ev_peak[k])
-            self.last_active_ms = det.ev_index[k] * 1000 // self.rate_hz
-            if log:
-                log.add_jump(det.ev_index[k], det.ev_air[k], peak_mg)
-                self.forces.landed(det.ev_index[k], log)
-            if peak_mg >= self.daily.qualify_mg:
-                self.qualifying += 1
-                if not self.counts_impacts():  # else the impact counter counts this landing's peak
-                    try:
-                        self.count_qualifying(peak_mg)
-                    except Exception as e:  # the jump is logged already; the daily count is extra
-                        self.note("daily count: %r" % e)
-            if self.cfg["echo_events"] and not self.host_has_console:
-                air = det.ev_air[k]
-                h_mm = height_mm(air, self.rate_hz)
-                print(
-                    "jump %d t=%.3fs peak=%.2fg air=%dms h=%d.%dcm"
-                    % (
-                        self.jumps,
-                        det.ev_index[k] / self.rate_hz,
-                        det.peak_mg(det.ev_peak[k]) / 1000,
-                        air * 1000 // self.rate_hz,
-                        h_mm // 10,
-                        h_mm % 10,
-                    )
-                )
-        det.n_events = 0
+        self.jumps += 1
+        peak_mg = det.peak_mg(det.ev_peak[k])
+        t = det.ev_index[k]
+        self.last_active_ms = t * 1000 // self.rate_hz
+        if self.log:
+            self.log.add_jump(t, det.ev_air[k], peak_mg)
+            self.forces.landed(t, self.log)
+        if peak_mg >= self.daily.qualify_mg:
+            self.qualifying += 1
+            if not self.counts_impacts():  # else the impact counter counts this landing's peak
+                self.count_qualifying_safely(peak_mg)
+        if self.cfg["echo_events"] and not self.host_has_console:
+            self.echo_jump(k)
+
+    def count_qualifying_safely(self, peak_mg):
+        try:
+            self.count_qualifying(peak_mg)
+        except Exception as e:  # the jump is logged already; the daily count is extra
+            self.note("daily count: %r" % e)
+
+    def echo_jump(self, k):
+        det = self.det
+        air = det.ev_air[k]
+        h_mm = height_mm(air, self.rate_hz)
+        print(
+            "jump %d t=%.3fs peak=%.2fg air=%dms h=%d.%dcm"
+            % (
+                self.jumps,
+                det.ev_index[k] / self.rate_hz,
+                det.peak_mg(det.ev_peak[k]) / 1000,
+                air * 1000 // self.rate_hz,
+                h_mm // 10,
+                h_mm % 10,
+            )
+        )
 
     def take_impacts(self):
         """Qualifying impacts from any movement: logged, and counted towards the day's target
@@ -487,6 +544,7 @@ class App:
         mem = rtc.memory()
         flags = self.daily.add(peak_mg, mem, time.time())
         rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
+        self.rtc_changed()
         if flags & ENOUGH:
             bo = self.daily.bouts
             self.note("bout %d: %d qualifying %s, enough for now: more adds little until you have rested (hours)"
@@ -550,6 +608,25 @@ class App:
         """Once per wake while counting: button, LED, idle timeout, battery."""
         now = self.now_ms()
         g = self.button.poll(now)
+        if g:
+            self.gesture(g)
+        if self.pattern is not None:
+            self.led.play(self.pattern)  # started now, played by the loop's wakes
+            self.pattern = None
+        elif now >= self.next_heartbeat_ms:
+            self.next_heartbeat_ms = now + _HEARTBEAT_MS
+            if not self.led.busy():
+                self.led.play(ui.COUNTING)
+        g = self.cfg["idle_min"] * 60000  # (g reused: the frame stays small, see wake)
+        if g and now - self.last_active_ms >= g:
+            self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
+            self.deep_sleep(lf.END_IDLE, WAKE_MOTION)
+        if now >= self.next_battery_ms:
+            self.next_battery_ms = now + _BATTERY_EVERY_MS
+            self.minutely()
+
+    def gesture(self, g):
+        """The button's gesture g (ui.LONG, PRESS or DOUBLE) while counting."""
         if g == ui.LONG:
             self.note("button: session ended; hold again to start the next", False)
             self.deep_sleep(lf.END_BUTTON, WAKE_BUTTON)
@@ -558,25 +635,15 @@ class App:
         elif g == ui.DOUBLE:
             mv = self.battery_mv()
             self.pattern = ui.count_pattern(1 + max(0, min(4, (mv - 3400) // 200)))
-        if self.pattern is not None:
-            self.led.play(self.pattern)  # started now, played by the loop's wakes
-            self.pattern = None
-        elif now >= self.next_heartbeat_ms:
-            self.next_heartbeat_ms = now + _HEARTBEAT_MS
-            if not self.led.busy():
-                self.led.play(ui.COUNTING)
-        idle = self.cfg["idle_min"] * 60000
-        if idle and now - self.last_active_ms >= idle:
-            self.note("idle for %d min: deep sleep until motion" % self.cfg["idle_min"], False)
-            self.deep_sleep(lf.END_IDLE, WAKE_MOTION)
-        if now >= self.next_battery_ms:
-            self.next_battery_ms = now + _BATTERY_EVERY_MS
-            self.log_bands()
-            mv = self.battery_mv()
-            if mv < self.cfg["low_battery_mv"]:
-                self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
-                self.play_through(ui.LOW_BATTERY)
-                self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)
+
+    def minutely(self):
+        """Once a minute while counting: the impact bands to the log, and the battery."""
+        self.log_bands()
+        mv = self.battery_mv()
+        if mv < self.cfg["low_battery_mv"]:
+            self.note("battery low (%d mV): log flushed, sleeping; charge the clip" % mv)
+            self.play_through(ui.LOW_BATTERY)
+            self.deep_sleep(lf.END_LOW_BATTERY, WAKE_TIMER, _LOW_BATTERY_SLEEP_MS)
 
     def log_bands(self):
         """Once a minute: every _BANDS_EVERY_S the session's impact bands go to the log, so
@@ -593,6 +660,7 @@ class App:
         day's impact bands."""
         mem = self.rtc.memory()
         self.rtc.memory(self.daily.to_rtc(mem))
+        self.rtc_changed()
 
     def drain_detector(self, final):
         if final:
@@ -645,35 +713,56 @@ class App:
     def _service_fifo(self, s):
         avail = s.samples_waiting()
         if avail < 0:
-            self.fifo_overflows += 1
-            self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
+            self.fifo_overflowed()
             return
+        self.avail = avail
         drains = self.drains
-        while avail >= _BATCH or self.d_pos < self.d_n:
-            k = 0
-            try:
-                while k < _WAKE_BURSTS:
-                    if self.d_pos < self.d_n:  # drained before an erase: older than the FIFO's
-                        self._decode_drained(k)
-                    elif avail >= _BATCH:
-                        if not s.read_fifo_into(self.raw):
-                            self.fifo_overflows += 1
-                            self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
-                            return  # what was read before is counted (finally)
-                        decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
-                        avail -= _BATCH
-                    else:
-                        break
-                    k += 1
-            finally:
-                if k:  # what was read is counted, even when the next read failed
-                    self.process(k * _BATCH)
+        while self.avail >= _BATCH or self.d_pos < self.d_n:
+            self.bursts = 0
+            avail = self._read_bursts(s)  # (reused: False when a read failed part-way)
+            self.count_bursts()
+            if not avail:
+                return
             if self.drains != drains:  # a flush emptied the FIFO meanwhile: what is in it now
                 drains = self.drains
-                avail = s.samples_waiting()
-                if avail < 0:
+                self.avail = s.samples_waiting()
+                if self.avail < 0:
                     self.fifo_overflows += 1
                     return
+
+    def count_bursts(self):
+        """Count what _read_bursts decoded. Also after a read that raised (wake_failed,
+        count_held): what was read before it is counted. (No try around the reads for that:
+        it would put _service_fifo's frame on the heap, see wake.)"""
+        k = self.bursts
+        if k:
+            self.bursts = 0
+            self.process(k * _BATCH)
+
+    def fifo_overflowed(self):
+        self.fifo_overflows += 1
+        self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
+
+    def _read_bursts(self, s):
+        """Up to _WAKE_BURSTS bursts decoded into self.samples (the drained ones first),
+        counted in self.bursts as they arrive; self.avail is what the FIFO still holds. False
+        when a read failed part-way."""
+        k = 0
+        while k < _WAKE_BURSTS:
+            if self.d_pos < self.d_n:  # drained before an erase: older than the FIFO's
+                self._decode_drained(k)
+            elif self.avail >= _BATCH:
+                if not s.read_fifo_into(self.raw):
+                    self.fifo_overflows += 1
+                    self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
+                    return False  # what was read before is counted (_service_fifo)
+                decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
+                self.avail -= _BATCH
+            else:
+                break
+            k += 1
+            self.bursts = k
+        return True
 
     def _decode_drained(self, k):
         decode(self.drained_mv[self.d_pos :], self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
@@ -781,39 +870,76 @@ class App:
         except OSError as e:
             self.i2c_errors += 1
             self.note("sensor lost while the host held the clip: %s" % e)
+            self.count_after_error()
         except Exception as e:  # a callback's error must not end the host's command
             self.note("error while the host held the clip: %r" % e)
+            self.count_after_error()
+
+    def count_after_error(self):
+        """What was read before a failed read is counted (count_bursts), whatever happens."""
+        try:
+            self.count_bursts()
+        except Exception as e:
+            self.bursts = 0
+            self.note("error while counting before a failed read: %r" % e)
 
     def wake(self):
         """One wake of the counting loop: read the FIFO, count, look after the button, LED,
         idle timeout and battery. Returns the ms to sleep until the FIFO is due (or the LED's
-        next edge, if that comes first), None to read again at once after an error, or -1
-        when the sensor is gone and the host interrupted the reconnection. bench/mp_loop_bench.py
-        counts its instructions per sample."""
+        next edge, if that comes first). An error is raised: the caller passes it to
+        wake_failed, which returns the same, None to read again at once, or -1 when the sensor
+        is gone and the host interrupted the reconnection. bench/mp_loop_bench.py counts its
+        instructions per sample."""
+        # Few locals and no try in this and the other per-wake methods: a bytecode function
+        # whose state (locals, stack and 3 words a nested try) exceeds 11 words gets its frame
+        # from the heap at each call (py/objfun.c, VM_MAX_STATE_ON_STACK), an allocation per
+        # wake. The try is in _run's loop, whose frame is made once per run.
+        # tests/test_firmware_both.py checks these frames.
         self.led.update()  # first: an LED edge is due now, before the bus work
         self.wdt.feed()
-        woke_ms = time.ticks_ms()
-        try:
-            self.service_fifo()
-            self.failures = 0
-        except OSError as e:
-            self.i2c_errors += 1
-            self.note("sensor lost: %s" % e)
-            if not self.connect_sensor():
-                return -1
-        except Exception as e:  # a bug must not stop the counting: report, go on
-            self.failures += 1
-            self.note("error %d in the counting loop: %r" % (self.failures, e))
-            if self.failures >= _MAX_FAILURES:
-                self.end_session(lf.END_HOST)
-                machine.reset()  # a clean boot (the log keeps everything flushed)
-            return None
-        try:
-            self.housekeeping()
-        except OSError as e:
-            self.note("housekeeping: %s" % e)
-        # The work since the FIFO read counts: a flush that erased flash sectors (tens of ms
-        # each, W25Q32 datasheet) would otherwise overflow the FIFO at 1 kHz.
+        self.woke_ms = time.ticks_ms()
+        self.stage = _STAGE_FIFO
+        self.service_fifo()
+        self.failures = 0
+        self.stage = _STAGE_HOUSE
+        self.housekeeping()
+        self.stage = 0
+        return self.next_wait(self.woke_ms)
+
+    def wake_failed(self, e):
+        """wake raised e; what wake returns instead. A lost sensor is reconnected and the wake
+        goes on (-1 if the host interrupted the reconnection); a flash error in housekeeping
+        is noted and the wake goes on; anything else is a bug, reported, and the FIFO read
+        again at once (None): ten in a row reset the clip."""
+        stage = self.stage
+        self.stage = 0
+        if stage == _STAGE_FIFO:
+            self.count_after_error()
+        if isinstance(e, OSError):
+            if stage == _STAGE_FIFO:
+                self.i2c_errors += 1
+                self.note("sensor lost: %s" % e)
+                if not self.connect_sensor():
+                    return -1
+                try:
+                    self.housekeeping()
+                except OSError as e2:
+                    self.note("housekeeping: %s" % e2)
+            else:
+                self.note("housekeeping: %s" % e)
+            return self.next_wait(self.woke_ms)
+        # A bug must not stop the counting: report, go on.
+        self.failures += 1
+        self.note("error %d in the counting loop: %r" % (self.failures, e))
+        if self.failures >= _MAX_FAILURES:
+            self.end_session(lf.END_HOST)
+            machine.reset()  # a clean boot (the log keeps everything flushed)
+        return None
+
+    def next_wait(self, woke_ms):
+        """The ms to sleep: the wake interval less the work since woke_ms, or less if the LED's
+        next edge comes first. The work counts: a flush that erased flash sectors (tens of ms
+        each, W25Q32 datasheet) would otherwise overflow the FIFO at 1 kHz."""
         wait = self.wake_ms - time.ticks_diff(time.ticks_ms(), woke_ms)
         if wait < 0:
             wait = 0
@@ -832,6 +958,7 @@ class App:
         lease.end()
         micropython.kbd_intr(-1)
         self.host_has_console = False
+        self.rtc_changed()  # the host may have written RTC memory (syncserver: the clock)
         try:
             self._run()
         finally:
@@ -878,7 +1005,10 @@ class App:
             self.led.play(ui.SESSION_START)
         self.failures = 0
         while not self.host_waiting():
-            wait = self.wake()
+            try:
+                wait = self.wake()
+            except Exception as e:
+                wait = self.wake_failed(e)
             if wait is None:
                 continue  # read the FIFO again now: a whole wake interval more would overflow it
             if wait < 0 or self.host_waiting():

@@ -248,21 +248,32 @@ class EventLog:
             # so that its last jump had time for its filtered peak (set_force).
             self.flush()
         if self.jrec < 0:
-            if self.n + lf.OVERHEAD + lf.JUMPS_HEAD + self.flush_jumps * lf.JUMP_BYTES > _BUF:
-                self.flush()
-            self.jrec = self.n
-            self.jn = 0
-            lf.put_u32(self.buf, self.n + lf.HEADER, self.session_id)
-            self.first_pending_t = t
-        b = self.buf
-        o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES
-        lf.put_u32(b, o + lf.J_T, t)
-        lf.put_u16(b, o + lf.J_AIR, air if air < 65535 else 65535)
-        lf.put_u16(b, o + lf.J_PEAK, peak_mg if peak_mg < 65535 else 65535)
-        lf.put_u16(b, o + lf.J_FPEAK, fpeak)
+            self._open_jumps(t)
+        if air > 65535:
+            air = 65535
+        if peak_mg > 65535:
+            peak_mg = 65535
+        # (Few locals: per landing, the frame stays on the C stack; App.wake says why.)
+        t = self._jump_at(t)  # the jump's place in buf, its time written
+        lf.put_u16(self.buf, t + lf.J_AIR, air)
+        lf.put_u16(self.buf, t + lf.J_PEAK, peak_mg)
+        lf.put_u16(self.buf, t + lf.J_FPEAK, fpeak)
         self.jn += 1
         if self.on_pending is not None:
-            self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+            self.on_pending(self.session_id, self.buf, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+
+    def _open_jumps(self, t):
+        if self.n + lf.OVERHEAD + lf.JUMPS_HEAD + self.flush_jumps * lf.JUMP_BYTES > _BUF:
+            self.flush()
+        self.jrec = self.n
+        self.jn = 0
+        lf.put_u32(self.buf, self.n + lf.HEADER, self.session_id)
+        self.first_pending_t = t
+
+    def _jump_at(self, t):
+        o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES
+        lf.put_u32(self.buf, o + lf.J_T, t)
+        return o
 
     def add_impact(self, t, peak_mg):
         """Log one qualifying impact from any movement (impacts.py): t = sample index from
@@ -315,17 +326,25 @@ class EventLog:
         window of samples completes after the jump is logged): in the open JUMPS record, or
         in a closed one not yet flushed (a note closed it), which is sealed again. Returns
         False if that jump was flushed already: it keeps 0, 'not computed'."""
+        if self.jrec >= 0 and self._set_force_open(t, fpeak):
+            return True
+        return self._set_force_closed(t, fpeak)
+
+    def _set_force_open(self, t, fpeak):
+        # The common case, once per landing: in the open record. Few locals (App.wake says why).
+        k = self.jn - 1
+        while k >= 0:
+            o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
+            if lf.get_u32(self.buf, o + lf.J_T) == t:
+                lf.put_u16(self.buf, o + lf.J_FPEAK, fpeak)
+                if self.on_pending is not None:
+                    self.on_pending(self.session_id, self.buf, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
+                return True
+            k -= 1
+        return False
+
+    def _set_force_closed(self, t, fpeak):
         b = self.buf
-        if self.jrec >= 0:
-            k = self.jn - 1
-            while k >= 0:
-                o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + k * lf.JUMP_BYTES
-                if lf.get_u32(b, o + lf.J_T) == t:
-                    lf.put_u16(b, o + lf.J_FPEAK, fpeak)
-                    if self.on_pending is not None:
-                        self.on_pending(self.session_id, b, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
-                    return True
-                k -= 1
         end = self.jrec if self.jrec >= 0 else self.n
         o = 0
         while o < end:
@@ -358,10 +377,15 @@ class EventLog:
             # Full: the session's count is in RAM only; the checkpoint (in the reserve) takes
             # it as often as a flush would take jumps, so a power cut costs no more.
             self.full_cp_t = t
-            try:
-                self._checkpoint()
-            except OSError:
-                pass  # no room even for that: the END still carries the count
+            self._checkpoint_if_room()
+
+    def _checkpoint_if_room(self):
+        # Apart from tick, which runs every wake: a try there would put its frame on the heap
+        # (App.wake says why).
+        try:
+            self._checkpoint()
+        except OSError:
+            pass  # no room even for that: the END still carries the count
 
     def _add_end(self, jumps, duration, overflows, reason, qualifying=0):
         o = self._reserve(lf.END_BYTES)

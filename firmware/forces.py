@@ -38,9 +38,21 @@ def _ring_put(ring: ptr16, mask: int, pos: int, s: ptr16, n: int):  # type: igno
 
 
 @micropython.viper
-def _window(ring: ptr16, mask: int, oldest: int, last: int, i: int, n: int, win: ptr16):  # type: ignore[name-defined]  # noqa: F821
-    """Samples i .. i + n - 1 of the ring into win, each index held inside oldest .. last:
-    outside the stream the nearest sample repeats, as impact.window_from does."""
+def _window_of(f, t: int):
+    """The window of the landing at sample t, from f's ring into f.peak.win: samples
+    t - half .. t + half, each index held inside the ring's oldest .. newest sample (outside
+    the stream the nearest sample repeats, as impact.window_from does)."""
+    ring = ptr16(f.ring)  # type: ignore[name-defined]  # noqa: F821
+    p = f.peak
+    win = ptr16(p.win)  # type: ignore[name-defined]  # noqa: F821
+    n = int(p.n)
+    size = int(f.size)
+    mask = size - 1
+    last = int(f.t) - 1
+    oldest = last + 1 - size
+    if oldest < 0:
+        oldest = 0
+    i = t - int(p.half)
     k = 0
     while k < n:
         j = i
@@ -149,18 +161,12 @@ class Forces:
         """Compute the filtered peak of every waiting landing whose window is complete (all
         of them at the end of the session, the window then ending at the last sample) and
         fill it into the log. Once per wake, never per sample."""
-        half = self.peak.half
         k = 0
         kept = 0
         while k < self.n_wait:
             t = self.wait[k]
-            if final or t + half < self.t:
-                if self.wait_held[k]:  # kept until the detector counts it
-                    self.kept_t[self.next_kept] = t
-                    self.kept_v[self.next_kept] = self._compute(t)
-                    self.next_kept = (self.next_kept + 1) % _KEPT
-                elif log:
-                    log.set_force(t, self._compute(t))
+            if final or t + self.peak.half < self.t:
+                self._resolved(k, t, log)
             else:
                 self.wait[kept] = t
                 self.wait_held[kept] = self.wait_held[k]
@@ -168,10 +174,17 @@ class Forces:
             k += 1
         self.n_wait = kept
 
+    def _resolved(self, k, t, log):
+        # (Apart from resolve: few locals, so its frame stays on the C stack; App.wake says why.)
+        if self.wait_held[k]:  # kept until the detector counts it
+            self.kept_t[self.next_kept] = t
+            self.kept_v[self.next_kept] = self._compute(t)
+            self.next_kept = (self.next_kept + 1) % _KEPT
+        elif log:
+            log.set_force(t, self._compute(t))
+
     def _compute(self, t):
         """The filtered peak of the landing at sample t, from the ring. The window's copy and
         the filter are viper (impact_viper.py: ImpactPeak.peak, generated from impact.py)."""
-        p = self.peak
-        oldest = self.t - self.size if self.t > self.size else 0
-        _window(self.ring, self.size - 1, oldest, self.t - 1, t - p.half, p.n, p.win)  # type: ignore[arg-type]
-        return impact_viper.peak(p, p.win)  # type: ignore[arg-type]
+        _window_of(self, t)
+        return impact_viper.peak(self.peak, self.peak.win)  # type: ignore[arg-type]

@@ -149,14 +149,20 @@ class MPU6050:
         try:
             self.i2c.readfrom_mem_into(self.addr, reg, buf)
         except OSError:
-            self.bus_errors += 1
-            self.i2c.readfrom_mem_into(self.addr, reg, buf)
+            self._read_again(reg, buf)
+
+    def _read_again(self, reg, buf):
+        self.bus_errors += 1
+        self.i2c.readfrom_mem_into(self.addr, reg, buf)
 
     def fifo_count(self):
-        """Bytes waiting in the FIFO."""
-        b = self._b2
-        self._read_into(_FIFO_COUNTH, b)
-        return (b[0] << 8) | b[1]
+        """Bytes waiting in the FIFO. Read once a wake: _read_into's steps written out with
+        one local fewer, so that the frame stays on the C stack (App.wake says why)."""
+        try:
+            self.i2c.readfrom_mem_into(self.addr, _FIFO_COUNTH, self._b2)
+        except OSError:
+            self._read_again(_FIFO_COUNTH, self._b2)
+        return (self._b2[0] << 8) | self._b2[1]
 
     def samples_waiting(self):
         """Whole samples in the FIFO (a partly written sample stays for the next read), or

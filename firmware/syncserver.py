@@ -40,10 +40,13 @@ class Exclusive:
 
     def __enter__(self):
         a = _app()
+        self.seen = a
         self.app = a if a is not None and a.claim_fifo() else None
         return self
 
     def __exit__(self, *exc):
+        if self.seen is not None:
+            self.seen.rtc_changed()  # the command may have written RTC memory: the App reads it again
         if self.app is not None:
             self.app.fifo_busy = False
         return False
