@@ -119,6 +119,7 @@ class App:
         self.d_pos = 0  # the next drained byte to count
         self.d_n = 0  # drained bytes held
         self.avail = 0  # samples the FIFO holds, as _service_fifo last looked
+        self.booted_ms = time.ticks_ms()  # doctor: a clip that just started answers late
         self.rtc_image = None  # RTC memory, for mirror_pending (load_rtc_image)
         self.woke_ms = time.ticks_ms()  # when the current wake began
         self.stage = 0  # how far it got (_STAGE_*), for wake_failed

@@ -69,6 +69,7 @@ def facts(app=None):
         d["i2c_errors_since_boot"] = app.i2c_errors + (app.sensor.bus_errors if app.sensor is not None else 0)
         d["fifo_overflows_session"] = app.fifo_overflows
         d["rate_hz"] = app.rate_hz
+        d["up_ms"] = time.ticks_diff(time.ticks_ms(), app.booted_ms)
         d["sensor_up"] = app.sensor is not None
         d["wdt_armed"] = app.wdt is not None
         d["wdt_ms"] = app.cfg["wdt_ms"]

@@ -83,6 +83,9 @@ def test_each_verdict_follows_its_limit():
     assert verdicts(clock_set=False)["clock"] == doctor.WARN
     assert verdicts(wdt_armed=False)["watchdog"] == doctor.FAIL
     assert verdicts(wake=1.5)["wake latency"] == doctor.FAIL
+    assert verdicts(wake=1.5, up_ms=60_000)["wake latency"] == doctor.FAIL
+    # Right after a deploy or a reset the clip answers when its boot is done: not a slow wake.
+    assert verdicts(wake=2.9, up_ms=4_000)["wake latency"] == doctor.WARN
     assert verdicts(app=False) == {"firmware": doctor.OK, "counting loop": doctor.FAIL}
 
 

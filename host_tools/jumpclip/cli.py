@@ -194,9 +194,11 @@ def choose_port(port: str | None) -> str:
 
     if port:
         return port
+    if os.environ.get("JUMPCLIP_PORT"):  # as esptool's ESPTOOL_PORT: the port when --port is not given
+        return os.environ["JUMPCLIP_PORT"]
     found = find_ports()
     if not found:
-        fail("no clip found on USB: plug it in, or name the port with --port")
+        fail("no clip found on USB: plug it in, or name the port with --port (or $JUMPCLIP_PORT)")
     if len(found) == 1:
         return found[0][0]
     if not sys.stdin.isatty():

@@ -24,6 +24,7 @@ RATE_OK = 0.02
 RATE_WARN = 0.05
 FLASH_MIN = 64 * 1024  # ~6,700 jumps at 9.7 bytes each (`make bench`, flash log)
 WAKE_OK_S = 1.0  # the host must reach a sleeping clip within a second (README, "Sync")
+BOOT_S = 5.0  # a clip up for less than this after it answered was booting, not asleep
 # A margin, not a measured need, so only a warning: the firmware allocates its buffers at
 # boot, but the helpers the host loads (sync, doctor, recorder) allocate their code when
 # imported, and a heap without an 8 KB piece left is fragmented enough to report.
@@ -139,7 +140,11 @@ def checks_from(f: dict, wake_s: float | None, rate: tuple[int, int, float, floa
             warn=True)
     add("clock", f["clock_set"], "set" if f["clock_set"] else "not set: `jumpclip sync` sets it (the daily target needs it)", warn=True)
     add("watchdog", f["wdt_armed"], f"armed, {f['wdt_ms'] / 1000:g} s" if f["wdt_armed"] else "not armed: the counting loop never started")
-    if wake_s is not None:
+    if wake_s is not None and "up_ms" in f and f["up_ms"] / 1000 < wake_s + BOOT_S:
+        # It was still starting (a deploy or a reset just before): the time was its boot's.
+        add("wake latency", False, f"not measured: the clip had started {f['up_ms'] / 1000:.1f} s before and answered when its "
+            f"boot was done ({wake_s * 1000:.0f} ms); run doctor again to measure it", warn=True)
+    elif wake_s is not None:
         add("wake latency", wake_s <= WAKE_OK_S, f"the clip answered {wake_s * 1000:.0f} ms after the first Ctrl-C (it sleeps between FIFO reads)")
     return c
 
