@@ -66,6 +66,15 @@ _HELD_RETRY_MS = const(10)  # a held tick that met the host inside littlefs come
 
 
 @micropython.viper
+def _copy_bytes(dst: ptr8, doff: int, src: ptr8, soff: int, n: int):  # type: ignore[name-defined]  # noqa: F821
+    """dst[doff:doff + n] = src[soff:soff + n], without allocating (logformat.put_pending)."""
+    i = 0
+    while i < n:
+        dst[doff + i] = src[soff + i]
+        i += 1
+
+
+@micropython.viper
 def _first_moving(s: ptr16, n: int, lo: int, hi: int) -> int:  # type: ignore[name-defined]  # noqa: F821
     """Every 8th of the n samples in s: the first whose squared magnitude (in half counts)
     is outside lo .. hi, the wearer moving (for the idle timeout), or -1. A ptr16 load is
@@ -263,7 +272,7 @@ class App:
             mem = self.load_rtc_image()
         if n == 0 and mem[lf.RTC_PENDING_AT] == 0:
             return  # nothing mirrored: no write
-        lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n)
+        lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n, _copy_bytes)
         self.rtc.memory(mem)  # RTC.memory(buf) copies the buffer: no allocation (machine_rtc.c)
 
     def load_rtc_image(self):

@@ -77,6 +77,8 @@ class ImpactPeak:
         n = self.n
         ext = self.ext
         out = self.out
+        c = self.half
+        near = self.near
         # Quarter counts (8192 at full range): with the filter's overshoot, every product
         # below stays under 2**30 at every rate. Odd extension at each end, as filtfilt pads.
         v = win[axis]
@@ -105,21 +107,23 @@ class ImpactPeak:
             elif e < -8192:
                 ext[k] = -8192
             k += 1
-        self._pass(0, 1)
-        self._pass(m - 1, -1)
-        k = 0
-        while k < n:
+        self._pass(0, 1, m)
+        # Backwards only down to the first sample the peak looks at (c - near): a section's
+        # output there depends on its later samples alone, so the values the peak reads are
+        # filtfilt's, and the rest of out is never read.
+        self._pass(m - 1, -1, m - PAD - c + near)
+        k = c - near
+        while k <= c + near:
             e = ext[PAD + k]
             out[3 * k + axis] = e
             k += 1
 
     @micropython.native  # machine code for the same statements: the native emitter keeps Python's semantics
-    def _pass(self, start, step):
-        """Both sections over ext, in place, from start in direction step; each starts in its
-        steady state for the first value (scipy's sosfilt_zi times that value)."""
+    def _pass(self, start, step, m):
+        """Both sections over m values of ext, in place, from start in direction step; each
+        starts in its steady state for the first value (scipy's sosfilt_zi times that value)."""
         ext = self.ext
         a = self.a
-        m = self.m
         s = 0
         while s < 2:
             a1 = a[2 * s]

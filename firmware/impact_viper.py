@@ -27,6 +27,8 @@ def _filter_axis(ip, win: ptr16, axis: int):  # type: ignore[name-defined]  # no
     n = int(ip.n)
     ext = ptr32(ip.ext)  # type: ignore[name-defined]  # noqa: F821
     out = ptr32(ip.out)  # type: ignore[name-defined]  # noqa: F821
+    c = int(ip.half)
+    near = int(ip.near)
     # Quarter counts (8192 at full range): with the filter's overshoot, every product
     # below stays under 2**30 at every rate. Odd extension at each end, as filtfilt pads.
     v = win[axis]
@@ -67,10 +69,13 @@ def _filter_axis(ip, win: ptr16, axis: int):  # type: ignore[name-defined]  # no
         elif e < -8192:
             ext[k] = -8192
         k += 1
-    _pass(ip, 0, 1)
-    _pass(ip, m - 1, -1)
-    k = 0
-    while k < n:
+    _pass(ip, 0, 1, m)
+    # Backwards only down to the first sample the peak looks at (c - near): a section's
+    # output there depends on its later samples alone, so the values the peak reads are
+    # filtfilt's, and the rest of out is never read.
+    _pass(ip, m - 1, -1, m - _PAD - c + near)
+    k = c - near
+    while k <= c + near:
         e = ext[_PAD + k]
         if (e >> 16) >= 0x8000:
             e -= k32 * k32
@@ -79,13 +84,12 @@ def _filter_axis(ip, win: ptr16, axis: int):  # type: ignore[name-defined]  # no
 
 
 @micropython.viper
-def _pass(ip, start: int, step: int):
-    """Both sections over ext, in place, from start in direction step; each starts in its
-    steady state for the first value (scipy's sosfilt_zi times that value)."""
+def _pass(ip, start: int, step: int, m: int):
+    """Both sections over m values of ext, in place, from start in direction step; each
+    starts in its steady state for the first value (scipy's sosfilt_zi times that value)."""
     k32 = 0x10000
     ext = ptr32(ip.ext)  # type: ignore[name-defined]  # noqa: F821
     a = ptr32(ip.a)  # type: ignore[name-defined]  # noqa: F821
-    m = int(ip.m)
     s = 0
     while s < 2:
         a1 = a[2 * s]

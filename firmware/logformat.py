@@ -197,8 +197,10 @@ PENDING_BYTES = const(328)  # 8 + 32 * JUMP_BYTES
 RTC_PENDING_AT = const(32)  # where the block starts in RTC memory: after daily.py's block (0-25)
 
 
-def put_pending(mem, o, sid, buf, at, n):
-    """Write the block at mem[o:]: n jumps from buf[at:] (n = 0 marks it empty)."""
+def put_pending(mem, o, sid, buf, at, n, copy=None):
+    """Write the block at mem[o:]: n jumps from buf[at:] (n = 0 marks it empty). copy(dst,
+    dst_offset, src, src_offset, count), if given, moves the jumps' bytes without the slices'
+    allocation (the clip's, once or twice a landing: app.py)."""
     if n == 0:
         mem[o] = 0
         return
@@ -206,8 +208,10 @@ def put_pending(mem, o, sid, buf, at, n):
     mem[o + 1] = 0x50  # "P"
     put_u32(mem, o + 2, sid)
     mem[o + 6] = n
-    k = n * JUMP_BYTES
-    mem[o + 8 : o + 8 + k] = buf[at : at + k]
+    if copy is not None:
+        copy(mem, o + 8, buf, at, n * JUMP_BYTES)
+        return
+    mem[o + 8 : o + 8 + n * JUMP_BYTES] = buf[at : at + n * JUMP_BYTES]
 
 
 def jump_bytes(rtype):

@@ -123,8 +123,8 @@ def test_numpy_equals_reference_on_any_signal_and_stays_in_31_bits(rate, range_g
     class Watch(impact.ImpactPeak):
         peak_seen = 0
 
-        def _pass(self, start, step):
-            super()._pass(start, step)
+        def _pass(self, start, step, m):
+            super()._pass(start, step, m)
             Watch.peak_seen = max(Watch.peak_seen, max(abs(v) for v in self.ext))
 
     w = Watch(rate, range_g)

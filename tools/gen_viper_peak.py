@@ -44,7 +44,7 @@ from detector import isqrt
 SIGNATURES = {
     "_filter_axis": ("def _filter_axis(self, win, axis):",
                      "def _filter_axis(ip, win: ptr16, axis: int):  # type: ignore[name-defined]  # noqa: F821"),
-    "_pass": ("def _pass(self, start, step):", "def _pass(ip, start: int, step: int):"),
+    "_pass": ("def _pass(self, start, step, m):", "def _pass(ip, start: int, step: int, m: int):"),
     "peak": ("def peak(self, win):", "def peak(ip, win: ptr16) -> int:  # type: ignore[name-defined]  # noqa: F821"),
 }
 INT32_ARRAYS = ("ext", "a", "out")  # array("i"): ptr32
