@@ -86,6 +86,7 @@ def test_each_verdict_follows_its_limit():
     assert verdicts(wake=1.5, up_ms=60_000)["wake latency"] == doctor.FAIL
     # Right after a deploy or a reset the clip answers when its boot is done: not a slow wake.
     assert verdicts(wake=2.9, up_ms=4_000)["wake latency"] == doctor.WARN
+    assert verdicts(wake=0.05, up_ms=500)["wake latency"] == doctor.OK  # a quick answer is one
     assert verdicts(app=False) == {"firmware": doctor.OK, "counting loop": doctor.FAIL}
 
 

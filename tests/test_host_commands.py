@@ -80,7 +80,7 @@ def test_a_changed_setting_ends_the_held_session_and_the_next_uses_it(tmp_path):
     # A setting that changes how the clip counts (here the sample rate) cannot apply to a
     # session that started without it: that session ends, with what it counted, and the
     # next one starts with the new rate.
-    board, port = _board(tmp_path)
+    board, port = _board(tmp_path, ROPE)  # 20 landings in 23 s (the demo session is 63 s)
     db = tmp_path / "db.sqlite"
     run = CliRunner()
     try:

@@ -11,7 +11,7 @@ runs (the host holds it), and both measure at most 2 s here, so the landings in 
 seconds are still counted from the samples the clip kept (App.read_remainder); the rule
 is the same count as a hostless run.
 
-The examples are drawn from a fixed seed (derandomize), so CI runs the same three every
+The examples are drawn from a fixed seed (derandomize), so CI runs the same two every
 time; the board's time is its own, so each runs the same on a busy machine.
 """
 
@@ -47,11 +47,17 @@ COMMANDS = {
     "notes": ["notes", "--port", "{port}"],
 }
 
+# The order matters: Hypothesis's first, simplest example takes the first of each (a doctor
+# killed 0.8 s in, three times over: Python has started and the clip is being reached).
+ORDER = ["doctor", "record", "sync", "config set", "hold", "resume", "config get", "notes"]
 step = st.tuples(
-    st.sampled_from(sorted(COMMANDS)),
-    st.floats(min_value=0.2, max_value=3.0),  # seconds from the command's start to its end
-    st.sampled_from([signal.SIGINT, signal.SIGKILL]),
+    st.sampled_from(ORDER),
+    st.floats(min_value=0.8, max_value=3.0),  # seconds from the command's start to its end
+    st.sampled_from([signal.SIGKILL, signal.SIGINT]),
 )
+
+
+assert sorted(ORDER) == sorted(COMMANDS)
 
 
 def _interrupted(args, after_s, sig):
@@ -72,7 +78,7 @@ def _hostless_count(tmp_path) -> int:
     return _ALONE["n"]
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step, min_size=3, max_size=4))
 def test_commands_stopped_at_random_moments_lose_no_landing(tmp_path_factory, steps):
     tmp_path = tmp_path_factory.mktemp("interrupted")

@@ -140,7 +140,7 @@ def checks_from(f: dict, wake_s: float | None, rate: tuple[int, int, float, floa
             warn=True)
     add("clock", f["clock_set"], "set" if f["clock_set"] else "not set: `jumpclip sync` sets it (the daily target needs it)", warn=True)
     add("watchdog", f["wdt_armed"], f"armed, {f['wdt_ms'] / 1000:g} s" if f["wdt_armed"] else "not armed: the counting loop never started")
-    if wake_s is not None and "up_ms" in f and f["up_ms"] / 1000 < wake_s + BOOT_S:
+    if wake_s is not None and wake_s > WAKE_OK_S and "up_ms" in f and f["up_ms"] / 1000 < wake_s + BOOT_S:
         # It was still starting (a deploy or a reset just before): the time was its boot's.
         add("wake latency", False, f"not measured: the clip had started {f['up_ms'] / 1000:.1f} s before and answered when its "
             f"boot was done ({wake_s * 1000:.0f} ms); run doctor again to measure it", warn=True)

@@ -199,9 +199,13 @@ class VirtualBoard:
             # Wait for input, and for room on the port while a backlog waits (else a full
             # pty buffer would stall the stream until the timeout).
             wfds = [self._client_fd] if self._backlog and self._client_fd is not None and not self.link_down else []
-            rfds = fds if time.monotonic() >= line_free else fds[1:]
+            now = time.monotonic()
+            rfds = fds if now >= line_free else fds[1:]
+            # While the UART still sends what it took, wait exactly until it is free: the
+            # link's own time is the bytes' 10 bit times, not a polling interval (a 5 ms
+            # poll added up to 17 % to a long sync, issue 35).
             try:
-                ready, _, _ = select.select(rfds, wfds, [], 0.005 if rfds is not fds else 0.2)
+                ready, _, _ = select.select(rfds, wfds, [], 0.2 if rfds is fds else max(0.0, line_free - now))
             except (OSError, ValueError):
                 break
             if master in ready:
