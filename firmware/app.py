@@ -845,12 +845,7 @@ class App:
             return
         self.fifo_busy = True
         try:
-            self.drain_detector(False)
-            self.forces.resolve(self.log)
-            self.drain_impacts(False)
-            if self.log:
-                self.log.add_bands(self.impacts.bands, self.impacts_q)
-                self.log.flush()
+            self.flush_for_host()
             self.keep_day()
             try:
                 self.daily.save()
@@ -859,6 +854,18 @@ class App:
         finally:
             self.fifo_busy = False
         self.note(self.summary() + "; the host has the clip: the session stays open and counting goes on", False)
+
+    def flush_for_host(self):
+        """What the open session has counted so far, onto flash, for a sync to read: at the
+        hand-over (hold_session), and at each sync while the host already holds the clip
+        (syncserver.send), where the lease's timer has counted since. The caller holds the
+        FIFO (fifo_busy)."""
+        self.drain_detector(False)
+        self.forces.resolve(self.log)
+        self.drain_impacts(False)
+        if self.log:
+            self.log.add_bands(self.impacts.bands, self.impacts_q)
+            self.log.flush()
 
     def count_held(self):
         """The lease timer's tick while the host holds the clip. The esp32 port runs timer

@@ -159,6 +159,13 @@ def send(after_seq):
     sent up to the size it had when its frame announced it: the open session may append
     meanwhile (App.count_held), and those records go with the next sync."""
     lease.renew()  # the host is here: keep the watchdog fed a while longer
+    a = _app()
+    if a is not None and a.session_open:
+        # A clip the host already held (`jumpclip hold`, a command that went away) has
+        # counted on from its timer since the hand-over flushed: that goes to flash first.
+        with Exclusive() as ex:
+            if ex.app is not None:
+                ex.app.flush_for_host()
     out = sys.stdout.buffer
     segs = _segments()
     buf = bytearray(CHUNK)

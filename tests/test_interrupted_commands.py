@@ -11,8 +11,9 @@ runs (the host holds it), and both measure at most 2 s here, so the landings in 
 seconds are still counted from the samples the clip kept (App.read_remainder); the rule
 is the same count as a hostless run.
 
-The examples are drawn from a fixed seed (derandomize), so CI runs the same two every
-time; the board's time is its own, so each runs the same on a busy machine.
+One example is written out (it found a fault), one is drawn from a fixed seed
+(derandomize), so CI runs the same two every time; the board's time is its own, so each
+runs the same on a busy machine.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
@@ -37,7 +38,9 @@ ROPE = DATA / "rope_single_s1.csv"  # 20 landings, one a second from 2 s, 23 s l
 
 # Each command as a person runs it; {port} and {tmp} filled in.
 COMMANDS = {
-    "sync": ["sync", "--port", "{port}", "--db", "{tmp}/other.sqlite"],
+    # The same database as the final sync: a sync acknowledges what it took, and the clip
+    # frees it (another database would never see those landings).
+    "sync": ["sync", "--port", "{port}", "--db", "{tmp}/db.sqlite"],
     "config get": ["config", "get", "--port", "{port}"],
     "config set": ["config", "set", "idle_min", "0", "--port", "{port}"],
     "doctor": ["doctor", "--port", "{port}", "--seconds", "2"],
@@ -78,8 +81,16 @@ def _hostless_count(tmp_path) -> int:
     return _ALONE["n"]
 
 
-@settings(max_examples=2, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# No shrinking: each example takes half a minute of real time, and a failing one says all
+# that happened in its message. No example database: CI and a local run draw the same two.
+@settings(max_examples=1, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step, min_size=3, max_size=4))
+# Found by the generated examples: after a `jumpclip hold`, a sync missed what the held
+# session's timer had counted since (up to the 5 s flush interval), 17 of 20 kept; the
+# sync now flushes it first (syncserver.send, App.flush_for_host).
+@example(steps=[("config get", 2.9, signal.SIGKILL), ("sync", 1.2, signal.SIGKILL), ("record", 1.3, signal.SIGINT),
+                ("hold", 2.7, signal.SIGKILL)])
 def test_commands_stopped_at_random_moments_lose_no_landing(tmp_path_factory, steps):
     tmp_path = tmp_path_factory.mktemp("interrupted")
     expected = _hostless_count(tmp_path)

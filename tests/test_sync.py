@@ -152,7 +152,7 @@ def test_cut_link_at_many_points_loses_and_doubles_nothing(two_sessions, tmp_pat
     b.stop()
     golden_jump_seqs = {j.seq for j in read_files(_log_files(golden)).jumps}
     rng = random.Random(1234)
-    cuts = sorted(rng.sample(range(1, total + 20), 50))
+    cuts = sorted(rng.sample(range(1, total + 20), 30))
     failed_syncs = 0
     for n in cuts:
         b, p = fresh_board(n)
@@ -174,7 +174,7 @@ def test_cut_link_at_many_points_loses_and_doubles_nothing(two_sessions, tmp_pat
         b.stop()
     with capsys.disabled():
         print(f"\n  sync: {len(cuts)} cut points over a {total}-byte transfer; {failed_syncs} cut syncs failed cleanly, all resyncs exact")
-    assert failed_syncs >= 40  # the cuts really did cut
+    assert failed_syncs >= len(cuts) * 4 // 5  # the cuts really did cut
 
 
 # --- bad input: one line, non-zero exit, database unchanged, no traceback -------------------
