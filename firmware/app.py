@@ -855,16 +855,18 @@ class App:
             self.fifo_busy = False
         self.note(self.summary() + "; the host has the clip: the session stays open and counting goes on", False)
 
-    def flush_for_host(self):
+    def flush_for_host(self, bands=True):
         """What the open session has counted so far, onto flash, for a sync to read: at the
-        hand-over (hold_session), and at each sync while the host already holds the clip
-        (syncserver.send), where the lease's timer has counted since. The caller holds the
+        hand-over (hold_session, with the impact bands), and at each sync while the host
+        already holds the clip (syncserver.send, without: a BANDS record per sync would
+        only repeat them), where the lease's timer has counted since. The caller holds the
         FIFO (fifo_busy)."""
         self.drain_detector(False)
         self.forces.resolve(self.log)
         self.drain_impacts(False)
         if self.log:
-            self.log.add_bands(self.impacts.bands, self.impacts_q)
+            if bands:
+                self.log.add_bands(self.impacts.bands, self.impacts_q)
             self.log.flush()
 
     def count_held(self):

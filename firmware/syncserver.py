@@ -165,7 +165,7 @@ def send(after_seq):
         # counted on from its timer since the hand-over flushed: that goes to flash first.
         with Exclusive() as ex:
             if ex.app is not None:
-                ex.app.flush_for_host()
+                ex.app.flush_for_host(False)
     out = sys.stdout.buffer
     segs = _segments()
     buf = bytearray(CHUNK)
