@@ -1,7 +1,8 @@
 """Run the virtual board: the firmware under the MicroPython unix port, on a pseudo-terminal.
 
-The firmware's console is pty A (raw, no signals: Ctrl-C arrives as a byte, as on the
-ESP32's USB serial, and the firmware polls for it). `serve()` adds pty B, a port that
+The firmware's console writes to pty A (raw, no signals) and reads a pipe: Ctrl-C arrives
+as a byte, as on the ESP32's USB serial, and the firmware polls for it. Paced, the host's
+bytes go through the simulation's chip thread on their way (simcore.Sim.relay_uart). `serve()` adds pty B, a port that
 pyserial and `mpremote connect <port> resume ...` open like the clip's USB port, and a
 bridge thread copying bytes between the two at the UART's speed (115200 baud: 10 bits a
 byte), so a long transfer takes the time it takes on the chip. The simulation's own messages
@@ -33,6 +34,13 @@ from . import feed as feedmod
 from . import flash
 
 MP_DIR = Path(__file__).resolve().parent / "mp"
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 class BoardError(Exception):
@@ -145,10 +153,27 @@ class VirtualBoard:
             **self.opts.extra,
             **self.carry,
         }
-        cfg_path = self.dir / "sim.json"
-        cfg_path.write_text(json.dumps(simcfg))
         master, slave = pty.openpty()
         tty.setraw(slave)  # raw: no echo, no line editing, no SIGINT: bytes pass as they are
+        # The UART's receive side: a pipe into the firmware's stdin. Paced, the host's bytes
+        # go first to the chip thread (simcore.Sim.relay_uart), which passes them on only
+        # while no timer callback runs: a firmware blocked reading the console then stays
+        # blocked for the whole callback, as the chip's one task does (the REPL's read runs
+        # the callback, mphalport.c). A pipe, not a pty: a pipe's write wakes its reader
+        # before it returns (pipe(7)), a pty's only later from a kernel worker, and the chip
+        # thread must know whether the firmware still waits once it has written.
+        rx_read, rx_write = os.pipe()
+        keep: tuple[int, ...] = ()
+        if self.opts.time_scale:
+            host_read, host_write = os.pipe()
+            os.set_blocking(host_read, False)  # the relay takes what is there, never waits in read
+            simcfg["uart_relay"] = [host_read, rx_write]
+            keep = (host_read, rx_write)
+            self._rx = host_write
+        else:
+            self._rx = rx_write
+        cfg_path = self.dir / "sim.json"
+        cfg_path.write_text(json.dumps(simcfg))
         args = [find_micropython()]
         if self.opts.heap_bytes:
             args += ["-X", f"heapsize={self.opts.heap_bytes}"]
@@ -157,19 +182,20 @@ class VirtualBoard:
         args += [str(MP_DIR / "simboot.py"), str(cfg_path)]
         try:
             self.proc = subprocess.Popen(
-                args, stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=str(MP_DIR), close_fds=True
+                args, stdin=rx_read, stdout=slave, stderr=subprocess.PIPE, cwd=str(MP_DIR), close_fds=True,
+                pass_fds=keep,
             )
         except OSError as e:
-            os.close(master)
-            os.close(slave)
+            for fd in {master, slave, rx_read, rx_write, *keep, self._rx}:
+                _close(fd)
             raise BoardError(f"cannot start {args[0]}: {e.strerror}") from None
-        os.close(slave)
-        self._master = master
+        for fd in (slave, rx_read, *keep):
+            os.close(fd)  # the firmware's ends
         proc = self.proc
         self.saved = {}
         self._sim_thread = threading.Thread(target=self._pump_sim, args=(proc,), daemon=True)
         self._sim_thread.start()
-        threading.Thread(target=self._pump_console, args=(master, proc), daemon=True).start()
+        threading.Thread(target=self._pump_console, args=(master, self._rx, proc), daemon=True).start()
 
     def restart(self, trace: str | Path | Trace | None = None) -> None:
         """Power-cycle: the same flash, a fresh chip (and optionally a new trace) from clock
@@ -185,7 +211,7 @@ class VirtualBoard:
         self.link_down = False
         self._backlog.clear()
 
-    def _pump_console(self, master: int, proc: subprocess.Popen) -> None:
+    def _pump_console(self, master: int, rx: int, proc: subprocess.Popen) -> None:
         fds = [master]
         scale = self.opts.time_scale or 1
         byte_s = 10 / (self.opts.baud * scale) if self.opts.baud else 0.0  # start, 8 data, stop
@@ -227,11 +253,12 @@ class VirtualBoard:
                     data = b""
                 if data and not self.link_down:
                     try:
-                        os.write(master, data)
+                        os.write(rx, data)
                     except OSError:
                         pass
             self._to_client(b"")
         os.close(master)
+        _close(rx)
         proc.wait()
         self._sim_thread.join(5)
         why = self.saved.get("why")
@@ -348,7 +375,7 @@ class VirtualBoard:
                     pass
 
     def write(self, data: bytes) -> None:
-        os.write(self._master, data)
+        os.write(self._rx, data)
 
     def stall_bridge(self, seconds: float) -> None:
         """Fault injection: the bridge stops for `seconds` of host time, as its thread does on

@@ -551,15 +551,41 @@ class Sim:
             return
         h = host_time.ticks_ms()
         waiting = self.host_wait.waiting(self)
-        if waiting and self.was_waiting:
-            d = host_time.ticks_diff(h, self.host_mark_ms)
-            if d > 0:
-                # The host's time passes on the clock up to `end`, and each timer fires at its
-                # own due time on the way, as the chip's hardware timer would: a host that
-                # looked late (a busy machine) must not make the chip miss periods.
-                with self.lock:
-                    end = self.clock_us + d * 1000 * self.scale
-                while True:
+        if waiting:
+            # The host's time passes on the clock only between two looks that both saw the
+            # wait. A timer already due runs at once, at a single look: on the chip the REPL's
+            # read runs the scheduler while it waits (mphalport.c, mp_hal_stdin_rx_chr), and
+            # a host that answers faster than this thread looks (mpremote's chunk after
+            # chunk) must not keep the held session's timer from its turn while the wire's
+            # time passes on the clock.
+            d = host_time.ticks_diff(h, self.host_mark_ms) if self.was_waiting else 0
+            if d < 0:
+                d = 0
+            if not self.was_waiting:
+                # The wait began: what the firmware wrote before it is on the wire first. On
+                # the chip the write returns only as the UART's FIFO takes the bytes (ports/
+                # esp32/uart.c, uart_stdout_tx_strn), so the wait starts after the wire's
+                # time; the bridge meanwhile delivers them to the host at the same rate, and
+                # that host time must not be counted a second time (the charge paces this
+                # thread until the host has caught up; the mark is taken after it, below).
+                self.charge_wire()
+            # Each timer fires at its own due time on the way to `end`, as the chip's hardware
+            # timer would: a host that looked late (a busy machine) must not make the chip
+            # miss periods.
+            with self.lock:
+                end = self.clock_us + d * 1000 * self.scale
+            now = self.clock_us
+            while True:
+                # The pacing anchor moves with both clocks, so the next sleep is still timed
+                # from here.
+                self.chip_cpu.acquire()
+                try:
+                    # Still waiting? Only this thread passes the host's bytes on (relay_uart),
+                    # so a firmware blocked in the console's read now stays blocked until the
+                    # callback is done. One that runs again (its bytes came before this look)
+                    # ends the host's time: that was no wait.
+                    if not self.host_wait.waiting(self):
+                        break
                     with self.lock:
                         due = end
                         for t in self.timers:
@@ -569,25 +595,21 @@ class Sim:
                             self.awake_us += due - self.clock_us
                             self.clock_us = due
                         now = self.clock_us
-                    # The pacing anchor moves with both clocks, so the next sleep is still
-                    # timed from here.
-                    self.chip_cpu.acquire()
-                    try:
-                        self._fire_timers(now)
-                    finally:
-                        self.chip_cpu.release()
-                    self.check_wdt(now)
-                    if now >= end or self.halted:
-                        break
-                if self.feed and now >= self.end_us + 1_000_000 and not self.end_announced:
-                    # The trace ended while the REPL held the clip (a host that went away):
-                    # the held session's timer has read the FIFO since.
-                    self.end_announced = True
-                    say("trace-end %.3f" % (now / 1e6))
-                # A callback's time on the chip is its modelled work (bus, CPU), already on
-                # the clock, and its pacing waited for the host to catch up with it: the host
-                # time it took must not be counted again.
-                h = host_time.ticks_ms()
+                    self._fire_timers(now)
+                finally:
+                    self.chip_cpu.release()
+                self.check_wdt(now)
+                if now >= end or self.halted:
+                    break
+            if self.feed and now >= self.end_us + 1_000_000 and not self.end_announced:
+                # The trace ended while the REPL held the clip (a host that went away): the
+                # held session's timer has read the FIFO since.
+                self.end_announced = True
+                say("trace-end %.3f" % (now / 1e6))
+            # A callback's time on the chip is its modelled work (bus, CPU), already on the
+            # clock, and its pacing waited for the host to catch up with it: the host time
+            # it took must not be counted again.
+            h = host_time.ticks_ms()
         if waiting and not self.was_waiting and self.uart_lost_since_us:
             # The host's bytes reached the firmware: it waits for more (the hand-over is done).
             self.uart_reaches += 1
@@ -596,10 +618,42 @@ class Sim:
         self.was_waiting = waiting
         self.host_mark_ms = h
 
+    def relay_uart(self, ms):
+        """The chip thread, paced mode: pass the host's bytes on to the firmware's console
+        (board.py: they come on a pipe of their own), waiting up to ms for them. Between two
+        calls no byte reaches the firmware, so a callback that tick runs meanwhile cannot
+        overlap a host command the firmware starts. Allocates nothing: heap_lock in the
+        firmware's thread is the whole process's."""
+        for _ in self.relay_poll.ipoll(ms):
+            n = self.relay_in.readinto(self.relay_buf)
+            if n is None:  # nothing there after all (EAGAIN)
+                return
+            if n == 0:  # the host's side closed: the console's input ends as well
+                self.relay_poll.unregister(self.relay_in)
+                self.relay_out.close()
+                self.relay_in = None
+                return
+            self.relay_out.write(self.relay_views[n])
+            return
+
     def run_chip_thread(self):
+        relay = self.cfg.get("uart_relay")
+        self.relay_in = None
+        if relay and self.scale:
+            self.relay_in = open(relay[0], "rb")
+            self.relay_out = open(relay[1], "wb")
+            self.relay_poll = select.poll()
+            self.relay_poll.register(self.relay_in, select.POLLIN)
+            self.relay_buf = bytearray(256)
+            whole = memoryview(self.relay_buf)
+            self.relay_views = [whole[:n] for n in range(257)]
+
         def loop():
             while not self.halted:
-                host_time.sleep_ms(1)
+                if self.relay_in is not None:
+                    self.relay_uart(1)
+                else:
+                    host_time.sleep_ms(1)
                 try:
                     self.tick()
                 except Exception as e:  # the simulation's own fault: to the harness, not the console
