@@ -20,7 +20,7 @@ from micropython import const
 import lease
 import logformat as lf
 import ui
-from daily import ENOUGH, TARGET, Daily
+from daily import ENOUGH, RTC_BYTES, TARGET, Daily
 from power import WAKE_BUTTON, WAKE_MOTION, WAKE_TIMER
 from detector import MAX_INDEX, Detector, height_mm, mg_to_m2
 from detector_viper import feed as feed_native
@@ -267,24 +267,28 @@ class App:
         """Keep the jumps not yet on flash in RTC memory (after the daily block): a watchdog
         reset or machine.reset() keeps it, and the next boot writes them to the log
         (logboot). Called once per jump and per flush, never per sample."""
-        mem = self.rtc_image
-        if mem is None:
-            mem = self.load_rtc_image()
+        mem = self.rtc_mem()
         if n == 0 and mem[lf.RTC_PENDING_AT] == 0:
             return  # nothing mirrored: no write
         lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n, _copy_bytes)
         self.rtc.memory(mem)  # RTC.memory(buf) copies the buffer: no allocation (machine_rtc.c)
 
+    def rtc_mem(self):
+        """RTC memory's kept image: what the clip writes there (the pending jumps, the daily
+        block) is changed in it in place and the whole image written back."""
+        mem = self.rtc_image
+        if mem is None:
+            mem = self.load_rtc_image()
+        return mem
+
     def load_rtc_image(self):
-        """RTC memory as it is now, kept in a bytearray that mirror_pending changes in place:
-        RTC.memory() allocates a new copy at each read, and mirror_pending runs once or
+        """RTC memory as it is now, kept in a bytearray that mirror_pending and the daily count
+        change in place: RTC.memory() allocates a new copy at each read, and they run once or
         twice a landing. Read again after anything else wrote RTC memory (rtc_changed)."""
         mem = self.rtc.memory()
-        img = bytearray(lf.RTC_PENDING_AT + lf.PENDING_BYTES if len(mem) < lf.RTC_PENDING_AT + lf.PENDING_BYTES else len(mem))
-        k = 0
-        while k < len(mem):
-            img[k] = mem[k]
-            k += 1
+        n = len(mem)
+        img = bytearray(n if n > RTC_BYTES else RTC_BYTES)
+        _copy_bytes(img, 0, mem, 0, n)
         self.rtc_image = img
         return img
 
@@ -550,11 +554,10 @@ class App:
     def count_qualifying(self, peak_mg):
         import time
 
-        rtc = self.rtc
-        mem = rtc.memory()
+        mem = self.rtc_mem()
         flags = self.daily.add(peak_mg, mem, time.time())
-        rtc.memory(self.daily.to_rtc(mem))  # survives deep sleep and resets
-        self.rtc_changed()
+        self.daily.write_rtc(mem)
+        self.rtc.memory(mem)  # survives deep sleep and resets
         if flags & ENOUGH:
             bo = self.daily.bouts
             self.note("bout %d: %d qualifying %s, enough for now: more adds little until you have rested (hours)"
@@ -668,9 +671,9 @@ class App:
     def keep_day(self):
         """The daily state into RTC memory (a reset keeps it): the count, the bout and the
         day's impact bands."""
-        mem = self.rtc.memory()
-        self.rtc.memory(self.daily.to_rtc(mem))
-        self.rtc_changed()
+        mem = self.rtc_mem()
+        self.daily.write_rtc(mem)
+        self.rtc.memory(mem)
 
     def drain_detector(self, final):
         if final:

@@ -27,6 +27,7 @@ _SIZE = 26  # bytes of the block (from 0)
 _BANDS_AT = RTC_PENDING_AT + PENDING_BYTES
 N_BANDS = 5  # impacts.N_BANDS
 _BANDS_END = _BANDS_AT + 2 + 4 * N_BANDS
+RTC_BYTES = _BANDS_END  # what the daily block and the pending jumps take of RTC memory
 MAX_BAND = 1 << 24  # more impacts in a band in a day is damage: one every 6 ms
 _NONE = -(1 << 31)
 TARGET = 1  # add(): the day's target was just reached
@@ -153,6 +154,12 @@ class Daily:
         """The daily block written into RTC memory (returns the new contents)."""
         b = bytearray(max(len(mem), _BANDS_END))
         b[: len(mem)] = mem
+        self.write_rtc(b)
+        return bytes(b)
+
+    def write_rtc(self, b):
+        """The daily block written into b (RTC memory's image, at least RTC_BYTES long), in
+        place: the clip's kept image (App.rtc_mem), once per qualifying impact."""
         b[_BLOCK] = 0x4A  # "J"
         b[_BLOCK + 1] = 0x44  # "D"
         _put_i32(b, 12, self.key if self.key is not None else _NONE)
@@ -170,7 +177,6 @@ class Daily:
         while k < N_BANDS:
             _put_i32(b, _BANDS_AT + 2 + 4 * k, self.bands[k])
             k += 1
-        return bytes(b)
 
     def from_rtc(self, mem):
         if len(mem) < 19 or mem[_BLOCK] != 0x4A or mem[_BLOCK + 1] != 0x44:
