@@ -150,6 +150,10 @@ def test_the_watchdog_still_catches_a_hung_counting_loop(tmp_path):
     assert len(log.jumps) == 3 + 3 and len(log.starts) == 2
     assert log.ends[0].jumps == 3 and log.ends[0].reason == 6  # END_RECOVERED, with all three
     assert any("kept in RTC memory through a reset" in n.text for n in log.notes)
+    # The day's count shares that image of RTC memory (App.rtc_mem: the pending jumps and
+    # the daily block, each written into it in place): the qualifying impacts before the
+    # hang are still today's after it (7 with the 3 after; a fresh day block would say 3).
+    assert "today 7/50 impacts" in run.console, run.console[-2000:]
 
 
 # --- 4. ext0 wakes on a level ------------------------------------------------------------
