@@ -288,7 +288,7 @@ class App:
         mem = self.rtc.memory()
         n = len(mem)
         img = bytearray(n if n > RTC_BYTES else RTC_BYTES)
-        _copy_bytes(img, 0, mem, 0, n)
+        _copy_bytes(img, 0, mem, 0, n)  # type: ignore[arg-type]  # viper ptr8 takes any buffer
         self.rtc_image = img
         return img
 
