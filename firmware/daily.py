@@ -150,13 +150,6 @@ class Daily:
         return why
 
     # --- keeping it ---
-    def to_rtc(self, mem):
-        """The daily block written into RTC memory (returns the new contents)."""
-        b = bytearray(max(len(mem), _BANDS_END))
-        b[: len(mem)] = mem
-        self.write_rtc(b)
-        return bytes(b)
-
     def write_rtc(self, b):
         """The daily block written into b (RTC memory's image, at least RTC_BYTES long), in
         place: the clip's kept image (App.rtc_mem), once per qualifying impact."""

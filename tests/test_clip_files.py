@@ -162,7 +162,8 @@ def test_a_daily_count_that_is_not_a_count_is_refused(tmp_path):
 def test_an_rtc_daily_block_of_65535_and_a_bout_from_the_future_are_refused():
     d = daily_mod.Daily(3900, 50)
     d.count = 65535
-    mem = d.to_rtc(b"")
+    mem = bytearray(daily_mod.RTC_BYTES)
+    d.write_rtc(mem)
     got = daily_mod.Daily(3900, 50)
     assert got.from_rtc(mem)
     assert "count" in got.repair(1000) and got.count == 0
@@ -170,7 +171,9 @@ def test_an_rtc_daily_block_of_65535_and_a_bout_from_the_future_are_refused():
     d.count, d.key = 10, 0
     d.bouts.current, d.bouts.last_s, d.bouts.count = 500, 10**6, 2
     got = daily_mod.Daily(3900, 50)
-    got.from_rtc(d.to_rtc(b""))
+    mem = bytearray(daily_mod.RTC_BYTES)
+    d.write_rtc(mem)
+    got.from_rtc(mem)
     assert "bout" in got.repair(1000)
     assert got.count == 10 and got.bouts.current == 0 and got.bouts.count == 2
 

@@ -212,10 +212,10 @@ def test_bouts_survive_a_reset_in_rtc_memory():
 
     daily = load("daily")
     d = daily.Daily(3900, 50, 60, 4)  # the Daily class itself allows any size
-    mem = b""
+    mem = bytearray(daily.RTC_BYTES)  # RTC memory's image, as the clip keeps it (App.rtc_mem)
     for t in (100, 110, 120, 200, 210):  # a bout of 3, a pause of 80 s (> 60): a second bout
         assert d.add(5000, mem, t) == 0
-        mem = d.to_rtc(mem)
+        d.write_rtc(mem)
     e = daily.Daily(3900, 50, 60, 4)
     assert e.from_rtc(mem)
     assert (e.bouts.count, e.bouts.current, e.bouts.last_s) == (2, 2, 210)

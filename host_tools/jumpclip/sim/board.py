@@ -2,7 +2,8 @@
 
 The firmware's console writes to pty A (raw, no signals) and reads a pipe: Ctrl-C arrives
 as a byte, as on the ESP32's USB serial, and the firmware polls for it. Paced, the host's
-bytes go through the simulation's chip thread on their way (simcore.Sim.relay_uart). `serve()` adds pty B, a port that
+bytes go through the simulation's chip thread on their way (simcore.Sim.relay_uart).
+`serve()` adds pty B, a port that
 pyserial and `mpremote connect <port> resume ...` open like the clip's USB port, and a
 bridge thread copying bytes between the two at the UART's speed (115200 baud: 10 bits a
 byte), so a long transfer takes the time it takes on the chip. The simulation's own messages
