@@ -41,14 +41,14 @@ NS_PER_INSTRUCTION_X100 = 447  # 4.47 ns (integers: the sim allocates nothing in
 CLOCK_READ_US = 3  # a clock read and the statements around it: ~600 instructions
 # The counting loop's work per sample, charged per byte the sensor delivers: 2,700
 # instructions a sample, App.wake() on the demo session at 80 samples a wake (`make bench`,
-# "the counting loop": 2,654, rounded up; it has moved by up to 250 from one change of the
+# "the counting loop": 2,642, rounded up; it has moved by up to 250 from one change of the
 # firmware to the next, as the heap's layout moves its allocations' cost;
 # bench/mp_loop_bench.py). It was 7,100 before the filtered peak went viper and the loop's
 # frames left the heap, 3,000 before the daily count wrote RTC memory's kept image.
 LOOP_INSTRUCTIONS = 2700
 SENSOR_BYTE_NS = LOOP_INSTRUCTIONS * NS_PER_INSTRUCTION_X100 // 600  # 2,011 ns
 # The same loop while skipping, 2 landings a second (`make bench`, "the counting loop at 2
-# landings a second": 5,153, rounded up): each landing's work (its filtered peak, the log,
+# landings a second": 5,140, rounded up): each landing's work (its filtered peak, the log,
 # the RTC mirror) adds to it. make power charges it for a training session; the board keeps
 # the demo mix.
 SKIPPING_INSTRUCTIONS = 5200
