@@ -96,7 +96,7 @@ def quiet_allocation(raw: Path, wakes: int = 1000) -> tuple[int, int]:
     """(wakes, bytes): what App.wake took from the heap, frames included, in the wakes that
     counted nothing new (bench/mp_loop_bench.py, micropython.mem_total)."""
     with tempfile.TemporaryDirectory() as wd:
-        p = subprocess.run(mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), str(wakes)], capture_output=True, text=True,
+        p = subprocess.run(mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), str(wakes), "quiet"], capture_output=True, text=True,
                            cwd=wd, timeout=600, env={"MICROPYPATH": f"{HERE / 'loopfakes'}:{FIRMWARE_DIR}", "PATH": "/usr/bin:/bin"})
     m = re.search(r"quiet_wakes (\d+) bytes (\d+)", p.stdout)
     return (int(m.group(1)), int(m.group(2))) if m else (0, -1)

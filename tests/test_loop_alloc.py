@@ -31,7 +31,7 @@ def test_a_wake_that_counts_nothing_new_allocates_nothing(tmp_path, trace, repea
     counts = feed.counts(read_trace(trace), 200, 16)
     raw.write_bytes(np.concatenate([counts] * repeat).astype(">i2").tobytes())
     with tempfile.TemporaryDirectory() as wd:  # its own flash log
-        proc = subprocess.run(mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), "250"], capture_output=True, text=True,
+        proc = subprocess.run(mp_command() + [str(HERE / "mp_loop_bench.py"), str(raw), "250", "quiet"], capture_output=True, text=True,
                               cwd=wd, timeout=300, env={"MICROPYPATH": f"{HERE / 'loopfakes'}:{FIRMWARE_DIR}", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     m = re.search(r"quiet_wakes (\d+) bytes (\d+)", proc.stdout)

@@ -169,6 +169,17 @@ def test_viper_decode_equals_portable():
     mpu6050.decode(raw, a, 192, 0)
     mpu6050.decode_portable(raw, b, 192, 0)
     assert a == b and a[0] == -32768 and a[1] == 32767
+    # Every path: word pairs (aligned), the odd word after them, and byte by byte where
+    # either buffer is not word-aligned (a source at an odd offset, a destination at an odd
+    # word); nothing outside dst[at:at + nwords] is written.
+    mv = memoryview(raw)
+    for off, nwords, at in ((0, 191, 0), (0, 3, 0), (0, 1, 0), (1, 96, 0), (2, 96, 0), (0, 96, 1), (6, 95, 2), (4, 0, 0)):
+        a = array.array("h", [7] * 192)
+        b = array.array("h", [7] * 192)
+        mpu6050.decode(mv[off:], a, nwords, at)
+        mpu6050.decode_portable(mv[off:], b, nwords, at)
+        assert a == b, (off, nwords, at)
+        assert a[:at] == array.array("h", [7] * at) and a[at + nwords :] == array.array("h", [7] * (192 - at - nwords)), (off, nwords, at)
 
 
 def test_heap_lock_really_catches_allocation():
