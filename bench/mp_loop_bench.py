@@ -11,6 +11,7 @@
 # WAKES=0 measures the setup only (the
 # callgrind baseline).
 import gc
+import io
 import os
 import sys
 
@@ -25,21 +26,8 @@ echo = "echo" in parts
 with open(path, "rb") as f:
     data = f.read()
 NSRC = len(data) // 6
+stream = io.BytesIO(data)
 PER_WAKE = 80  # 400 ms at 200 Hz: _FILL_TARGET
-
-
-@micropython.viper
-def copy_into(dst: ptr32, src: ptr32, off: int, n: int):  # type: ignore[name-defined]  # noqa: F821
-    # Word by word (a burst is 192 bytes, at an offset a multiple of 192 into a heap buffer,
-    # so both are word-aligned): the harness's copy stands in for the I2C driver's, and
-    # should cost the loop's figure as little as it can (byte by byte it was 154
-    # instructions a sample, 6 % of the demo mix).
-    i = 0
-    w = off >> 2
-    n >>= 2
-    while i < n:
-        dst[i] = src[w + i]
-        i += 1
 
 
 class Fifo:
@@ -57,15 +45,15 @@ class Fifo:
         return self.waiting
 
     def read_fifo_into(self, buf):
-        # As readfrom_mem_into does, this allocates nothing: a byte copy in machine code
+        # As readfrom_mem_into does, this allocates nothing: BytesIO.readinto copies in C
         # (a slice of data per read was the harness's own cost, about 530 instructions a
-        # sample, most of it the allocation and the collections it brought).
+        # sample, most of it the allocation and the collections it brought; a viper copy
+        # word by word, 65).
         n = len(buf)
-        off = self.src * 6
-        if off + n > len(data):
-            off = 0
+        if self.src * 6 + n > len(data):
+            stream.seek(0)
             self.src = 0
-        copy_into(buf, data, off, n)
+        stream.readinto(buf)
         self.src += n // 6
         self.waiting -= n // 6
         return True

@@ -68,6 +68,19 @@ def _window_of(f, t: int):
         k += 1
 
 
+@micropython.viper
+def _index_of(a: ptr32, n: int, t: int) -> int:  # type: ignore[name-defined]  # noqa: F821
+    """Where the sample index t (>= 0) is among a's first n int32 entries, or -1. (A ptr32
+    load is zero-extended on a 64-bit build: an entry of -1 matches no t >= 0 there either.)
+    Once or twice a landing: a Python loop over the kept list cost about 15 k instructions."""
+    k = 0
+    while k < n:
+        if a[k] == t:
+            return k
+        k += 1
+    return -1
+
+
 class Forces:
     def __init__(self, rate_hz, range_g, max_batch, lookback=0):
         """lookback: how many samples before the end of a batch a landing's peak can lie when
@@ -111,12 +124,10 @@ class Forces:
             log.set_force(t, self.kept_v[k])
             self.kept_t[k] = -1
             return
-        k = 0
-        while k < self.n_wait:
-            if self.wait[k] == t:  # watched while held, window not complete yet: now for the log
-                self.wait_held[k] = 0
-                return
-            k += 1
+        k = _index_of(self.wait, self.n_wait, t)  # type: ignore[arg-type]
+        if k >= 0:  # watched while held, window not complete yet: now for the log
+            self.wait_held[k] = 0
+            return
         self._wait(t, 0)
 
     def watch(self, det):
@@ -142,20 +153,10 @@ class Forces:
             self.n_wait += 1
 
     def _waiting(self, t):
-        k = 0
-        while k < self.n_wait:
-            if self.wait[k] == t:
-                return True
-            k += 1
-        return False
+        return _index_of(self.wait, self.n_wait, t) >= 0  # type: ignore[arg-type]
 
     def _kept(self, t):
-        k = 0
-        while k < _KEPT:
-            if self.kept_t[k] == t:
-                return k
-            k += 1
-        return -1
+        return _index_of(self.kept_t, _KEPT, t)  # type: ignore[arg-type]
 
     def resolve(self, log, final=False):
         """Compute the filtered peak of every waiting landing whose window is complete (all

@@ -90,23 +90,26 @@ class ImpactPeak:
             v = win[3 * k + axis]
             ext[PAD + k] = v >> 2
             k += 1
+        # The extension clamped to what a sensor can read (the samples themselves, int16 >> 2,
+        # are inside -8192 .. 8191 already): keeps every product below 2**30.
         k = 1
         while k <= PAD:
             e = ext[PAD + k]
-            ext[PAD - k] = 2 * first - e
-            e = ext[PAD + n - 1 - k]
-            ext[PAD + n - 1 + k] = 2 * last - e
-            k += 1
-        # Clamp the extension to what a sensor can read: keeps every product below 2**30.
-        k = 0
-        m = n + 2 * PAD
-        while k < m:
-            e = ext[k]
+            e = 2 * first - e
             if e > 8192:
-                ext[k] = 8192
+                e = 8192
             elif e < -8192:
-                ext[k] = -8192
+                e = -8192
+            ext[PAD - k] = e
+            e = ext[PAD + n - 1 - k]
+            e = 2 * last - e
+            if e > 8192:
+                e = 8192
+            elif e < -8192:
+                e = -8192
+            ext[PAD + n - 1 + k] = e
             k += 1
+        m = n + 2 * PAD
         self._pass(0, 1, m)
         # Backwards only down to the first sample the peak looks at (c - near): a section's
         # output there depends on its later samples alone, so the values the peak reads are
@@ -120,34 +123,43 @@ class ImpactPeak:
 
     @micropython.native  # machine code for the same statements: the native emitter keeps Python's semantics
     def _pass(self, start, step, m):
-        """Both sections over m values of ext, in place, from start in direction step; each
-        starts in its steady state for the first value (scipy's sosfilt_zi times that value)."""
+        """Both sections over m values of ext, in place, from start in direction step, the
+        second fed by the first value by value (one pass, not one per section: a third less
+        work on the clip). Each starts in its steady state for the first value (scipy's
+        sosfilt_zi times that value): the first section's output there is exactly that value
+        (g4 * 4v / 4 - (a1 + a2) * v = v << Q), so the second's steady state is the same."""
         ext = self.ext
         a = self.a
-        s = 0
-        while s < 2:
-            a1 = a[2 * s]
-            a2 = a[2 * s + 1]
-            g4 = (1 << Q) + a1 + a2  # 4 * g in Q14: the numerator's exact unity-gain weight
-            v = ext[start]
-            x1 = v
-            x2 = v
-            y1 = v
-            y2 = v
-            i = start
-            k = 0
-            while k < m:
-                x0 = ext[i]
-                y0 = ((g4 * (x0 + 2 * x1 + x2)) >> 2) - a1 * y1 - a2 * y2
-                y0 = y0 >> Q
-                ext[i] = y0
-                x2 = x1
-                x1 = x0
-                y2 = y1
-                y1 = y0
-                i += step
-                k += 1
-            s += 1
+        a1 = a[0]
+        a2 = a[1]
+        b1 = a[2]
+        b2 = a[3]
+        g4 = (1 << Q) + a1 + a2  # 4 * g in Q14: the numerator's exact unity-gain weight
+        h4 = (1 << Q) + b1 + b2  # the same for the second section
+        v = ext[start]
+        x1 = v
+        x2 = v
+        y1 = v
+        y2 = v
+        z1 = v
+        z2 = v
+        i = start
+        k = 0
+        while k < m:
+            x0 = ext[i]
+            y0 = ((g4 * (x0 + 2 * x1 + x2)) >> 2) - a1 * y1 - a2 * y2
+            y0 = y0 >> Q
+            z0 = ((h4 * (y0 + 2 * y1 + y2)) >> 2) - b1 * z1 - b2 * z2
+            z0 = z0 >> Q
+            ext[i] = z0
+            x2 = x1
+            x1 = x0
+            y2 = y1
+            y1 = y0
+            z2 = z1
+            z1 = z0
+            i += step
+            k += 1
 
     @micropython.native  # machine code for the same statements: the native emitter keeps Python's semantics
     def peak(self, win):
