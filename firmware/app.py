@@ -461,7 +461,8 @@ class App:
             i = feed_native(det, self.samples, i, n)  # type: ignore[arg-type]  # Detector.feed, compiled (tested equal)
             if det.n_events:
                 self.take_events()
-        self.forces.watch(det)  # landings held for a series: their peaks while the ring has them
+        if det.last_candidate() != self.forces.seen:  # (most wakes decide none: watch's call saved)
+            self.forces.watch(det)  # landings held for a series: their peaks while the ring has them
         imp = self.impacts
         i = 0
         while i < n:
@@ -619,7 +620,7 @@ class App:
 
     def housekeeping(self):
         """Once per wake while counting: button, LED, idle timeout, battery."""
-        now = self.now_ms()
+        now = self.session_samples * 1000 // self.rate_hz  # now_ms(), without the call
         g = self.button.poll(now)
         if g:
             self.gesture(g)
@@ -917,7 +918,8 @@ class App:
         # from the heap at each call (py/objfun.c, VM_MAX_STATE_ON_STACK), an allocation per
         # wake. The try is in _run's loop, whose frame is made once per run.
         # tests/test_firmware_both.py checks these frames.
-        self.led.update()  # first: an LED edge is due now, before the bus work
+        if self.led.pattern is not None:  # (a call saved when no pattern plays: most wakes)
+            self.led.update()  # first: an LED edge is due now, before the bus work
         self.wdt.feed()
         self.woke_ms = time.ticks_ms()
         self.stage = _STAGE_FIFO
@@ -965,9 +967,10 @@ class App:
         wait = self.wake_ms - time.ticks_diff(time.ticks_ms(), woke_ms)
         if wait < 0:
             wait = 0
-        edge = self.led.update()
-        if 0 <= edge < wait:
-            wait = edge
+        if self.led.pattern is not None:
+            edge = self.led.update()
+            if 0 <= edge < wait:
+                wait = edge
         return wait
 
     def run(self):

@@ -25,16 +25,37 @@ _KEPT = const(20)  # filtered peaks of held landings (a series window holds at m
 
 @micropython.viper
 def _ring_put(ring: ptr16, mask: int, pos: int, s: ptr16, n: int):  # type: ignore[name-defined]  # noqa: F821
-    """Copy n samples (3 int16 each) from s into the ring at sample position pos (mod size)."""
-    i = 0
-    while i < n:
-        r = 3 * (pos & mask)
-        j = 3 * i
-        ring[r] = s[j]
-        ring[r + 1] = s[j + 1]
-        ring[r + 2] = s[j + 2]
-        pos += 1
-        i += 1
+    """Copy n samples (3 int16 each) from s into the ring at sample position pos (mod size):
+    in two runs, up to the ring's end and on from its start. Two values a load where the
+    runs are whole words (pos and n even, as the clip's bursts of 32 are; both arrays are
+    heap buffers, word-aligned), one at a time otherwise (make bench: the counting loop)."""
+    o = 3 * (pos & mask)
+    run = 3 * (mask + 1) - o  # values before the ring's end
+    end = 3 * n
+    if run > end:
+        run = end
+    j = 0
+    if ((o | run | end) & 1) == 0 and ((int(ring) | int(s)) & 3) == 0:
+        r32 = ptr32(ring)  # type: ignore[name-defined]  # noqa: F821
+        s32 = ptr32(s)  # type: ignore[name-defined]  # noqa: F821
+        o = o >> 1
+        run = run >> 1
+        end = end >> 1
+        while j < run:
+            r32[o + j] = s32[j]
+            j += 1
+        o = -run  # word j goes to the ring's start
+        while j < end:
+            r32[o + j] = s32[j]
+            j += 1
+        return
+    while j < run:
+        ring[o + j] = s[j]
+        j += 1
+    o = -run  # value j goes to ring[j - run]: the ring's start
+    while j < end:
+        ring[o + j] = s[j]
+        j += 1
 
 
 @micropython.viper

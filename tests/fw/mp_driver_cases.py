@@ -182,6 +182,24 @@ def test_viper_decode_equals_portable():
         assert a[:at] == array.array("h", [7] * at) and a[at + nwords :] == array.array("h", [7] * (192 - at - nwords)), (off, nwords, at)
 
 
+def test_ring_put_equals_the_ring_rule():
+    # forces._ring_put: sample i of s goes to ring sample (pos + i) mod size, on both of its
+    # paths (whole words: pos and n even; one value at a time: either odd), wrapping or not,
+    # from an array's start or from a memoryview at an odd value.
+    import forces
+
+    size = 16
+    src = array.array("h", [(7 * k) % 65536 - 32768 for k in range(3 * 40)])
+    for pos, n, off in ((0, 16, 0), (10, 12, 0), (15, 3, 0), (7, 9, 0), (4, 6, 1), (30, 16, 0), (3, 0, 0), (14, 5, 2)):
+        ring = array.array("h", [1] * (3 * size))
+        want = array.array("h", [1] * (3 * size))
+        for i in range(n):
+            for a in range(3):
+                want[3 * ((pos + i) % size) + a] = src[3 * i + off + a]
+        forces._ring_put(ring, size - 1, pos, memoryview(src)[off:], n)
+        assert ring == want, (pos, n, off)
+
+
 def test_heap_lock_really_catches_allocation():
     # Negative control: the proofs below would be worthless if heap_lock did not bite.
     micropython.heap_lock()
