@@ -734,7 +734,10 @@ class App:
         while self.avail >= _BATCH or self.d_pos < self.d_n:
             self.bursts = 0
             avail = self._read_bursts(s)  # (reused: False when a read failed part-way)
-            self.count_bursts()
+            k = self.bursts  # count_bursts(), without its call (once a wake or more)
+            if k:
+                self.bursts = 0  # first: a count that raises is not counted again (wake_failed)
+                self.process(k * _BATCH)
             if not avail:
                 return
             if self.drains != drains:  # a flush emptied the FIFO meanwhile: what is in it now
