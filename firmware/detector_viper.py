@@ -239,18 +239,10 @@ def feed(det, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     jend = 3 * end
     t_at_j0 = t - start  # t = t_at_j0 + j // 3, computed only off the fast path
     while j < jend:
-        x = int(s[j])
-        if x & 0x8000:
-            x -= 0x10000
-        y = int(s[j + 1])
-        if y & 0x8000:
-            y -= 0x10000
-        z = int(s[j + 2])
-        if z & 0x8000:
-            z -= 0x10000
-        x = x >> 1
-        y = y >> 1
-        z = z >> 1
+        # (v ^ 0x8000) - 0x8000: the unsigned ptr16 load sign-extended, without a branch
+        x = ((int(s[j]) ^ 0x8000) - 0x8000) >> 1
+        y = ((int(s[j + 1]) ^ 0x8000) - 0x8000) >> 1
+        z = ((int(s[j + 2]) ^ 0x8000) - 0x8000) >> 1
         m = x * x + y * y + z * z
         quiet = 0
         if quiet_lo <= m and m < quiet_hi:

@@ -30,8 +30,10 @@ def feed(imp, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
     floor = int(imp.floor)
     qualify = int(imp.qualify)
     n_ev = int(imp.n_events)
-    i = start
-    while i < end:
+    t0 = t
+    j = 3 * start
+    jend = 3 * end
+    while j < jend:
         if cand != 0 and t - cand_t >= dist:
             # 0.4 s without a higher sample: the candidate is an impact.
             if cand >= qualify:
@@ -46,27 +48,18 @@ def feed(imp, s: ptr16, start: int, end: int) -> int:  # type: ignore[name-defin
             bands[k] = int(bands[k]) + 1
             day[k] = int(day[k]) + 1
             cand = 0
-        j = 3 * i
-        x = int(s[j])
-        if x & 0x8000:
-            x -= 0x10000
-        y = int(s[j + 1])
-        if y & 0x8000:
-            y -= 0x10000
-        z = int(s[j + 2])
-        if z & 0x8000:
-            z -= 0x10000
-        x = x >> 1
-        y = y >> 1
-        z = z >> 1
+        # (x ^ 0x8000) - 0x8000: the sign extension without a branch
+        x = ((int(s[j]) ^ 0x8000) - 0x8000) >> 1
+        y = ((int(s[j + 1]) ^ 0x8000) - 0x8000) >> 1
+        z = ((int(s[j + 2]) ^ 0x8000) - 0x8000) >> 1
         m = x * x + y * y + z * z
         if m > cand and m >= floor:
             cand = m
             cand_t = t
         t += 1
-        i += 1
+        j += 3
     st[0] = cand
     st[1] = cand_t
     st[2] = t
     imp.n_events = n_ev
-    return i
+    return start + t - t0

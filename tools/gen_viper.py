@@ -116,15 +116,15 @@ def generate(reference: str) -> str:
         "        quiet_lo = ff2 if (armed and not pending) else 1\n        quiet_hi = rearm2 if (armed and not pending) else 0",
         "        if armed and not pending:\n            quiet_lo = ff2\n            quiet_hi = rearm2\n        else:\n            quiet_lo = 1\n            quiet_hi = 0",
     )
-    sign_extend = "".join(
-        f"            {v} = int(s[j{off}])\n            if {v} & 0x8000:\n                {v} -= 0x10000\n"
-        for v, off in (("x", ""), ("y", " + 1"), ("z", " + 2"))
+    # A ptr16 load is unsigned: (v ^ 0x8000) - 0x8000 sign-extends it without a branch.
+    sign_extend = "            # (v ^ 0x8000) - 0x8000: the unsigned ptr16 load sign-extended, without a branch\n" + "".join(
+        f"            {v} = ((int(s[j{off}]) ^ 0x8000) - 0x8000) >> 1\n" for v, off in (("x", ""), ("y", " + 1"), ("z", " + 2"))
     )
     body = _replace(
         body,
         "            x = s[j] >> 1  # >> SHIFT (a literal here: a name lookup per sample is slower)\n"
         "            y = s[j + 1] >> 1\n            z = s[j + 2] >> 1\n",
-        sign_extend + "            x = x >> 1\n            y = y >> 1\n            z = z >> 1\n",
+        sign_extend,
     )
     # Viper has no chained comparisons, and its conditions are ints.
     body = re.sub(r"(\w+) <= (\w+) < (\w+)", r"\1 <= \2 and \2 < \3", body)
