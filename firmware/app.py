@@ -127,7 +127,7 @@ class App:
         self.drained_mv = memoryview(self.drained)
         self.d_pos = 0  # the next drained byte to count
         self.d_n = 0  # drained bytes held
-        self.avail = 0  # samples the FIFO holds, as _service_fifo last looked
+        self.avail = 0  # samples the FIFO holds, as service_fifo last looked
         self.booted_ms = time.ticks_ms()  # doctor: a clip that just started answers late
         self.rtc_image = None  # RTC memory, for mirror_pending (load_rtc_image)
         self.woke_ms = time.ticks_ms()  # when the current wake began
@@ -448,6 +448,7 @@ class App:
             self.session_samples / self.rate_hz, self.fifo_overflows, self.daily.count, self.daily.target,
             self.counted(), " (rolling 24 h: clock not set)" if self.daily.rolling else "")
 
+    @micropython.native  # per wake: machine code, its state on the C stack (see wake)
     def process(self, n):
         """Run the n samples decoded into self.samples through the detector: one call per
         wake, because the compiled detector's cost is largely per call."""
@@ -618,6 +619,7 @@ class App:
             waited += 50
         return True
 
+    @micropython.native  # per wake: machine code, its state on the C stack (see wake)
     def housekeeping(self):
         """Once per wake while counting: button, LED, idle timeout, battery."""
         now = self.session_samples * 1000 // self.rate_hz  # now_ms(), without the call
@@ -711,6 +713,7 @@ class App:
             finally:
                 self.fifo_busy = False
 
+    @micropython.native  # its state on the C stack, whatever its size: no heap frame with the try
     def service_fifo(self):
         """Read every whole batch waiting in the FIFO. Allocation-free in steady state. One
         reader at a time: the timer that counts while the host holds the clip (count_held)
@@ -720,37 +723,34 @@ class App:
             return
         self.fifo_busy = True
         try:
-            self._service_fifo(s)
+            avail = s.samples_waiting()
+            if avail < 0:
+                self.fifo_overflowed()
+                return
+            self.avail = avail
+            drains = self.drains
+            while self.avail >= _BATCH or self.d_pos < self.d_n:
+                self.bursts = 0
+                avail = self._read_bursts(s)  # (reused: False when a read failed part-way)
+                k = self.bursts  # count_bursts(), without its call (once a wake or more)
+                if k:
+                    self.bursts = 0  # first: a count that raises is not counted again (wake_failed)
+                    self.process(k * _BATCH)
+                if not avail:
+                    return
+                if self.drains != drains:  # a flush emptied the FIFO meanwhile: what is in it now
+                    drains = self.drains
+                    self.avail = s.samples_waiting()
+                    if self.avail < 0:
+                        self.fifo_overflows += 1
+                        return
         finally:
             self.fifo_busy = False
 
-    def _service_fifo(self, s):
-        avail = s.samples_waiting()
-        if avail < 0:
-            self.fifo_overflowed()
-            return
-        self.avail = avail
-        drains = self.drains
-        while self.avail >= _BATCH or self.d_pos < self.d_n:
-            self.bursts = 0
-            avail = self._read_bursts(s)  # (reused: False when a read failed part-way)
-            k = self.bursts  # count_bursts(), without its call (once a wake or more)
-            if k:
-                self.bursts = 0  # first: a count that raises is not counted again (wake_failed)
-                self.process(k * _BATCH)
-            if not avail:
-                return
-            if self.drains != drains:  # a flush emptied the FIFO meanwhile: what is in it now
-                drains = self.drains
-                self.avail = s.samples_waiting()
-                if self.avail < 0:
-                    self.fifo_overflows += 1
-                    return
-
     def count_bursts(self):
         """Count what _read_bursts decoded. Also after a read that raised (wake_failed,
-        count_held): what was read before it is counted. (No try around the reads for that:
-        it would put _service_fifo's frame on the heap, see wake.)"""
+        count_held): what was read before it is counted (service_fifo counts it itself, zeroing
+        self.bursts first, so nothing is counted twice)."""
         k = self.bursts
         if k:
             self.bursts = 0
@@ -760,6 +760,7 @@ class App:
         self.fifo_overflows += 1
         self.note("FIFO overflow %d: samples were lost (the loop slept too long)" % self.fifo_overflows)
 
+    @micropython.native  # per wake: machine code, its state on the C stack (see wake)
     def _read_bursts(self, s):
         """Up to _WAKE_BURSTS bursts decoded into self.samples (the drained ones first),
         counted in self.bursts as they arrive; self.avail is what the FIFO still holds. False
@@ -772,7 +773,7 @@ class App:
                 if not s.read_fifo_into(self.raw):
                     self.fifo_overflows += 1
                     self.note("FIFO read failed part-way: samples were lost, the FIFO restarted")
-                    return False  # what was read before is counted (_service_fifo)
+                    return False  # what was read before is counted (service_fifo)
                 decode(self.raw, self.samples, _BATCH * 3, k * _BATCH * 3)  # type: ignore[arg-type]
                 self.avail -= _BATCH
             else:
@@ -909,6 +910,7 @@ class App:
             self.bursts = 0
             self.note("error while counting before a failed read: %r" % e)
 
+    @micropython.native  # per wake: machine code, its state on the C stack (see wake)
     def wake(self):
         """One wake of the counting loop: read the FIFO, count, look after the button, LED,
         idle timeout and battery. Returns the ms to sleep until the FIFO is due (or the LED's
@@ -916,11 +918,16 @@ class App:
         wake_failed, which returns the same, None to read again at once, or -1 when the sensor
         is gone and the host interrupted the reconnection. bench/mp_loop_bench.py counts its
         instructions per sample."""
-        # Few locals and no try in this and the other per-wake methods: a bytecode function
-        # whose state (locals, stack and 3 words a nested try) exceeds 11 words gets its frame
-        # from the heap at each call (py/objfun.c, VM_MAX_STATE_ON_STACK), an allocation per
-        # wake. The try is in _run's loop, whose frame is made once per run.
-        # tests/test_firmware_both.py checks these frames.
+        # The per-wake methods (wake, service_fifo, _read_bursts, process, housekeeping,
+        # next_wait) are compiled by the native emitter: a call and each attribute access cost
+        # less than the bytecode VM's (make bench: the counting loop, 2,035 -> 1,993
+        # instructions a sample), and a native function's state is on the C stack whatever
+        # its size, so service_fifo holds its try and its loop in one function. (A bytecode
+        # function whose state, locals, stack and 3 words a nested try, exceeds 11 words gets
+        # its frame from the heap at each call: py/objfun.c, VM_MAX_STATE_ON_STACK. The other
+        # methods a wake calls keep few locals and no try for that.) On the ESP32 the machine
+        # code goes to executable RAM outside the Python heap (ports/esp32/main.c,
+        # esp_native_code_commit). tests/test_loop_alloc.py checks that a wake allocates nothing.
         if self.led.pattern is not None:  # (a call saved when no pattern plays: most wakes)
             self.led.update()  # first: an LED edge is due now, before the bus work
         self.wdt.feed()
@@ -963,6 +970,7 @@ class App:
             machine.reset()  # a clean boot (the log keeps everything flushed)
         return None
 
+    @micropython.native  # per wake: machine code, its state on the C stack (see wake)
     def next_wait(self, woke_ms):
         """The ms to sleep: the wake interval less the work since woke_ms, or less if the LED's
         next edge comes first. The work counts: a flush that erased flash sectors (tens of ms
