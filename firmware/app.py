@@ -473,7 +473,7 @@ class App:
         self.session_samples += n
         if self.forces.n_wait:
             self.forces.resolve(self.log)  # before the flush below: the filtered peaks go with the jumps
-        if self.log:
+        if self.log is not None:
             self.log.tick(det.t, self.forces.n_wait > 0)
         if det.t >= MAX_INDEX:  # keep sample indices inside the ESP32's small ints
             self.end_session(lf.END_ROLLOVER)
@@ -496,7 +496,7 @@ class App:
         peak_mg = det.peak_mg(det.ev_peak[k])
         t = det.ev_index[k]
         self.last_active_ms = t * 1000 // self.rate_hz
-        if self.log:
+        if self.log is not None:
             self.log.add_jump(t, det.ev_air[k], peak_mg)
             self.forces.landed(t, self.log)
         if peak_mg >= self.daily.qualify_mg:
@@ -537,7 +537,7 @@ class App:
         for k in range(imp.n_events):
             self.impacts_q += 1
             peak_mg = imp.peak_mg(imp.ev_peak[k])
-            if log:
+            if log is not None:
                 log.add_impact(imp.ev_index[k], peak_mg)
             if counts:
                 try:

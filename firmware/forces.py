@@ -24,41 +24,6 @@ _KEPT = const(20)  # filtered peaks of held landings (a series window holds at m
 
 
 @micropython.viper
-def _ring_put(ring: ptr16, mask: int, pos: int, s: ptr16, n: int):  # type: ignore[name-defined]  # noqa: F821
-    """Copy n samples (3 int16 each) from s into the ring at sample position pos (mod size):
-    in two runs, up to the ring's end and on from its start. Two values a load where the
-    runs are whole words (pos and n even, as the clip's bursts of 32 are; both arrays are
-    heap buffers, word-aligned), one at a time otherwise (make bench: the counting loop)."""
-    o = 3 * (pos & mask)
-    run = 3 * (mask + 1) - o  # values before the ring's end
-    end = 3 * n
-    if run > end:
-        run = end
-    j = 0
-    if ((o | run | end) & 1) == 0 and ((int(ring) | int(s)) & 3) == 0:
-        r32 = ptr32(ring)  # type: ignore[name-defined]  # noqa: F821
-        s32 = ptr32(s)  # type: ignore[name-defined]  # noqa: F821
-        o = o >> 1
-        run = run >> 1
-        end = end >> 1
-        while j < run:
-            r32[o + j] = s32[j]
-            j += 1
-        o = -run  # word j goes to the ring's start
-        while j < end:
-            r32[o + j] = s32[j]
-            j += 1
-        return
-    while j < run:
-        ring[o + j] = s[j]
-        j += 1
-    o = -run  # value j goes to ring[j - run]: the ring's start
-    while j < end:
-        ring[o + j] = s[j]
-        j += 1
-
-
-@micropython.viper
 def _window_of(f, t: int):
     """The window of the landing at sample t, from f's ring into f.peak.win: samples
     t - half .. t + half, each index held inside the ring's oldest .. newest sample (outside
@@ -131,10 +96,43 @@ class Forces:
             self.kept_t[k] = -1
             k += 1
 
-    def add(self, samples, n):
-        """The n samples just decoded into samples (before the detector sees them)."""
-        _ring_put(self.ring, self.size - 1, self.t, samples, n)  # type: ignore[arg-type]
-        self.t += n
+    @micropython.viper
+    def add(self, s: ptr16, n: int):  # type: ignore[name-defined]  # noqa: F821
+        """The n samples just decoded into s (before the detector sees them), copied into the
+        ring at sample position t (mod size): in two runs, up to the ring's end and on from
+        its start. Two values a load where the runs are whole words (t and n even, as the
+        clip's bursts of 32 are; both arrays are heap buffers, word-aligned), one at a time
+        otherwise. Viper, once a wake (make bench: the counting loop)."""
+        ring = ptr16(self.ring)  # type: ignore[name-defined]  # noqa: F821
+        pos = int(self.t)
+        o = 3 * (pos & (int(self.size) - 1))
+        run = 3 * int(self.size) - o  # values before the ring's end
+        end = 3 * n
+        if run > end:
+            run = end
+        self.t = pos + n
+        j = 0
+        if ((o | run | end) & 1) == 0 and ((int(ring) | int(s)) & 3) == 0:
+            r32 = ptr32(ring)  # type: ignore[name-defined]  # noqa: F821
+            s32 = ptr32(s)  # type: ignore[name-defined]  # noqa: F821
+            o = o >> 1
+            run = run >> 1
+            end = end >> 1
+            while j < run:
+                r32[o + j] = s32[j]
+                j += 1
+            o = -run  # word j goes to the ring's start
+            while j < end:
+                r32[o + j] = s32[j]
+                j += 1
+            return
+        while j < run:
+            ring[o + j] = s[j]
+            j += 1
+        o = -run  # value j goes to ring[j - run]: the ring's start
+        while j < end:
+            ring[o + j] = s[j]
+            j += 1
 
     def landed(self, t, log):
         """A landing peaked at sample t was counted (and logged): its filtered peak goes into
@@ -202,7 +200,7 @@ class Forces:
             self.kept_t[self.next_kept] = t
             self.kept_v[self.next_kept] = self._compute(t)
             self.next_kept = (self.next_kept + 1) % _KEPT
-        elif log:
+        elif log is not None:
             log.set_force(t, self._compute(t))
 
     def _compute(self, t):

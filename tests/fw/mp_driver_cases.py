@@ -182,22 +182,26 @@ def test_viper_decode_equals_portable():
         assert a[:at] == array.array("h", [7] * at) and a[at + nwords :] == array.array("h", [7] * (192 - at - nwords)), (off, nwords, at)
 
 
-def test_ring_put_equals_the_ring_rule():
-    # forces._ring_put: sample i of s goes to ring sample (pos + i) mod size, on both of its
-    # paths (whole words: pos and n even; one value at a time: either odd), wrapping or not,
-    # from an array's start or from a memoryview at an odd value.
+def test_forces_add_equals_the_ring_rule():
+    # Forces.add (viper): sample i of s goes to ring sample (t + i) mod size, on both of its
+    # paths (whole words: t and n even; one value at a time: either odd), wrapping or not,
+    # from an array's start or from a memoryview at an odd value; t moves on by n.
     import forces
 
-    size = 16
-    src = array.array("h", [(7 * k) % 65536 - 32768 for k in range(3 * 40)])
-    for pos, n, off in ((0, 16, 0), (10, 12, 0), (15, 3, 0), (7, 9, 0), (4, 6, 1), (30, 16, 0), (3, 0, 0), (14, 5, 2)):
-        ring = array.array("h", [1] * (3 * size))
+    f = forces.Forces(200, 16, 32)
+    size = f.size
+    src = array.array("h", [(7 * k) % 65536 - 32768 for k in range(3 * (size + 8))])
+    for pos, n, off in ((0, 16, 0), (size - 6, 12, 0), (size - 1, 3, 0), (7, 9, 0), (4, 6, 1), (2 * size - 2, 16, 0),
+                        (3, 0, 0), (size - 2, 5, 2), (0, size, 0)):
+        for k in range(3 * size):
+            f.ring[k] = 1
         want = array.array("h", [1] * (3 * size))
         for i in range(n):
             for a in range(3):
                 want[3 * ((pos + i) % size) + a] = src[3 * i + off + a]
-        forces._ring_put(ring, size - 1, pos, memoryview(src)[off:], n)
-        assert ring == want, (pos, n, off)
+        f.t = pos
+        f.add(memoryview(src)[off:], n)
+        assert f.ring == want and f.t == pos + n, (pos, n, off)
 
 
 def test_heap_lock_really_catches_allocation():
