@@ -267,7 +267,9 @@ class App:
         """Keep the jumps not yet on flash in RTC memory (after the daily block): a watchdog
         reset or machine.reset() keeps it, and the next boot writes them to the log
         (logboot). Called once per jump and per flush, never per sample."""
-        mem = self.rtc_mem()
+        mem = self.rtc_image  # rtc_mem(), without its call (twice a landing)
+        if mem is None:
+            mem = self.load_rtc_image()
         if n == 0 and mem[lf.RTC_PENDING_AT] == 0:
             return  # nothing mirrored: no write
         lf.put_pending(mem, lf.RTC_PENDING_AT, sid, buf, at, n, _copy_bytes)

@@ -254,10 +254,7 @@ class EventLog:
         if peak_mg > 65535:
             peak_mg = 65535
         # (Few locals: per landing, the frame stays on the C stack; App.wake says why.)
-        t = self._jump_at(t)  # the jump's place in buf, its time written
-        lf.put_u16(self.buf, t + lf.J_AIR, air)
-        lf.put_u16(self.buf, t + lf.J_PEAK, peak_mg)
-        lf.put_u16(self.buf, t + lf.J_FPEAK, fpeak)
+        lf.put_jump(self.buf, self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES, t, air, peak_mg, fpeak)
         self.jn += 1
         if self.on_pending is not None:
             self.on_pending(self.session_id, self.buf, self.jrec + lf.HEADER + lf.JUMPS_HEAD, self.jn)
@@ -269,11 +266,6 @@ class EventLog:
         self.jn = 0
         lf.put_u32(self.buf, self.n + lf.HEADER, self.session_id)
         self.first_pending_t = t
-
-    def _jump_at(self, t):
-        o = self.jrec + lf.HEADER + lf.JUMPS_HEAD + self.jn * lf.JUMP_BYTES
-        lf.put_u32(self.buf, o + lf.J_T, t)
-        return o
 
     def add_impact(self, t, peak_mg):
         """Log one qualifying impact from any movement (impacts.py): t = sample index from

@@ -17,6 +17,7 @@ import micropython
 from micropython import const
 
 import impact_viper
+from detector import SERIES_MAX
 from impact import ImpactPeak
 
 _WAITING = const(32)  # landings awaiting their window (a wake holds far fewer)
@@ -83,6 +84,7 @@ class Forces:
         self.wait_held = bytearray(_WAITING)  # 1: a held landing (its peak goes to kept_*)
         self.kept_t = array.array("i", [-1] * _KEPT)
         self.kept_v = array.array("i", [0] * _KEPT)
+        self.pending = array.array("i", [0] * SERIES_MAX)  # the detector's pending candidates (watch)
         self.reset()
 
     def reset(self):
@@ -158,10 +160,11 @@ class Forces:
         if last == self.seen:
             return
         self.seen = last
+        n = det.series_pending(self.pending)
         k = 0
-        while k < det.series_min:
-            t = det.series_pending(k)
-            if t >= 0 and self._kept(t) < 0 and not self._waiting(t):
+        while k < n:
+            t = self.pending[k]
+            if _index_of(self.kept_t, _KEPT, t) < 0 and _index_of(self.wait, self.n_wait, t) < 0:  # type: ignore[arg-type]
                 self._wait(t, 1)
             k += 1
 
@@ -170,9 +173,6 @@ class Forces:
             self.wait[self.n_wait] = t
             self.wait_held[self.n_wait] = held
             self.n_wait += 1
-
-    def _waiting(self, t):
-        return _index_of(self.wait, self.n_wait, t) >= 0  # type: ignore[arg-type]
 
     def _kept(self, t):
         return _index_of(self.kept_t, _KEPT, t)  # type: ignore[arg-type]

@@ -152,6 +152,21 @@ def put_u32(b, o, v):
     b[o + 3] = (v >> 24) & 0xFF
 
 
+def put_jump(b, o, t, air, peak, fpeak):
+    """One jump of a JUMPS record at b[o:], its fields at J_T .. J_FPEAK, little-endian (one
+    call a landing on the clip, not one a field)."""
+    b[o + J_T] = t & 0xFF
+    b[o + J_T + 1] = (t >> 8) & 0xFF
+    b[o + J_T + 2] = (t >> 16) & 0xFF
+    b[o + J_T + 3] = (t >> 24) & 0xFF
+    b[o + J_AIR] = air & 0xFF
+    b[o + J_AIR + 1] = (air >> 8) & 0xFF
+    b[o + J_PEAK] = peak & 0xFF
+    b[o + J_PEAK + 1] = (peak >> 8) & 0xFF
+    b[o + J_FPEAK] = fpeak & 0xFF
+    b[o + J_FPEAK + 1] = (fpeak >> 8) & 0xFF
+
+
 def get_u16(b, o):
     return b[o] | (b[o + 1] << 8)
 

@@ -60,6 +60,21 @@ def test_reader_gets_everything_back(tmp_path):
     assert c.damage == [] and c.foreign == [] and len([n for n in files if n.endswith(".log")]) > 2
 
 
+@settings(max_examples=200, deadline=None)
+@given(t=st.integers(0, 2**31 - 1), air=st.integers(0, 65535), peak=st.integers(0, 65535), fpeak=st.integers(0, 65535),
+       o=st.integers(0, 20))
+def test_put_jump_writes_each_field_where_the_layout_says(t, air, peak, fpeak, o):
+    # logformat.put_jump (one call a landing on the clip) against the field table the reader
+    # uses: the same bytes as a field-by-field write, and nothing outside the jump.
+    a = bytearray(b"\xee" * 40)
+    b = bytearray(b"\xee" * 40)
+    lf.put_jump(a, o, t, air, peak, fpeak)
+    for (name, off, size), v in zip(lf.JUMP_FIELDS, (t, air, peak, fpeak)):
+        (lf.put_u32 if size == 4 else lf.put_u16)(b, o + off, v)
+    assert a == b
+    assert sum(size for _, _, size in lf.JUMP_FIELDS) == lf.JUMP_BYTES
+
+
 def test_jump_payload_is_ten_bytes_and_old_records_still_read():
     # firmware 0.3 adds the 20 Hz filtered peak (2 bytes); 0.1-0.2 wrote 8-byte jumps.
     assert lf.JUMP_BYTES == 10 and lf.jump_bytes(lf.T_JUMPS) == 10 and lf.jump_bytes(lf.T_JUMPS_V1) == 8
