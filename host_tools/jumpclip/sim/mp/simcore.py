@@ -39,19 +39,20 @@ sim = None  # the Sim of this process, set by simboot
 # an iteration (`make bench` prints it), x 240/160 for the clip's clock.
 NS_PER_INSTRUCTION_X100 = 447  # 4.47 ns (integers: the sim allocates nothing in the loop)
 CLOCK_READ_US = 3  # a clock read and the statements around it: ~600 instructions
-# The counting loop's work per sample, charged per byte the sensor delivers: 2,700
+# The counting loop's work per sample, charged per byte the sensor delivers: 2,000
 # instructions a sample, App.wake() on the demo session at 80 samples a wake (`make bench`,
-# "the counting loop": 2,642, rounded up; it has moved by up to 250 from one change of the
-# firmware to the next, as the heap's layout moves its allocations' cost;
+# "the counting loop": 1,954, rounded up; it moves by up to 20 from one change of the
+# firmware to the next, as the heap's layout moves its lookups' cost;
 # bench/mp_loop_bench.py). It was 7,100 before the filtered peak went viper and the loop's
-# frames left the heap, 3,000 before the daily count wrote RTC memory's kept image.
-LOOP_INSTRUCTIONS = 2700
-SENSOR_BYTE_NS = LOOP_INSTRUCTIONS * NS_PER_INSTRUCTION_X100 // 600  # 2,011 ns
+# frames left the heap, 2,700 before the per-wake methods went native and the decode, the
+# ring's copy and the bench's clock were reworked (docs/measured.md).
+LOOP_INSTRUCTIONS = 2000
+SENSOR_BYTE_NS = LOOP_INSTRUCTIONS * NS_PER_INSTRUCTION_X100 // 600  # 1,490 ns
 # The same loop while skipping, 2 landings a second (`make bench`, "the counting loop at 2
-# landings a second": 5,140, rounded up): each landing's work (its filtered peak, the log,
-# the RTC mirror) adds to it. make power charges it for a training session; the board keeps
-# the demo mix.
-SKIPPING_INSTRUCTIONS = 5200
+# landings a second": 3,973, rounded up): each landing's work (its filtered peak, about
+# 105 k instructions, the log, the RTC mirror) adds to it. make power charges it for a
+# training session; the board keeps the demo mix.
+SKIPPING_INSTRUCTIONS = 4000
 # Flash: Winbond W25Q32JV datasheet (the 4 MB part of ESP32-WROOM-32 modules; GigaDevice
 # GD25Q32 has the same order): page program tPP typ 0.4 ms (max 3), 4 KB sector erase tSE
 # typ 45 ms (max 400).
