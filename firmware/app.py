@@ -458,7 +458,7 @@ class App:
         if i >= 0:
             self.last_active_ms = (self.session_samples + i) * 1000 // self.rate_hz
         det = self.det
-        self.forces.add(self.samples, n)
+        self.forces.add(self.samples, n)  # type: ignore[arg-type]  # viper ptr16 takes the array
         i = 0
         while i < n:
             i = feed_native(det, self.samples, i, n)  # type: ignore[arg-type]  # Detector.feed, compiled (tested equal)
