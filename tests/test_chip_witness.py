@@ -213,6 +213,7 @@ def test_the_longest_flush_at_the_flash_chips_typical_times_loses_no_sample(tmp_
     run = run_trace(tr, tmp_path / "b", BoardOptions(config={"idle_min": 0}))
     model = run.report["models"][0]
     assert run.report["flash_erases"] >= 10 and run.report["longest_erase_s"] == 0.045
+    assert run.report["erase_s"] == pytest.approx(0.045 * run.report["flash_erases"])  # make power's erase share
     assert model["overflows"] == 0 and len(run.jumps()) == 60
     assert model["longest_fifo_gap_s"] < 0.45, model["longest_fifo_gap_s"]  # the 400 ms wake, and a little
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import REPO_ROOT
 
 
@@ -63,3 +65,27 @@ def test_enclosure_renders_to_stl(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     text = stl.read_text(errors="replace")
     assert text.startswith("solid") and text.count("facet normal") > 100
+
+
+def test_power_budget_splits_the_awake_time_and_solves_the_skipping_goal():
+    # make power's duty cycle from a board report: the parts of "CPU, console and flash" are
+    # the report's own figures, and the awake fraction it says 150 h needs gives 150 h.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("power_budget", REPO_ROOT / "hardware" / "power_budget.py")
+    pb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pb)
+    m = {"clock_s": 100.0, "awake_s": 5.0, "i2c_s": 3.0, "erase_s": 0.9, "erases": 20, "uart_s": 0.2,
+         "samples": 20_000, "wakes": 250}
+    d = pb.duty(m)
+    assert (d["i2c"], d["erase"], d["uart"]) == pytest.approx((0.03, 0.009, 0.002))
+    assert abs(d["loop"] - 20_000 * pb.cpu_us_per_sample() / 1e8) < 1e-12
+    assert abs(d["awake"] - (5.0 + 0.25) / 100) < 1e-12
+    text = pb.report(m, d)
+    assert "| of which sector erases: 20 in 100 s, one per log flush | 0.90 % |" in text
+    board = pb.BOARDS[pb.BOM_BOARD]
+    for end in (0, 1):
+        need = pb.awake_for_hours(board, pb.SKIP_GOAL_HOURS, end)
+        assert 0 < need < 1
+        assert abs(pb.CELL_MAH / pb.board_budget(board, need, end)[0] - pb.SKIP_GOAL_HOURS) < 1e-9
+    assert f"needs at most {100 * pb.awake_for_hours(board, pb.SKIP_GOAL_HOURS, 0):.2f} % awake" in text

@@ -178,6 +178,7 @@ class FileBlockDevice:
             if sim is not None:
                 us = sim.sector_erase_us * (self.block_size // 4096 or 1)
                 sim.charge(us)
+                sim.erase_us += us
                 if us > sim.longest_erase_us:
                     sim.longest_erase_us = us
             return 0
@@ -348,6 +349,7 @@ class Sim:
         self.page_program_us = PAGE_PROGRAM_MAX_US if worst else PAGE_PROGRAM_US
         self.sector_erase_us = SECTOR_ERASE_MAX_US if worst else SECTOR_ERASE_US
         self.longest_erase_us = 0
+        self.erase_us = 0  # awake time spent erasing sectors (make power splits the duty cycle by it)
         wiring = cfg.get("wiring", {})  # the pin map (firmware/board.py): what is wired where
         self.button_pin = wiring.get("BUTTON", 33)
         self.battery_pin = wiring.get("BATTERY_ADC", 35)
@@ -852,6 +854,7 @@ class Sim:
             "light_sleeps": self.light_sleeps,
             "uart_dropped": self.uart_dropped,
             "longest_erase_s": self.longest_erase_us / 1e6,
+            "erase_s": self.erase_us / 1e6,
             "uart_tx_bytes": self.wire_bytes,  # console bytes the firmware sent, at their wire time
             "uart_tx_s": self.wire_us / 1e6,
             "uart_reaches": self.uart_reaches,  # hand-overs that followed lost bytes
