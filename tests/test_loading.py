@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from jumpclip import demodb, loading, loading_views
 from jumpclip.cli import main
@@ -47,7 +49,7 @@ def test_days_streak_and_target(demo):
         # qualifying landing is among them (its peak is an impact peak).
         assert d.rules == ({loading.IMPACTS} if d.jumps else set())  # a rest day has no session
         assert d.qualifying == d.impacts_qualifying
-        assert d.landings_qualifying == sum(1 for p in d.peaks_g if p >= 3.9)
+        assert d.landings_qualifying == sum(c for mg, c in d.peaks_mg.items() if mg >= 3900)
         assert d.impacts_qualifying >= d.landings_qualifying
         assert d.jumps == 0 or sum(d.bands[2:]) == d.impacts_qualifying  # 3.9 g and over: the top three bands
     assert dated[-1].streak == (dated[-2].streak + 1 if dated[-1].target_met else 0)
@@ -185,8 +187,8 @@ def test_force_needs_a_body_mass_and_shows_in_show_and_export(demo, tmp_path):
 def test_bouts_score_and_recovery_follow_the_sources():
     # Four bouts of 90 landings at 4 g, 3 h apart, score more than one bout of 360 (Robling
     # 2002), each weighted by the recovery before it (full after 8 h: Robling 2001).
-    one = loading.Bout(None, None, [4.0] * 360)
-    four = [loading.Bout(None, None, [4.0] * 90, 1.0)] + [loading.Bout(None, None, [4.0] * 90, 3 / 8) for _ in range(3)]
+    one = loading.Bout.of(None, None, [4.0] * 360)
+    four = [loading.Bout.of(None, None, [4.0] * 90, 1.0)] + [loading.Bout.of(None, None, [4.0] * 90, 3 / 8) for _ in range(3)]
     assert sum(b.score for b in four) > one.score
     assert one.score == pytest.approx(4.0 * math.log(361))
     bouts_fw = loading.bouts_fw
@@ -233,7 +235,7 @@ def test_the_page_explains_a_mark_only_where_a_row_carries_it_and_labels_a_parti
     d0 = dt.date(2026, 3, 4)  # a Wednesday: the first week of the window is partial
     ds = [loading.Day(d0 + dt.timedelta(days=k), jumps=10, qualifying=5) for k in range(8)]
     for d in ds:
-        d.bouts = [loading.Bout(None, None, [4.0] * 5)]
+        d.bouts = [loading.Bout.of(None, None, [4.0] * 5)]
     page = loading_views.html_page(ds)
     assert 'id="estimated"' not in page and "~ after a day" not in page
     ds[2].estimated = True
@@ -256,9 +258,9 @@ def test_the_index_uses_force_in_body_weights_when_every_member_has_one():
     # Turner & Robling's index is force x ln(1 + cycles): with a body mass set and a force for
     # every member, the bout is scored by force; with one missing (an impact without a
     # filtered peak), by g for all, and the page says "with g in place of force".
-    by_force = loading.Bout(None, None, [4.0] * 10, 1.0, [2.5] * 10)
+    by_force = loading.Bout.of(None, None, [4.0] * 10, 1.0, [2.5] * 10)
     assert by_force.by_force and by_force.score == pytest.approx(2.5 * math.log(11))
-    mixed = loading.Bout(None, None, [4.0] * 10, 1.0, loading._forces([2.5] * 9 + [None]))
+    mixed = loading.Bout.of(None, None, [4.0] * 10, 1.0, loading._forces([2.5] * 9 + [None]))
     assert not mixed.by_force and mixed.score == pytest.approx(4.0 * math.log(11))
 
 
@@ -547,3 +549,23 @@ def test_the_first_screen_says_where_the_wearer_stands(demo):
     assert res.output.splitlines()[0].startswith("Today: "), res.output[:300]
     page = loading_views.html_page(ds, now=LATE_TODAY)
     assert '<div id="first-screen"><p>Today: ' in page
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.lists(hst.integers(0, 65535), max_size=60), hst.lists(hst.tuples(hst.integers(0, 400), hst.sampled_from([100, 200, 400])), max_size=30))
+def test_a_days_counts_give_what_its_landings_would(peaks_mg, flights):
+    # The day keeps counts of peaks and flights, not a list of landings: its peak, median and
+    # mean height are still those of the landings themselves (statistics.median, fmean).
+    import statistics
+
+    from jumpclip.report import height_cm
+
+    day = loading.Day(TODAY)
+    day.peaks_mg.update(peaks_mg)
+    day.flights.update(flights)
+    gs = [p / 1000 for p in peaks_mg]
+    assert day.peak_g == (max(gs) if gs else 0.0)
+    assert day.median_g == (statistics.median(gs) if gs else 0.0)
+    hs = [height_cm(a, r) for a, r in flights]
+    assert day.max_height_cm == max(hs, default=0.0)
+    assert day.mean_height_cm == pytest.approx(statistics.fmean(hs) if hs else 0.0, rel=1e-12)

@@ -196,3 +196,24 @@ def test_messages_about_the_database_say_what_is_wrong(tmp_path):
     store = Store(tmp_path / "ok.sqlite")
     text = store._explain(sqlite3.OperationalError("disk I/O error"))
     assert "disk is full, or it failed" in text and "nothing was lost" in text
+
+
+def test_the_reports_days_hold_counts_not_landings(tmp_path):
+    # A club's year report held every landing (a peak, a height and a force each) and every
+    # qualifying one twice more (for the bouts): 439 MB for 12 clips, growing with the club.
+    # The days now keep counts of what the log stores and the bouts are built as the
+    # landings come in time order, so four times the landings take about the same memory.
+    import tracemalloc
+
+    from jumpclip import loading
+
+    peaks = []
+    for clips in (1, 4):
+        db = tmp_path / f"club{clips}.sqlite"
+        n = store_bench.club(db, clips, days=40)
+        tracemalloc.start()
+        ds = loading.days(Store(db), n_days=40)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert sum(d.jumps for d in ds) == n  # every landing counted
+    assert peaks[1] < 1.5 * peaks[0], peaks  # it was about 4 times

@@ -31,8 +31,10 @@ This is training information, not medical advice.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 from . import force as fm
@@ -51,24 +53,28 @@ TARGET = 50
 
 @dataclass
 class Bout:
+    """A bout as the report needs it: its members' count and mean intensity, not the members
+    (a club's year holds millions of them). Made by Bout.of from its members."""
+
     start: dt.datetime | None
     end: dt.datetime | None
-    peaks_g: list[float]  # its qualifying impacts (or landings)
+    landings: int  # its qualifying impacts (or landings)
+    intensity: float  # their mean force in body weights when by_force, else their mean peak g
     recovery: float = 1.0  # how far mechanosensitivity had recovered when it began (0..1)
-    forces_bw: list[float] | None = None  # each one's force estimate, when every one of them has one (a body mass set)
+    by_force: bool = False  # the score is Turner & Robling's index itself: force in body weights
 
-    @property
-    def by_force(self) -> bool:
-        """True when the score is Turner & Robling's index itself: force in body weights."""
-        return bool(self.forces_bw) and len(self.forces_bw) == len(self.peaks_g)
-
-    @property
-    def landings(self) -> int:
-        return len(self.peaks_g)
+    @classmethod
+    def of(cls, start: dt.datetime | None, end: dt.datetime | None, peaks_g: list[float], recovery: float = 1.0,
+           forces_bw: list[float] | None = None) -> Bout:
+        """forces_bw: each member's force estimate, when every one of them has one (a body mass set)."""
+        by_force = bool(forces_bw) and len(forces_bw) == len(peaks_g)  # type: ignore[arg-type]
+        values = forces_bw if by_force else peaks_g
+        return cls(start, end, len(peaks_g), statistics.fmean(values) if values else 0.0, recovery, by_force)  # type: ignore[arg-type]
 
     @property
     def score(self) -> float:
-        return osteogenic_index(self.forces_bw if self.by_force else self.peaks_g) * self.recovery  # type: ignore[arg-type]
+        # osteogenic_index of the members, from their count and mean
+        return (self.intensity * math.log(1 + self.landings) if self.landings else 0.0) * self.recovery
 
 
 LANDINGS = lf.TARGET_LANDINGS  # what a day's target counted (the session's target_rule)
@@ -85,30 +91,76 @@ class Day:
     impacts_qualifying: int = 0  # impact peaks >= qualify_g from any movement (firmware 0.4 on)
     bands: list[int] | None = None  # impacts per band (impacts.BAND_MG), None: no session of the day counted them
     rules: set = field(default_factory=set)  # what the target counted in the day's sessions (LANDINGS, IMPACTS)
-    peaks_g: list[float] = field(default_factory=list)
-    heights_cm: list[float] = field(default_factory=list)
+    # The day's landings as counts of what the log stores, not a list each: a club's year is
+    # millions of landings, and these take the same room whatever their number (a peak is
+    # whole mg, a flight whole samples), while the peak, median, mean and histograms that the
+    # report shows come out exactly as from the landings themselves.
+    peaks_mg: Counter = field(default_factory=Counter)  # landing peak (mg) -> landings
+    flights: Counter = field(default_factory=Counter)  # (air samples, rate Hz) -> landings
+    filtered: Counter = field(default_factory=Counter)  # (stored filtered peak, body mass kg) -> landings with a force
     sessions: int = 0
-    # (epoch s, peak g, force in BW or None) of what the target counts
+    # (epoch s, peak g, force in BW or None) of what the target counts: days() keeps them for
+    # the day of unknown date only (dated days' bouts are built as the landings are read)
     qualifying_at: list[tuple[float, float, float | None]] = field(default_factory=list)
     bouts: list[Bout] = field(default_factory=list)
-    forces: list[fm.Force] = field(default_factory=list)  # with a body mass and a filtered peak
     clipped: int = 0  # landings whose raw peak reached the sensor's range
     estimated: bool = False  # some start times were estimated (the clip's clock was unset)
     target: int = TARGET  # the day's target: the clip's, as its last session that day had it
     target_met: bool = False
     streak: int = 0
 
+    def add_landing(self, air: int, peak_mg: int, filtered: int | None, rate: int, mass: float | None) -> None:
+        self.jumps += 1
+        self.peaks_mg[peak_mg] += 1
+        self.flights[air, rate] += 1
+        if mass is not None and fm.force(*fm.split_filtered(filtered), mass) is not None:
+            self.filtered[filtered, mass] += 1
+
     @property
     def peak_g(self) -> float:
-        return max(self.peaks_g) if self.peaks_g else 0.0
+        return max(self.peaks_mg) / 1000 if self.peaks_mg else 0.0
 
     @property
     def median_g(self) -> float:
-        return statistics.median(self.peaks_g) if self.peaks_g else 0.0
+        """statistics.median of the landings' peaks in g: the middle one, or the mean of the
+        two middle ones."""
+        n = sum(self.peaks_mg.values())
+        if not n:
+            return 0.0
+        lo, hi = (n - 1) // 2, n // 2  # the middle positions, 0-based
+        below = 0  # landings with a peak up to this one
+        lower = 0.0  # the peak at position lo, once reached
+        for mg in sorted(self.peaks_mg):
+            passed_lo = below <= lo
+            below += self.peaks_mg[mg]
+            if passed_lo and below > lo:
+                lower = mg / 1000
+            if below > hi:
+                return lower if lo == hi else (lower + mg / 1000) / 2
+        return lower  # not reached: below ends at n > hi
+
+    def heights(self) -> list[tuple[float, int]]:
+        """(jump height cm, landings) of the day's flights."""
+        return [(height_cm(air, rate), c) for (air, rate), c in self.flights.items()]
 
     @property
     def mean_height_cm(self) -> float:
-        return statistics.fmean(self.heights_cm) if self.heights_cm else 0.0
+        hs = self.heights()
+        n = sum(c for _, c in hs)
+        return math.fsum(h * c for h, c in hs) / n if n else 0.0
+
+    @property
+    def max_height_cm(self) -> float:
+        return max((h for h, _ in self.heights()), default=0.0)
+
+    def forces(self) -> list[tuple[fm.Force, int]]:
+        """(force, landings) of the landings with a body mass and a filtered peak."""
+        out = []
+        for (filtered, mass), c in self.filtered.items():
+            f = fm.force(*fm.split_filtered(filtered), mass)
+            if f is not None:
+                out.append((f, c))
+        return out
 
     @property
     def score(self) -> float:
@@ -116,11 +168,12 @@ class Day:
 
     @property
     def over_3bw(self) -> int:
-        return sum(1 for f in self.forces if f.bw >= fm.BW_THRESHOLD)
+        return sum(c for f, c in self.forces() if f.bw >= fm.BW_THRESHOLD)
 
     @property
     def peak_force(self) -> fm.Force | None:
-        return max(self.forces, key=lambda f: f.bw) if self.forces else None
+        fs = self.forces()
+        return max((f for f, _ in fs), key=lambda f: f.bw) if fs else None
 
 
 def osteogenic_index(peaks_g: list[float]) -> float:
@@ -213,14 +266,25 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     st.named = people.named
     st.body_mass_kg = people.latest_mass(st.wearer or DEFAULT)
     day_target: dict[dt.date | None, tuple[str, int]] = {}  # the latest session's target per day
-    earlier: list[float] = []  # qualifying landings just before the window (the first bout's rest)
     # Sessions that began up to two days before the first day (one may run past midnight
     # into it), and those of unknown start: a year's database is not read for a month.
     since = dt.datetime.combine(first - dt.timedelta(days=2), dt.time()).astimezone()
     chosen = store.sessions(since=since, devices=people.clips_of(st.wearer) if st.wearer is not None else None)
+    # In order of their start (unknown starts last): the bouts are built as the landings
+    # come, in time order (BoutBuilder), so a club's year is never held landing by landing.
+    # A session's landings are never before its start, so those before the next session's
+    # start are final; only sessions that overlap in time wait together (`waiting`).
+    chosen.sort(key=_start_s)
+    bouts = BoutBuilder(by_date, st.bout_gap_s)
+    waiting: list[tuple[float, int, float, float | None, dt.date | None]] = []  # heap: (t, order, g, bw, day)
+    order = 0
     for k, s in enumerate(chosen, 1):
         if progress:
             progress(k, len(chosen))
+        begins = _start_s(s)
+        while waiting and waiting[0][0] < begins:
+            t, _, g, bw, d = heapq.heappop(waiting)
+            bouts.add(t, g, bw, d)
         who = people.wearer_of(s["device_id"], s["wall_start"])
         if st.wearer is not None and who != st.wearer:
             continue
@@ -263,7 +327,10 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
             counted = ([(ts, p, None) for ts, p in ims] if rule == IMPACTS else
                        [(ts, peak, fm.force(*fm.split_filtered(filtered), mass)) for ts, _, peak, filtered in js])
             if d is not None and d < first:  # before the window: only the rest before its first bout
-                earlier += [t0 + ts / rate for ts, peak, _ in counted if peak / 1000 >= q]
+                for ts, peak, _ in counted:
+                    if peak / 1000 >= q:
+                        heapq.heappush(waiting, (t0 + ts / rate, order, 0.0, None, None))
+                        order += 1
                 continue
             if d is not None and d > today:
                 continue
@@ -277,27 +344,28 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
             day = by_date.setdefault(d, Day(d))
             day.rules.add(rule)
             for ts, air, peak, filtered in js:
-                g = peak / 1000
-                day.jumps += 1
-                day.peaks_g.append(g)
-                day.heights_cm.append(height_cm(air, rate))
+                day.add_landing(air, peak, filtered, rate, mass)
                 if qualifies(peak, q):
                     day.landings_qualifying += 1
-                fg, clipped = fm.split_filtered(filtered)
-                day.clipped += clipped
-                f = fm.force(fg, clipped, mass)
-                if f:
-                    day.forces.append(f)
+                day.clipped += fm.split_filtered(filtered)[1]
             day.impacts_qualifying += sum(1 for _, p in ims if qualifies(p, q))
             for ts, peak, f in counted:
                 if peak / 1000 >= q:
                     day.qualifying += 1
-                    day.qualifying_at.append((t0 + ts / rate, peak / 1000, f.bw if f else None))
+                    if d is None:
+                        day.qualifying_at.append((t0 + ts / rate, peak / 1000, f.bw if f else None))
+                    else:
+                        heapq.heappush(waiting, (t0 + ts / rate, order, peak / 1000, f.bw if f else None, d))
+                        order += 1
             if bands and d == same_day:
                 day.bands = [a + b for a, b in zip(day.bands or [0] * N_BANDS, bands)]
             day.sessions += 1
             day.estimated |= s["wall_source"] == "estimated"
-    _bouts(by_date, st.bout_gap_s, earlier)
+    while waiting:
+        t, _, g, bw, d = heapq.heappop(waiting)
+        bouts.add(t, g, bw, d)
+    bouts.finish()
+    _undated_bouts(by_date, st.bout_gap_s)
     out = []
     streak = 0
     default_target = target if target is not None else st.headline[1]
@@ -317,35 +385,74 @@ def days(store: Store, n_days: int = 30, today: dt.date | None = None, qualify_g
     return out
 
 
+def _start_s(s) -> float:
+    """A session's start in epoch seconds; unknown: after every known one."""
+    return dt.datetime.fromisoformat(s["wall_start"]).timestamp() if s["wall_start"] else math.inf
+
+
+class BoutBuilder:
+    """The bouts (the clip's rule, firmware/bouts.py, fed one landing at a time) of the dated
+    qualifying landings, fed in time order: each filed under the day it began (a bout past
+    midnight stays one bout), with how far its start had recovered from the bout before it
+    (full after RECOVERY_S). A landing with no day (just before the report's first day) only
+    sets the rest before the first bout. Holds one bout's landings at a time."""
+
+    def __init__(self, by_date: dict[dt.date | None, Day], gap_s: int):
+        self.by_date = by_date
+        self.rule = bouts_fw.Bouts(gap_s, 1 << 30)
+        self.prev_end: float | None = None
+        self.first = self.last = 0.0
+        self.day: dt.date | None = None
+        self.open = False
+        self.gs: list[float] = []
+        self.bws: list[float | None] = []
+
+    def add(self, t: float, g: float, bw: float | None, day: dt.date | None) -> None:
+        if self.rule.starts_bout(t):
+            self._close()
+            self.open, self.first, self.day = True, t, day
+        self.rule.add(t)
+        self.last = t
+        if day is not None:
+            self.gs.append(g)
+            self.bws.append(bw)
+
+    def _close(self) -> None:
+        if self.open and self.day is not None:  # a bout that began before the window only sets the rest
+            rec = 1.0 if self.prev_end is None else min(1.0, (self.first - self.prev_end) / bouts_fw.RECOVERY_S)
+            self.by_date[self.day].bouts.append(Bout.of(dt.datetime.fromtimestamp(self.first).astimezone(),
+                                                     dt.datetime.fromtimestamp(self.last).astimezone(),
+                                                     self.gs, max(0.0, rec), _forces(self.bws)))
+        if self.open:
+            self.prev_end = self.last
+        self.open, self.gs, self.bws = False, [], []
+
+    def finish(self) -> None:
+        self._close()
+
+
 def _bouts(by_date: dict[dt.date | None, Day], gap_s: int, before: list[float] = ()) -> None:
-    """The bouts (the clip's rule) of all dated qualifying landings at once, each filed under
-    the day it began (a bout past midnight stays one bout), and how far each bout's start had
-    recovered from the bout before it (full after RECOVERY_S). `before`: qualifying landings
-    just before the report's first day, so that its first bout is weighed by the rest it
-    really had."""
+    """The bouts of the days' qualifying landings (qualifying_at) at once: BoutBuilder over
+    them in time order, `before` (landings just before the first day) setting the first
+    bout's rest; the day of unknown date apart."""
     owner: list[tuple[float, float, float | None, dt.date | None]] = [(t, 0.0, None, None) for t in before]
     for d in (d for d in by_date if d is not None):
         owner += [(t, g, bw, d) for t, g, bw in by_date[d].qualifying_at]
     owner.sort(key=lambda x: x[0])
-    times = [t for t, _, _, _ in owner]
-    prev_end: float | None = None
-    i = 0
-    for first, last, n in bouts_fw.split(times, gap_s):
-        members = owner[i : i + n]
-        i += n
-        day = members[0][3]
-        if day is not None:  # a bout that began before the report's window only sets the rest
-            rec = 1.0 if prev_end is None else min(1.0, (first - prev_end) / bouts_fw.RECOVERY_S)
-            by_date[day].bouts.append(Bout(dt.datetime.fromtimestamp(first).astimezone(), dt.datetime.fromtimestamp(last).astimezone(),
-                                           [g for _, g, _, d in members if d is not None], max(0.0, rec),
-                                           _forces([bw for _, _, bw, d in members if d is not None])))
-        prev_end = last
+    b = BoutBuilder(by_date, gap_s)
+    for t, g, bw, d in owner:
+        b.add(t, g, bw, d)
+    b.finish()
+    _undated_bouts(by_date, gap_s)
+
+
+def _undated_bouts(by_date: dict[dt.date | None, Day], gap_s: int) -> None:
     if None in by_date:  # start unknown: no rest to weigh
         day = by_date[None]
         at = sorted(day.qualifying_at, key=lambda x: x[0])
         for first, last, n in bouts_fw.split([t for t, _, _ in at], gap_s):
             inside = [(g, bw) for t, g, bw in at if first <= t <= last]
-            day.bouts.append(Bout(None, None, [g for g, _ in inside], 1.0, _forces([bw for _, bw in inside])))
+            day.bouts.append(Bout.of(None, None, [g for g, _ in inside], 1.0, _forces([bw for _, bw in inside])))
 
 
 def _forces(bws: list[float | None]) -> list[float] | None:

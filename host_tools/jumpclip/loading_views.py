@@ -13,7 +13,6 @@ import html
 import io
 import re
 
-import numpy as np
 
 from . import evidence
 from . import force as fm
@@ -243,16 +242,17 @@ def png(ds: list[Day], path_or_buf, st: Settings | None = None) -> None:
     handles += [Patch(color="tab:green", label="target met"), Patch(color="tab:blue", label="target not met")]
     a1.legend(handles=handles, loc="upper left", fontsize=8)
     a1.tick_params(axis="x", rotation=45, labelsize=7)
-    forces = [f for d in ds for f in d.forces]
+    forces = [fc for d in ds for fc in d.forces()]  # (force, landings): each day's distinct ones
     if forces:
-        a2.hist(np.fromiter((f.bw for f in forces), float), bins=30, color="0.5")  # an array: a list of a year is slow
+        a2.hist([f.bw for f, _ in forces], weights=[c for _, c in forces], bins=30, color="0.5")
         a2.axvline(fm.BW_THRESHOLD, color="tab:red", ls="--", lw=1, label=f"{fm.BW_THRESHOLD:g} BW")
-        clipped = sum(1 for f in forces if f.lower_bound)
+        clipped = sum(c for f, c in forces if f.lower_bound)
         a2.set_title(f"Landing forces, body weights (~±{fm.MAPE * 100:.0f} % each" + (f"; {clipped} lower bounds)" if clipped else ")"))
         a2.set_xlabel("peak ground reaction force / body weight")
         a2.set_ylabel("landings (count)")
     else:
-        a2.hist(np.fromiter((p for d in ds for p in d.peaks_g), float), bins=30, color="0.5")
+        peaks = [(mg / 1000, c) for d in ds for mg, c in d.peaks_mg.items()]
+        a2.hist([g for g, _ in peaks], weights=[c for _, c in peaks], bins=30, color="0.5")
         a2.axvline(qualify_g, color="tab:red", ls="--", lw=1, label=f"{qualify_g} g")
         a2.set_title("Landing peaks (no body mass set: no forces)")
         a2.set_xlabel("landing peak (g)")
@@ -286,11 +286,11 @@ def first_screen(ds: list[Day], now: dt.datetime | None = None, rest_hint: bool 
         best = max(active, key=lambda d: d.qualifying)
         longest = max(d.streak for d in dated)
         bests = [f"best day {best.qualifying} ({best.date:%a %d %b})", f"longest streak {longest} day{'' if longest == 1 else 's'}"]
-        jumped = [d for d in active if d.heights_cm]
+        jumped = [d for d in active if d.flights]
         if jumped:
-            high = max(jumped, key=lambda d: max(d.heights_cm))
+            high = max(jumped, key=lambda d: d.max_height_cm)
             hard = max(jumped, key=lambda d: d.peak_g)
-            bests += [f"highest jump {max(high.heights_cm):.1f} cm ({high.date:%d %b})",
+            bests += [f"highest jump {high.max_height_cm:.1f} cm ({high.date:%d %b})",
                       f"hardest landing {hard.peak_g:.1f} g ({hard.date:%d %b})"]
         lines.append(f"Bests in these {len(dated)} days: " + ", ".join(bests) + ".")
     ws = weeks(dated)
