@@ -182,6 +182,7 @@ def main(club_clips: int = 30) -> None:
             club_cmds = commands(db, tdp, 30)[:2] + [
                 ("report --wearer (one)", ["report", "--db", str(db), "--days", "30", "--wearer", "wearer 07"]),
                 ("report --days 366 --wearer", ["report", "--db", str(db), "--days", "366", "--wearer", "wearer 07"]),
+                ("report --days 366 (all)", ["report", "--db", str(db), "--days", "366"]),  # the whole club's year: memory flat
                 ("export --csv (all)", ["export", "--db", str(db), "--csv", "--out", str(tdp / "c.csv")]),
                 ("export --parquet (all)", ["export", "--db", str(db), "--parquet", "--out", str(tdp / "c.parquet")]),
             ]
