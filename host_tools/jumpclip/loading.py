@@ -73,8 +73,7 @@ class Bout:
 
     @property
     def score(self) -> float:
-        # osteogenic_index of the members, from their count and mean
-        return (self.intensity * math.log(1 + self.landings) if self.landings else 0.0) * self.recovery
+        return (index_of(self.intensity, self.landings) if self.landings else 0.0) * self.recovery
 
 
 LANDINGS = lf.TARGET_LANDINGS  # what a day's target counted (the session's target_rule)
@@ -181,7 +180,13 @@ def osteogenic_index(peaks_g: list[float]) -> float:
     body weights, as the index has it, or the mean peak g in its place (no body mass)."""
     if not peaks_g:
         return 0.0
-    return statistics.fmean(peaks_g) * math.log(1 + len(peaks_g))
+    return index_of(statistics.fmean(peaks_g), len(peaks_g))
+
+
+def index_of(intensity: float, cycles: int) -> float:
+    """The osteogenic index from the mean intensity and the number of cycles (a Bout keeps
+    only those two)."""
+    return intensity * math.log(1 + cycles)
 
 
 @dataclass
