@@ -196,6 +196,15 @@ def test_bouts_score_and_recovery_follow_the_sources():
     assert bouts_fw.split([], 1800) == []
 
 
+def _build_bouts(by_date, landings):
+    """(epoch s, g, force, day) landings through loading.BoutBuilder in time order, as
+    loading.days feeds it."""
+    b = loading.BoutBuilder(by_date, 1800)
+    for t, g, bw, d in sorted(landings, key=lambda x: x[0]):
+        b.add(t, g, bw, d)
+    b.finish()
+
+
 def test_a_bout_across_midnight_stays_one_bout_on_the_day_it_began():
     # 20 qualifying landings from 23:50 to 00:09: one bout, filed under the first day; the
     # per-day grouping split it, and its second half got a near-zero rest weight.
@@ -203,13 +212,13 @@ def test_a_bout_across_midnight_stays_one_bout_on_the_day_it_began():
     d2 = d1 + dt.timedelta(days=1)
     t0 = dt.datetime.combine(d1, dt.time(23, 50)).astimezone().timestamp()
     by_date = {d1: loading.Day(d1), d2: loading.Day(d2)}
+    landings = []
     for k in range(20):
         t = t0 + 60 * k
-        day = d1 if dt.datetime.fromtimestamp(t).date() == d1 else d2
-        by_date[day].qualifying_at.append((t, 4.0, None))
+        landings.append((t, 4.0, None, d1 if dt.datetime.fromtimestamp(t).date() == d1 else d2))
     later = t0 + 10 * 3600  # a bout 10 h later, on the second day: fully rested
-    by_date[d2].qualifying_at += [(later + 60 * k, 4.0, None) for k in range(10)]
-    loading._bouts(by_date, 1800)
+    landings += [(later + 60 * k, 4.0, None, d2) for k in range(10)]
+    _build_bouts(by_date, landings)
     assert [b.landings for b in by_date[d1].bouts] == [20]
     assert [b.landings for b in by_date[d2].bouts] == [10] and by_date[d2].bouts[0].recovery == 1.0
 
@@ -220,13 +229,13 @@ def test_the_first_bout_of_the_window_is_weighed_by_the_rest_before_it():
     d = dt.date(2026, 3, 10)
     evening = dt.datetime.combine(d - dt.timedelta(days=1), dt.time(21, 50)).astimezone().timestamp()
     night = dt.datetime.combine(d, dt.time(1, 50)).astimezone().timestamp()
+    bout = [(night + 60 * k, 4.0, None, d) for k in range(11)]  # 01:50 to 02:00
     by_date = {d: loading.Day(d)}
-    by_date[d].qualifying_at = [(night + 60 * k, 4.0, None) for k in range(11)]  # 01:50 to 02:00
-    loading._bouts(by_date, 1800)
+    _build_bouts(by_date, bout)
     assert by_date[d].bouts[0].recovery == 1.0  # nothing known before
     by_date = {d: loading.Day(d)}
-    by_date[d].qualifying_at = [(night + 60 * k, 4.0, None) for k in range(11)]
-    loading._bouts(by_date, 1800, [evening + 60 * k for k in range(11)])  # 21:50 to 22:00
+    # The evening's landings are before the report's first day: no day, only the rest.
+    _build_bouts(by_date, bout + [(evening + 60 * k, 0.0, None, None) for k in range(11)])  # 21:50 to 22:00
     assert by_date[d].bouts[0].recovery == pytest.approx((night - (evening + 600)) / (8 * 3600))
     assert by_date[d].bouts[0].landings == 11
 

@@ -436,21 +436,6 @@ class BoutBuilder:
         self._close()
 
 
-def _bouts(by_date: dict[dt.date | None, Day], gap_s: int, before: list[float] = ()) -> None:
-    """The bouts of the days' qualifying landings (qualifying_at) at once: BoutBuilder over
-    them in time order, `before` (landings just before the first day) setting the first
-    bout's rest; the day of unknown date apart."""
-    owner: list[tuple[float, float, float | None, dt.date | None]] = [(t, 0.0, None, None) for t in before]
-    for d in (d for d in by_date if d is not None):
-        owner += [(t, g, bw, d) for t, g, bw in by_date[d].qualifying_at]
-    owner.sort(key=lambda x: x[0])
-    b = BoutBuilder(by_date, gap_s)
-    for t, g, bw, d in owner:
-        b.add(t, g, bw, d)
-    b.finish()
-    _undated_bouts(by_date, gap_s)
-
-
 def _undated_bouts(by_date: dict[dt.date | None, Day], gap_s: int) -> None:
     if None in by_date:  # start unknown: no rest to weigh
         day = by_date[None]
